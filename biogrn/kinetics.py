@@ -1,0 +1,192 @@
+r"""Regulatory functions and the transcription terms of Eq. 1.
+
+Eq. 1, per gene $c$:
+
+$$\frac{dm_c}{dt} = f_c(m, p, u) - \gamma_m m_c, \qquad \frac{dp_c}{dt} = g_c(m) - \gamma_p p_c.$$
+
+The transcription rate $f$ is composed of terms: additive ones are summed, multiplicative ones
+scale that sum,
+
+$$f = \Big(\sum_{\text{additive}} a_i\Big) \prod_{\text{multiplicative}} r_j ,$$
+
+and translation is linear, $g = k_p m$. Every function works elementwise on tensors of any shape
+and keeps the device and dtype of its input. The functions are shared with `biogrn.grn`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "hill_activation",
+    "hill_repression",
+    "shifted_hill",
+    "translation",
+    "Basal",
+    "DriveActivation",
+    "SelfActivation",
+    "PoolRepression",
+    "Transcription",
+]
+
+
+def _ratio_power(x: Tensor, half: float, hill: float) -> Tensor:
+    # (x/K)^n with x clamped at 0: a negative level has no biological meaning and pow of a
+    # negative base with fractional n is NaN.
+    return (x.clamp_min(0.0) / half) ** hill
+
+
+def hill_activation(x: Tensor, half: float, hill: float) -> Tensor:
+    r"""Hill activation $H^+(x) = \dfrac{x^n}{K^n + x^n}$, in $[0, 1)$, equal to 1/2 at $x = K$.
+
+    Args:
+        x: regulator level, any shape (negative values are treated as 0).
+        half: half-saturation constant $K > 0$.
+        hill: Hill coefficient $n > 0$.
+    """
+    r = _ratio_power(x, half, hill)
+    return r / (1.0 + r)
+
+
+def hill_repression(x: Tensor, half: float, hill: float) -> Tensor:
+    r"""Hill repression $H^-(x) = \dfrac{K^n}{K^n + x^n} = 1 - H^+(x)$, in $(0, 1]$."""
+    return 1.0 / (1.0 + _ratio_power(x, half, hill))
+
+
+def shifted_hill(x: Tensor, half: float, hill: float, fold: float) -> Tensor:
+    r"""Shifted Hill function of RACIPE (Huang et al. 2017): $H^S = H^-(x) + \lambda H^+(x)$.
+
+    $\lambda > 1$ is an activation by `fold`, $\lambda < 1$ a repression; $H^S(0) = 1$ and
+    $H^S(\infty) = \lambda$.
+    """
+    minus = hill_repression(x, half, hill)
+    return minus + fold * (1.0 - minus)
+
+
+def translation(m: Tensor, k_p: float) -> Tensor:
+    r"""Linear translation $g(m) = k_p m$."""
+    return k_p * m
+
+
+@dataclass(frozen=True)
+class Basal:
+    r"""Basal transcription: the additive constant $a = k_0$."""
+
+    rate: float
+
+    additive = True
+    uses_state = False
+
+    def __call__(self, m: Tensor, p: Tensor, u: Tensor, pool: Tensor | None) -> Tensor:
+        return torch.full_like(u, self.rate)
+
+
+@dataclass(frozen=True)
+class DriveActivation:
+    r"""Transcription activated by the drive: $a = v_u H^+(u; K_u, n_u)$.
+
+    The drive $u$ (a training saliency, normalised per layer) is constant over an integration
+    interval, so this term is evaluated once per interval.
+    """
+
+    rate: float
+    half: float
+    hill: float
+
+    additive = True
+    uses_state = False
+
+    def __call__(self, m: Tensor, p: Tensor, u: Tensor, pool: Tensor | None) -> Tensor:
+        return self.rate * hill_activation(u, self.half, self.hill)
+
+
+@dataclass(frozen=True)
+class SelfActivation:
+    r"""Positive self-feedback on the gene's own protein: $a = v_p H^+(p; K_p, n_p)$.
+
+    With $n_p > 1$ it makes expression bistable: a gene that was highly expressed stays expressed
+    after its drive falls (memory, hysteresis).
+    """
+
+    rate: float
+    half: float
+    hill: float
+
+    additive = True
+    uses_state = True
+
+    def __call__(self, m: Tensor, p: Tensor, u: Tensor, pool: Tensor | None) -> Tensor:
+        return self.rate * hill_activation(p, self.half, self.hill)
+
+
+@dataclass(frozen=True)
+class PoolRepression:
+    r"""Repression by the pooled protein of the gene's unit: $r = H^-(\bar p_{unit}; K, n)$.
+
+    $\bar p_{unit}$ is the mean protein of the genes that share a pool (the fan-in of an output
+    unit for connection genes; the layer for unit genes), so that $K$ does not depend on fan-in.
+    Genes of a pool compete for a shared resource: homeostasis of the unit's total expression.
+    """
+
+    half: float
+    hill: float
+
+    additive = False
+    uses_state = True
+
+    def __call__(self, m: Tensor, p: Tensor, u: Tensor, pool: Tensor | None) -> Tensor:
+        if pool is None:
+            raise ValueError("PoolRepression needs the pooled protein; the field passed none")
+        return hill_repression(pool, self.half, self.hill)
+
+
+class Transcription:
+    r"""The transcription rate $f = (\sum a_i)\prod r_j$ built from regulatory terms.
+
+    Terms that do not read the state ($m$, $p$) are evaluated once per integration interval by
+    `constant_part`; `rate` adds the state-dependent terms at each solver stage.
+    """
+
+    def __init__(self, terms: list):
+        self.terms = tuple(terms)
+        self.constant_additive = tuple(t for t in self.terms if t.additive and not t.uses_state)
+        self.state_additive = tuple(t for t in self.terms if t.additive and t.uses_state)
+        self.constant_multiplicative = tuple(t for t in self.terms if not t.additive and not t.uses_state)
+        self.state_multiplicative = tuple(t for t in self.terms if not t.additive and t.uses_state)
+
+    @property
+    def uses_state(self) -> bool:
+        return bool(self.state_additive or self.state_multiplicative)
+
+    @property
+    def uses_pool(self) -> bool:
+        return any(isinstance(t, PoolRepression) for t in self.terms)
+
+    def constant_part(self, u: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Sum of state-free additive terms and product of state-free multiplicative ones."""
+        zero = torch.zeros_like(u)
+        additive = zero
+        for term in self.constant_additive:
+            additive = additive + term(zero, zero, u, None)
+        factor = None
+        for term in self.constant_multiplicative:
+            r = term(zero, zero, u, None)
+            factor = r if factor is None else factor * r
+        return additive, factor
+
+    def rate(self, m: Tensor, p: Tensor, u: Tensor, constant: tuple[Tensor, Tensor | None],
+             pool: Tensor | None = None) -> Tensor:
+        """$f(m, p, u)$ given the precomputed `constant_part(u)`."""
+        additive, factor = constant
+        for term in self.state_additive:
+            additive = additive + term(m, p, u, pool)
+        for term in self.state_multiplicative:
+            r = term(m, p, u, pool)
+            factor = r if factor is None else factor * r
+        return additive if factor is None else additive * factor
+
+    def __repr__(self) -> str:
+        return f"Transcription({list(self.terms)!r})"
