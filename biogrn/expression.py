@@ -20,11 +20,15 @@ __all__ = ["METHODS", "MethodInfo", "GeneState", "GeneField", "admissible_step",
 
 @dataclass(frozen=True)
 class MethodInfo:
-    """What biogrn needs to know of a torchdiffeq method.
+    r"""What biogrn needs to know of a torchdiffeq method.
 
-    `decay_bound` is the largest $h\\gamma$ at which a step of pure decay $\\dot y = -\\gamma y$
-    keeps $y$ non-negative and non-increasing (the real interval where $0 \\le R(-h\\gamma) \\le 1$
-    for the method's stability function $R$); `None` for adaptive methods, which choose $h$.
+    `decay_bound` is the largest $h\gamma_{max}$ at which a fixed step keeps the two-stage cascade
+    $\dot m = f - \gamma_m m$, $\dot p = k_p m - \gamma_p p$ non-negative for any non-negative
+    forcing $f$, with pure decay non-increasing; `None` for adaptive methods, which choose $h$.
+    For a Runge-Kutta method with stability polynomial $R$ the step map is $R(hA)$ with $A$
+    lower-triangular, and the conditions on $[-h\gamma_{max}, 0]$ are $0 \le R \le 1$ (decay),
+    $R' \ge 0$ (the off-diagonal $k_p$ coupling, a divided difference of $R$) and
+    $\big((R(z) - 1)/z\big)' \ge 0$ (the forcing reaching $p$).
     """
 
     fixed: bool
@@ -32,15 +36,16 @@ class MethodInfo:
     decay_bound: float | None
 
 
-# Bounds of the Runge-Kutta family are the roots of their stability polynomials (Euler 1,
-# RK2 2, RK3 1.5961, RK4 2.7853, rounded down). The Adams bounds were measured on torchdiffeq
-# 0.2.5 (60 steps of pure decay) and are checked by tests/test_expression.py.
+# Runge-Kutta bounds from those conditions: Euler 1 (R >= 0); RK2 1 (R' = 1 + z >= 0);
+# RK3 1.5 (((R - 1)/z)' = 1/2 + z/3 >= 0); RK4 1.596 (R' = the RK3 polynomial, root -1.5961).
+# The Adams bounds were measured on torchdiffeq 0.2.5 (40 to 60 steps). tests/test_expression.py
+# checks all of them against torchdiffeq, and that the Runge-Kutta ones are sharp.
 METHODS: dict[str, MethodInfo] = {
     "euler": MethodInfo(True, 1, 1.0),
-    "midpoint": MethodInfo(True, 2, 2.0),
-    "heun2": MethodInfo(True, 2, 2.0),
-    "heun3": MethodInfo(True, 3, 1.596),
-    "rk4": MethodInfo(True, 4, 2.785),
+    "midpoint": MethodInfo(True, 2, 1.0),
+    "heun2": MethodInfo(True, 2, 1.0),
+    "heun3": MethodInfo(True, 3, 1.5),
+    "rk4": MethodInfo(True, 4, 1.596),
     "explicit_adams": MethodInfo(True, 4, 0.013),
     "implicit_adams": MethodInfo(True, 4, 0.121),
     "fixed_adams": MethodInfo(True, 4, 0.121),

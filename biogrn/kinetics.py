@@ -39,6 +39,12 @@ def _ratio_power(x: Tensor, half: float, hill: float) -> Tensor:
     return (x.clamp_min(0.0) / half) ** hill
 
 
+def _inverse_ratio_power(x: Tensor, half: float, hill: float) -> Tensor:
+    # (K/x)^n: written this way round, overflow goes to inf at x -> 0 (giving H+ = 0) instead of
+    # inf / inf = NaN at large x.
+    return (half / x.clamp_min(0.0)) ** hill
+
+
 def hill_activation(x: Tensor, half: float, hill: float) -> Tensor:
     r"""Hill activation $H^+(x) = \dfrac{x^n}{K^n + x^n}$, in $[0, 1)$, equal to 1/2 at $x = K$.
 
@@ -47,8 +53,7 @@ def hill_activation(x: Tensor, half: float, hill: float) -> Tensor:
         half: half-saturation constant $K > 0$.
         hill: Hill coefficient $n > 0$.
     """
-    r = _ratio_power(x, half, hill)
-    return r / (1.0 + r)
+    return 1.0 / (1.0 + _inverse_ratio_power(x, half, hill))
 
 
 def hill_repression(x: Tensor, half: float, hill: float) -> Tensor:
@@ -62,8 +67,7 @@ def shifted_hill(x: Tensor, half: float, hill: float, fold: float) -> Tensor:
     $\lambda > 1$ is an activation by `fold`, $\lambda < 1$ a repression; $H^S(0) = 1$ and
     $H^S(\infty) = \lambda$.
     """
-    minus = hill_repression(x, half, hill)
-    return minus + fold * (1.0 - minus)
+    return hill_repression(x, half, hill) + fold * hill_activation(x, half, hill)
 
 
 def translation(m: Tensor, k_p: float) -> Tensor:
