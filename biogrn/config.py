@@ -109,8 +109,11 @@ class RegulatorConfig(BaseModel):
                 f"method: {self.method!r} is not a supported torchdiffeq method; choose one of {sorted(METHODS)}"
             )
         interval = self.dt * self.integrate_every
-        step = interval if self.step_size is None else min(self.step_size, interval)
-        check_stability(self.method, step, max(self.gamma_m, self.gamma_p))
+        if self.step_size is None or self.step_size >= interval:
+            step, what = interval, "dt * integrate_every (one solver step per integration)"
+        else:
+            step, what = self.step_size, "step_size"
+        check_stability(self.method, step, max(self.gamma_m, self.gamma_p), what)
         if self.sigma_min > self.sigma0:
             raise ValueError(f"sigma_min: {self.sigma_min} exceeds sigma0 = {self.sigma0}")
         if self.initial_sparsity > self.target_sparsity:

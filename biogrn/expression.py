@@ -63,7 +63,7 @@ def admissible_step(method: str, rate: float) -> float | None:
     return None if info.decay_bound is None else info.decay_bound / rate
 
 
-def check_stability(method: str, step: float, rate: float) -> None:
+def check_stability(method: str, step: float, rate: float, what: str = "step") -> None:
     """Refuse a fixed step outside the method's admissible region for the fastest decay rate.
 
     Raises:
@@ -74,7 +74,7 @@ def check_stability(method: str, step: float, rate: float) -> None:
     bound = METHODS[method].decay_bound
     if bound is not None and step * rate > bound:
         raise ValueError(
-            f"step: {step:g} times the fastest decay rate {rate:g} is {step * rate:g}, outside the "
+            f"{what}: {step:g} times the fastest decay rate {rate:g} is {step * rate:g}, outside the "
             f"admissible region of {method!r} (h*gamma <= {bound}); use a step <= {bound / rate:g} "
             f"(step_size, or a smaller dt * integrate_every), or an adaptive method such as 'dopri5'"
         )

@@ -1,0 +1,283 @@
+import io
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+import biogrn
+from biogrn.regulator import reset_optimizer_entries
+
+
+def make_data(seed=0, n=192, d=12, classes=3):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=gen)
+    y = (x[:, :classes] + 0.3 * torch.randn(n, classes, generator=gen)).argmax(1)
+    return x, y
+
+
+def make_mlp(seed=0, d=12, hidden=24, classes=3):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, classes))
+
+
+def train(model, opt, reg, x, y, epochs, batch=32):
+    for _ in range(epochs):
+        for i in range(0, len(x), batch):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x[i:i + batch]), y[i:i + batch]).backward()
+            opt.step()
+            reg.step()
+        with torch.no_grad():
+            acc = (model(x).argmax(1) == y).float().mean().item()
+        reg.epoch_end(acc)
+
+
+def regulated(seed=0, **overrides):
+    model = make_mlp(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    settings_ = dict(epochs=6, start_epoch=1, integrate_every=3, seed=seed)
+    settings_.update(overrides)
+    return model, opt, biogrn.regulate(model, optimizer=opt, **settings_)
+
+
+def test_two_lines_attach_and_prune_and_rewire():
+    x, y = make_data()
+    model, opt, reg = regulated()
+    train(model, opt, reg, x, y, 6)
+    assert len(reg.history) == 5
+    assert reg.sparsity() > 0.2
+    assert sum(sum(r["n_regrown"]) for r in reg.history) > 0
+    for name, mask in reg.masks().items():
+        assert mask.dtype == torch.bool
+    assert set(torch.unique(reg.mask).tolist()) <= {0.0, 1.0}
+
+
+def test_pruned_weights_are_zero_and_do_not_change_the_output():
+    x, y = make_data()
+    model, opt, reg = regulated()
+    train(model, opt, reg, x, y, 4)
+    masks = reg.masks()
+    with torch.no_grad():
+        before = model(x)
+        for target in reg.targets:
+            w = target.original
+            assert (w[~masks[target.name]] == 0).all()
+            w.add_(torch.randn_like(w) * (~masks[target.name]))
+        after = model(x)
+    assert torch.equal(before, after)
+
+
+def test_pruned_weights_stay_zero_under_adam_between_updates():
+    x, y = make_data()
+    model, opt, reg = regulated(update_every=None)
+    train(model, opt, reg, x, y, 3)
+    masks = reg.masks()
+    for i in range(0, 96, 32):  # a few more steps with no update event
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x[i:i + 32]), y[i:i + 32]).backward()
+        opt.step()
+    for target in reg.targets:
+        assert (target.original.detach()[~masks[target.name]] == 0).all()
+
+
+def test_recorded_gradient_is_the_dense_gradient_of_the_effective_weight():
+    x, y = make_data()
+    model, opt, reg = regulated(integrate_every=100, step_size=1.0)
+    train(model, opt, reg, x, y, 2)  # prunes once
+    reg.integrate()
+    first = model[0]
+    w_eff = first.weight.detach().clone().requires_grad_(True)
+    hidden = torch.relu(nn.functional.linear(x[:32], w_eff, first.bias))
+    logits = model[4](torch.relu(model[2](hidden)))
+    grad, = torch.autograd.grad(nn.functional.cross_entropy(logits, y[:32]), w_eff)
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(x[:32]), y[:32]).backward()
+    assert reg.gates[0].n_backward == 1
+    assert torch.allclose(reg.gates[0].grad_sq, grad * grad, atol=1e-10)
+    pruned = ~reg.masks()["0.weight"]
+    assert pruned.any() and (grad[pruned] != 0).any()
+    assert (first.parametrizations.weight.original.grad[pruned] == 0).all()
+
+
+@pytest.mark.parametrize("scope", ["layer", "global"])
+def test_target_policy_reaches_its_sparsity_within_one_connection_per_layer(scope):
+    x, y = make_data()
+    model, opt, reg = regulated(policy="target", target_sparsity=0.8, scope=scope, end_epoch=4, max_regrow=5)
+    train(model, opt, reg, x, y, 6)
+    counts = [t.n_genes for t in reg.targets]
+    pruned = [round(s * n) for s, n in zip(reg.layer_sparsity().values(), counts)]
+    if scope == "layer":
+        for k, n in zip(pruned, counts):
+            assert abs(k - 0.8 * n) <= 1
+    else:
+        assert abs(sum(pruned) - 0.8 * sum(counts)) <= 1
+    assert all(sum(r["n_regrown"]) > 0 for r in reg.history[1:])
+
+
+def test_same_seed_same_masks_different_seed_different_masks():
+    x, y = make_data()
+    runs = []
+    for seed in (3, 3, 4):
+        model, opt, reg = regulated(seed=seed)
+        train(model, opt, reg, x, y, 5)
+        runs.append(reg.mask.clone())
+    assert torch.equal(runs[0], runs[1])
+    assert not torch.equal(runs[0], runs[2])
+
+
+def _snapshot(model, opt, reg):
+    buffer = io.BytesIO()
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "reg": reg.state_dict()}, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
+
+
+def test_state_dict_round_trip_continues_identically():
+    x, y = make_data()
+    model, opt, reg = regulated(epochs=8)
+    train(model, opt, reg, x, y, 3)
+    # stop mid-interval too: two steps recorded but not yet integrated
+    for i in (0, 32):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x[i:i + 32]), y[i:i + 32]).backward()
+        opt.step()
+        reg.step()
+    saved = _snapshot(model, opt, reg)
+    train(model, opt, reg, x, y, 4)
+
+    model2, opt2, reg2 = regulated(seed=99, epochs=8)
+    model2.load_state_dict(saved["model"])
+    opt2.load_state_dict(saved["opt"])
+    reg2.load_state_dict(saved["reg"])
+    train(model2, opt2, reg2, x, y, 4)
+    assert torch.equal(reg.mask, reg2.mask)
+    assert torch.equal(reg.state.y, reg2.state.y)
+    assert reg.history == reg2.history
+    for a, b in zip(model.state_dict().values(), model2.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_load_state_dict_refuses_other_layers():
+    model, opt, reg = regulated()
+    other = biogrn.regulate(nn.Sequential(nn.Linear(3, 2)))
+    with pytest.raises(ValueError, match="state_dict: it regulates"):
+        reg.load_state_dict(other.state_dict())
+
+
+@pytest.mark.parametrize("gate", ["mask", "hill"])
+def test_attach_then_remove_gives_a_plain_model_with_the_same_outputs(gate):
+    x, y = make_data()
+    model, opt, reg = regulated(gate=gate)
+    train(model, opt, reg, x, y, 3)
+    with torch.no_grad():
+        before = model(x)
+    plain = reg.remove()
+    assert not any("parametrizations" in name for name, _ in plain.named_parameters())
+    assert all(type(m.weight) is nn.Parameter for m in plain if isinstance(m, nn.Linear))
+    with torch.no_grad():
+        assert torch.allclose(plain(x), before, atol=1e-6)
+    with pytest.raises(RuntimeError, match="removed"):
+        reg.step()
+
+
+def test_hill_gate_scales_by_expression():
+    model = nn.Sequential(nn.Linear(4, 3))
+    reg = biogrn.regulate(model, gate="hill", gate_half=0.5, gate_hill=2.0, initial_p=1.0)
+    w = model[0].parametrizations.weight.original.detach()
+    assert torch.allclose(model[0].weight, w * 0.8)
+    reg.state.y[1, :4] = 0.5
+    assert torch.allclose(model[0].weight[0], w[0] * 0.5)
+
+
+def test_attach_keeps_outputs_with_the_mask_gate():
+    x, _ = make_data()
+    model = make_mlp()
+    with torch.no_grad():
+        before = model(x)
+    biogrn.regulate(model)
+    with torch.no_grad():
+        assert torch.equal(model(x), before)
+
+
+def test_unit_genes_prune_whole_channels_of_a_conv_net():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    reg = biogrn.regulate(model, optimizer=opt, genes="unit", policy="target", target_sparsity=0.5,
+                          epochs=4, start_epoch=0, end_epoch=2, max_regrow=0)
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 1, 8, 8, generator=gen), torch.randint(0, 3, (64,), generator=gen)
+    train(model, opt, reg, x, y, 3)
+    conv_mask = reg.masks()["0.weight"]
+    per_channel = conv_mask.reshape(8, -1)
+    assert (per_channel.all(1) | ~per_channel.any(1)).all()
+    assert int((~per_channel.any(1)).sum()) == 4
+    dead = ~per_channel.any(1)
+    assert (model[0].bias[dead] == 0).all()
+    assert reg.state.n_genes == 8 + 3
+
+
+def test_optimizer_moments_are_reset_where_connections_change():
+    p = nn.Parameter(torch.ones(2, 3))
+    opt = torch.optim.Adam([p], lr=0.1)
+    p.grad = torch.ones(2, 3)
+    opt.step()
+    where = torch.tensor([[True, False, False], [False, False, True]])
+    reset_optimizer_entries(opt, p, where)
+    for key in ("exp_avg", "exp_avg_sq"):
+        assert (opt.state[p][key][where] == 0).all() and (opt.state[p][key][~where] != 0).all()
+    assert float(opt.state[p]["step"]) == 1.0
+
+
+def test_optimizer_must_hold_the_regulated_weights():
+    model = make_mlp()
+    opt = torch.optim.Adam(model[0].parameters())
+    with pytest.raises(ValueError, match="optimizer: it does not hold the regulated weight '2.weight'"):
+        biogrn.regulate(model, optimizer=opt)
+
+
+def test_rewiring_regrows_only_previously_pruned_and_allowed_connections():
+    x, y = make_data()
+    model, opt, reg = regulated(max_regrow=10)
+    train(model, opt, reg, x, y, 2)
+    reg.allow[: reg.state.sizes[0] // 2] = False
+    before = reg.mask.clone()
+    record = reg.update()
+    grown = (before == 0) & (reg.mask == 1)
+    assert not grown[: reg.state.sizes[0] // 2].any()
+    assert int(grown.sum()) == sum(record["n_regrown"])
+    assert record["n_regrown"][0] == 10
+
+
+def test_named_tensors_and_unknown_names():
+    model = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 2))
+    reg = biogrn.regulate(model, layers=["0.weight", "1"])
+    assert [t.name for t in reg.targets] == ["0.weight", "1.weight"]
+    with pytest.raises(ValueError, match=r"layers: 'fc9' is neither"):
+        biogrn.regulate(nn.Sequential(nn.Linear(2, 2)), layers=["fc9"])
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("gamma_m", 0.0, "gamma_m"), ("gamma_p", -1.0, "gamma_p"), ("sigma0", 0.0, "sigma0"),
+    ("sigma_min", -0.5, "sigma_min"), ("target_sparsity", 1.0, "target_sparsity"),
+    ("target_sparsity", -0.1, "target_sparsity"), ("method", "leapfrog", "method"),
+    ("policy", "magic", "policy"), ("colour", "red", "colour"), ("integrate_every", 0, "integrate_every"),
+    ("dt", 50.0, "admissible region"),
+])
+def test_bad_settings_raise_value_errors_naming_the_field(field, value, message):
+    with pytest.raises(ValueError, match=message) as info:
+        biogrn.regulate(nn.Sequential(nn.Linear(2, 2)), **{field: value})
+    assert str(value) in str(info.value) or field == "dt"
+
+
+@settings(max_examples=10)
+@given(st.integers(0, 2**16))
+def test_masks_binary_and_weights_consistent_under_any_seed(seed):
+    x, y = make_data(seed % 7)
+    model, opt, reg = regulated(seed=seed, epochs=4, regrow_init="normal")
+    train(model, opt, reg, x, y, 4)
+    assert set(torch.unique(reg.mask).tolist()) <= {0.0, 1.0}
+    for target, mask in zip(reg.targets, reg.masks().values()):
+        assert (target.original.detach()[~mask] == 0).all()
