@@ -28,11 +28,11 @@ class RegulatorConfig(BaseModel):
     """One gene per connection (unstructured) or per output unit / channel (structured)."""
 
     # -- Eq. 1: kinetics ------------------------------------------------------------------------------
-    gamma_m: float = Field(default=0.1, gt=0.0)
-    gamma_p: float = Field(default=0.05, gt=0.0)
-    k_p: float = Field(default=0.05, gt=0.0)
+    gamma_m: float = Field(default=0.05, gt=0.0)
+    gamma_p: float = Field(default=0.025, gt=0.0)
+    k_p: float = Field(default=0.025, gt=0.0)
     basal: float = Field(default=0.0, ge=0.0)
-    drive_rate: float = Field(default=0.1, ge=0.0)
+    drive_rate: float = Field(default=0.05, ge=0.0)
     drive_half: float = Field(default=1.0, gt=0.0)
     drive_hill: float = Field(default=2.0, gt=0.0)
     self_rate: float = Field(default=0.0, ge=0.0)
@@ -46,14 +46,14 @@ class RegulatorConfig(BaseModel):
     # -- integration ---------------------------------------------------------------------------------
     dt: float = Field(default=1.0, gt=0.0)
     """Gene-clock time per training step: gamma is a rate per unit of this clock."""
-    integrate_every: int = Field(default=10, ge=1)
+    integrate_every: int = Field(default=20, ge=1)
     method: str = "rk4"
     step_size: float | None = Field(default=None, gt=0.0)
     """Fixed-step size; `None`: one step over each integration interval."""
     rtol: float = Field(default=1e-5, gt=0.0)
     atol: float = Field(default=1e-7, gt=0.0)
     compile: bool = False
-    """Compile the vector field with torch.compile (one fused kernel per stage)."""
+    """Compile each integration call (field and solver stages) with torch.compile."""
 
     # -- drive --------------------------------------------------------------------------------------------
     drive: Literal["taylor", "grad", "magnitude"] = "taylor"
@@ -153,7 +153,20 @@ def make_config(config: RegulatorConfig | dict | None = None, **overrides) -> Re
     try:
         return RegulatorConfig(**base)
     except ValidationError as error:
-        raise ConfigError(str(error)) from None
+        raise ConfigError(format_validation_error(error)) from None
+
+
+def format_validation_error(error: ValidationError, prefix: str = "") -> str:
+    """One line per problem: `field: what is allowed (got value)`; model-level checks as written."""
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        if field:
+            lines.append(f"{prefix}{field}: {message} (got {problem['input']!r})")
+        else:
+            lines.append(f"{prefix}{message}")
+    return "\n".join(lines)
 
 
 class ConfigError(ValueError):

@@ -101,18 +101,16 @@ class GeneState:
         self.slices = [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:])]
         self.n_genes = offsets[-1]
         self.y = torch.zeros(2, self.n_genes, device=device, dtype=dtype)
-        index, counts, layer_of_gene, first = [], [], [], 0
+        index, counts, first = [], [], 0
         for layer, (n, pools) in enumerate(zip(sizes, pools_per_layer)):
             if pools < 1 or n % pools:
                 raise ValueError(f"layer {layer}: {n} genes cannot form {pools} equal pools")
             per_pool = n // pools
             index.append(torch.arange(first, first + pools, device=device).repeat_interleave(per_pool))
             counts.append(torch.full((pools,), per_pool, device=device, dtype=dtype))
-            layer_of_gene.append(torch.full((n,), layer, device=device, dtype=torch.long))
             first += pools
         self.pool_index = torch.cat(index)
         self.pool_count = torch.cat(counts)
-        self.layer_of_gene = torch.cat(layer_of_gene)
 
     @property
     def m(self) -> Tensor:
@@ -142,7 +140,7 @@ class GeneField(nn.Module):
     """
 
     def __init__(self, transcription: Transcription, gamma_m: float, gamma_p: float, k_p: float,
-                 state: GeneState | None = None, compile: bool = False):
+                 state: GeneState | None = None):
         super().__init__()
         if transcription.uses_pool and state is None:
             raise ValueError("a PoolRepression term needs the GeneState that defines the pools")
@@ -153,7 +151,6 @@ class GeneField(nn.Module):
         self.state = state
         self._u: Tensor | None = None
         self._constant: tuple[Tensor, Tensor | None] | None = None
-        self._derivative = torch.compile(self._derivative_eager, dynamic=False) if compile else self._derivative_eager
 
     @property
     def fastest_rate(self) -> float:
@@ -163,7 +160,7 @@ class GeneField(nn.Module):
         self._u = u
         self._constant = self.transcription.constant_part(u)
 
-    def _derivative_eager(self, y: Tensor, u: Tensor, additive: Tensor, factor: Tensor | None) -> Tensor:
+    def _derivative(self, y: Tensor, u: Tensor, additive: Tensor, factor: Tensor | None) -> Tensor:
         m, p = y[0], y[1]
         pool = self.state.pooled_mean(p) if self.transcription.uses_pool else None
         f = self.transcription.rate(m, p, u, (additive, factor), pool)
@@ -176,15 +173,30 @@ class GeneField(nn.Module):
         return self._derivative(y, self._u, additive, factor)
 
 
+def _solve(field: GeneField, y0: Tensor, drive: Tensor | None, t: Tensor, method: str, rtol: float,
+           atol: float, options: dict) -> Tensor:
+    if drive is not None:
+        field.set_drive(drive)
+    return torchdiffeq.odeint(field, y0, t, method=method, rtol=rtol, atol=atol, options=options)[-1]
+
+
+_compiled_solve = None
+
+
 def integrate(field: GeneField, y0: Tensor, duration: float, method: str = "rk4",
-              step_size: float | None = None, rtol: float = 1e-5, atol: float = 1e-7) -> Tensor:
+              step_size: float | None = None, rtol: float = 1e-5, atol: float = 1e-7,
+              drive: Tensor | None = None, compile: bool = False) -> Tensor:
     """Advance the whole state by `duration` in one `torchdiffeq.odeint` call; returns $y(T)$.
 
-    Fixed-step methods take one step over the interval unless `step_size` is given.
+    Fixed-step methods take one step over the interval unless `step_size` is given. With
+    `compile`, the call (the field's state-free terms, every solver stage and torchdiffeq's
+    bookkeeping) goes through `torch.compile`, which fuses the elementwise work of the stages;
+    the first call pays the compilation.
 
     Raises:
         ValueError: unknown method, or a fixed step outside the method's admissible region.
     """
+    global _compiled_solve
     if method not in METHODS:
         raise ValueError(f"method: {method!r} is not supported; choose one of {sorted(METHODS)}")
     info = METHODS[method]
@@ -195,6 +207,10 @@ def integrate(field: GeneField, y0: Tensor, duration: float, method: str = "rk4"
         if step_size is not None:
             options["step_size"] = step_size
     t = torch.tensor([0.0, duration], dtype=y0.dtype, device=y0.device)
+    solve = _solve
+    if compile:
+        if _compiled_solve is None:
+            _compiled_solve = torch.compile(_solve)
+        solve = _compiled_solve
     with torch.no_grad():
-        solution = torchdiffeq.odeint(field, y0, t, method=method, rtol=rtol, atol=atol, options=options)
-    return solution[-1]
+        return solve(field, y0, drive, t, method, rtol, atol, options)

@@ -35,24 +35,27 @@ def connection_drive(kind: str, weight: Tensor, grad_sq_sum: Tensor, n_backward:
 
     Args:
         kind: one of `DRIVES`.
-        weight: the stored weight (pruned entries are zero).
+        weight: the stored weight; pruned entries are zero (the Regulator keeps them so).
         grad_sq_sum: $\\sum_t g_t^2$ over the recorded backward passes, weight-shaped.
         n_backward: number of backward passes recorded ($T$); 0 gives zero gradient terms.
-        active: boolean, weight-shaped (broadcastable): True where the connection is unpruned.
+        active: boolean, broadcastable to the weight: True where the connection is unpruned.
     """
-    if kind == "magnitude":
-        return weight.abs()
-    rms = (grad_sq_sum / n_backward).sqrt() if n_backward > 0 else torch.zeros_like(weight)
-    if kind == "grad":
-        return rms
-    if kind != "taylor":
+    if kind not in DRIVES:
         raise ValueError(f"drive: {kind!r} is unknown; choose one of {DRIVES}")
     magnitude = weight.abs()
-    active = active.expand_as(weight)
-    n_active = active.sum()
-    # A layer with nothing active falls back to the mean magnitude of every entry.
-    reference = torch.where(n_active > 0, (magnitude * active).sum() / n_active.clamp_min(1), magnitude.mean())
-    return rms * torch.where(active, magnitude, reference)
+    if kind == "magnitude":
+        return magnitude
+    if n_backward == 0:
+        return torch.zeros_like(weight)
+    rms = grad_sq_sum.div(n_backward).sqrt_()
+    if kind == "grad":
+        return rms
+    per_gene = weight.numel() // active.numel()
+    n_active = active.sum() * per_gene
+    # Pruned weights are zero, so the sum of |w| is the sum over active ones. A layer with
+    # nothing active falls back to 0 and is driven by nothing but its basal rate.
+    reference = magnitude.sum() / n_active.clamp_min(1)
+    return rms.mul_(torch.where(active, magnitude, reference))
 
 
 def reduce_to_units(x: Tensor) -> Tensor:
@@ -60,8 +63,8 @@ def reduce_to_units(x: Tensor) -> Tensor:
     return x.reshape(x.shape[0], -1).mean(dim=1) if x.dim() > 1 else x
 
 
-def normalize_per_layer(x: Tensor, layer_of_gene: Tensor, n_layers: int, how: str) -> Tensor:
-    r"""Normalise a flat per-gene quantity within each layer.
+def normalize_per_layer(x: Tensor, slices: list[slice], how: str) -> Tensor:
+    r"""Normalise a flat, non-negative per-gene quantity within each layer's slice.
 
     - `mean`: $x / \bar x_{\text{layer}}$, the mean over all of the layer's genes, pruned ones
       included (their magnitude is zero), so remaining connections score higher as a layer
@@ -69,33 +72,31 @@ def normalize_per_layer(x: Tensor, layer_of_gene: Tensor, n_layers: int, how: st
     - `max`: $x / \max_{\text{layer}} x$, into $[0, 1]$;
     - `none`: unchanged.
 
-    A layer whose reference is 0 is left at 0.
+    A layer whose reference is 0 (all of it zero) stays 0.
     """
     if how == "none":
         return x
-    if how == "mean":
-        sums = torch.zeros(n_layers, dtype=x.dtype, device=x.device).index_add_(0, layer_of_gene, x)
-        counts = torch.bincount(layer_of_gene, minlength=n_layers).to(x.dtype)
-        reference = sums / counts
-    elif how == "max":
-        reference = torch.zeros(n_layers, dtype=x.dtype, device=x.device).scatter_reduce_(
-            0, layer_of_gene, x, reduce="amax", include_self=True)
-    else:
+    if how not in ("mean", "max"):
         raise ValueError(f"normalization: {how!r} is unknown; choose 'mean', 'max' or 'none'")
-    reference = reference[layer_of_gene]
-    return torch.where(reference > 0, x / reference.clamp_min(torch.finfo(x.dtype).tiny), torch.zeros_like(x))
+    out = torch.empty_like(x)
+    tiny = torch.finfo(x.dtype).tiny
+    for s in slices:  # layers are contiguous slices: no gather/scatter over genes
+        part = x[s]
+        reference = part.mean() if how == "mean" else part.max()
+        torch.div(part, reference.clamp_min(tiny), out=out[s])
+    return out
 
 
-def importance(magnitude: Tensor, expression: Tensor, layer_of_gene: Tensor, n_layers: int,
-               alpha: float, beta: float, time: float, normalization: str = "mean") -> Tensor:
+def importance(magnitude: Tensor, expression: Tensor, slices: list[slice], alpha: float, beta: float,
+               time: float, normalization: str = "mean") -> Tensor:
     r"""Eq. 2 for every gene: $S = \hat{|w|} + \alpha \hat p + \beta\,\mathrm{Time}$.
 
     Args:
         magnitude: $|w|$ per gene (the fan-in mean of $|w|$ for unit genes), shape `(n_genes,)`.
         expression: protein level $p$ per gene, shape `(n_genes,)`.
-        layer_of_gene: layer index of each gene, shape `(n_genes,)`.
+        slices: each layer's contiguous slice of the flat gene axis.
         time: training progress in $[0, 1]$.
     """
-    w_hat = normalize_per_layer(magnitude, layer_of_gene, n_layers, normalization)
-    p_hat = normalize_per_layer(expression.clamp_min(0.0), layer_of_gene, n_layers, normalization)
-    return w_hat + alpha * p_hat + beta * time
+    w_hat = normalize_per_layer(magnitude, slices, normalization)
+    p_hat = normalize_per_layer(expression.clamp_min(0.0), slices, normalization)
+    return torch.add(w_hat, p_hat, alpha=alpha).add_(beta * time)

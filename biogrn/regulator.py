@@ -89,7 +89,7 @@ class Regulator:
         self.mask = torch.ones(self.state.n_genes, device=self.device, dtype=weight_dtype)
         self.allow = torch.ones(self.state.n_genes, device=self.device, dtype=torch.bool)
         self.field = GeneField(transcription_from_config(config), config.gamma_m, config.gamma_p, config.k_p,
-                               state=self.state, compile=config.compile)
+                               state=self.state)
 
         self.gates: list[GeneGate] = []
         self.bias_gates: list[GeneGate | None] = []
@@ -204,7 +204,7 @@ class Regulator:
             parts.append(reduce_to_units(u) if self.config.genes == "unit" else u.reshape(-1))
         u = torch.cat(parts).to(self.state.y.dtype)
         if self.config.normalize_drive:
-            u = normalize_per_layer(u, self.state.layer_of_gene, len(self.targets), "mean")
+            u = normalize_per_layer(u, self.state.slices, "mean")
         return u
 
     def integrate(self) -> None:
@@ -213,8 +213,8 @@ class Regulator:
         if n == 0:
             return
         cfg = self.config
-        self.field.set_drive(self.drive())
-        y1 = integrate(self.field, self.state.y, n * cfg.dt, cfg.method, cfg.step_size, cfg.rtol, cfg.atol)
+        y1 = integrate(self.field, self.state.y, n * cfg.dt, cfg.method, cfg.step_size, cfg.rtol, cfg.atol,
+                       drive=self.drive(), compile=cfg.compile)
         self.state.y.copy_(y1)
         for gate in self.gates:
             gate.reset_record()
@@ -232,8 +232,8 @@ class Regulator:
     def scores(self) -> Tensor:
         """Eq. 2 for every gene, flat."""
         cfg = self.config
-        return importance(self.magnitudes(), self.state.p, self.state.layer_of_gene, len(self.targets),
-                          cfg.alpha, cfg.beta, self.time, cfg.normalization)
+        return importance(self.magnitudes(), self.state.p, self.state.slices, cfg.alpha, cfg.beta, self.time,
+                          cfg.normalization)
 
     def update(self) -> dict:
         """One prune + rewire event; returns (and appends to `history`) its statistics."""

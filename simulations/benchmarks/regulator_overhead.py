@@ -1,0 +1,182 @@
+"""Regulator cost on an MLP of 2.1 M connections (1024-1024-1024-10), measured side by side.
+
+    python simulations/benchmarks/regulator_overhead.py [--device cuda] [--repeats 30]
+
+Prints medians and ratios of:
+1. a training step (forward, backward, Adam) with and without the regulator (steps interleaved,
+   so machine noise hits both alike; the regulated step includes its share of integrations);
+2. one prune + rewire update (`Regulator.update`) at 2.1 M connections;
+3. the gene-state update, in GB/s of the state it must touch (read y, read u, write y), against a
+   plain copy of the state on the same device: a naive eager RK4 vector field, biogrn's eager
+   field (state-free terms evaluated once per interval), Euler, and the field under torch.compile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torchdiffeq
+from torch import nn
+
+import biogrn
+from biogrn.expression import integrate
+from biogrn.kinetics import hill_activation
+
+
+def clock(device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
+def median_time(fn, device, repeats: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = clock(device)
+        fn()
+        times.append(clock(device) - start)
+    return statistics.median(times)
+
+
+def make_model(device):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(),
+                         nn.Linear(1024, 10)).to(device)
+
+
+def training_steps(device, repeats: int, batch: int) -> dict[str, float]:
+    """Median seconds per step: plain, regulated, regulated with compiled integration (interleaved)."""
+    x = torch.randn(batch, 1024, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+    runs = {}
+    for label, compile_ in (("plain (Adam)", None), ("regulated (Adam + reg.step)", False),
+                            ("regulated, compile=True", True)):
+        model = make_model(device)
+        opt = torch.optim.Adam(model.parameters(), 1e-3)
+        reg = None if compile_ is None else biogrn.regulate(model, optimizer=opt, compile=compile_)
+        runs[label] = (model, opt, reg)
+
+    def step(model, opt, regulator):
+        opt.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        if regulator is not None:
+            regulator.step()
+
+    every = biogrn.make_config().integrate_every
+    for _ in range(2 * every):  # warm-up, compilation included
+        for run in runs.values():
+            step(*run)
+    times = {label: [] for label in runs}
+    for _ in range(repeats):
+        # one block = one integration interval, so each regulated block holds exactly one integrate()
+        for label, run in runs.items():
+            start = clock(device)
+            for _ in range(every):
+                step(*run)
+            times[label].append((clock(device) - start) / every)
+    return {label: statistics.median(t) for label, t in times.items()}
+
+
+def update_time(device, repeats: int) -> float:
+    model = make_model(device)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    reg = biogrn.regulate(model, optimizer=opt, policy="paper", max_regrow=100)
+    gen = torch.Generator(device=device).manual_seed(0)
+    for gate in reg.gates:  # a realistic drive: recorded gradients of one step
+        gate.grad_sq.copy_(torch.rand(gate.grad_sq.shape, generator=gen, device=device))
+        gate.n_backward = 1
+    reg._steps_since_integration = 10
+    reg.integrate()
+    reg.update()  # first update: tau from mu + 0.5 sigma, prunes about 60%
+    return median_time(reg.update, device, repeats)  # later updates prune and rewire 100 per layer
+
+
+class NaiveField(nn.Module):
+    """Eq. 1 written directly: every term, the Hill of the drive included, at every stage."""
+
+    def __init__(self, u, gamma_m=0.1, gamma_p=0.05, k_p=0.05, rate=0.1):
+        super().__init__()
+        self.u, self.gamma_m, self.gamma_p, self.k_p, self.rate = u, gamma_m, gamma_p, k_p, rate
+
+    def forward(self, t, y):
+        m, p = y[0], y[1]
+        f = self.rate * hill_activation(self.u, 1.0, 2.0)
+        return torch.stack((f - self.gamma_m * m, self.k_p * m - self.gamma_p * p))
+
+
+def gene_update_rates(device, repeats: int, n_genes: int) -> dict[str, float]:
+    """GB/s of state touched per integration (read y and u, write y) for each variant."""
+    cfg = biogrn.make_config()
+    state = biogrn.GeneState([n_genes], [1024], device=device)
+    state.y.fill_(1.0)
+    u = torch.rand(n_genes, device=device)
+    useful_bytes = (2 * state.y.numel() + u.numel()) * 4
+    interval = cfg.dt * cfg.integrate_every
+    results = {}
+
+    copy_target = torch.empty_like(state.y)
+    t = median_time(lambda: copy_target.copy_(state.y), device, repeats)
+    results["plain copy of the state"] = 2 * state.y.numel() * 4 / t / 1e9
+
+    naive = NaiveField(u, cfg.gamma_m, cfg.gamma_p, cfg.k_p, cfg.drive_rate)
+    grid = torch.tensor([0.0, interval], device=device)
+    t = median_time(lambda: torchdiffeq.odeint(naive, state.y, grid, method="rk4"), device, repeats)
+    results["naive eager field, rk4"] = useful_bytes / t / 1e9
+
+    from biogrn.regulator import transcription_from_config
+    for label, method, compile_ in (("biogrn field, rk4", "rk4", False), ("biogrn field, euler", "euler", False),
+                                    ("biogrn field compiled, rk4", "rk4", True)):
+        if method == "euler":
+            interval_ = 1.0 / max(cfg.gamma_m, cfg.gamma_p) * 1.0
+        else:
+            interval_ = interval
+        field = biogrn.GeneField(transcription_from_config(cfg), cfg.gamma_m, cfg.gamma_p, cfg.k_p, state=state)
+
+        def run(field=field, method=method, interval_=interval_, compile_=compile_):
+            integrate(field, state.y, interval_, method, drive=u, compile=compile_)
+        try:
+            t = median_time(run, device, repeats, warmup=3)
+            results[label] = useful_bytes / t / 1e9
+        except Exception as error:  # torch.compile needs a working C++/Triton toolchain
+            results[label] = float("nan")
+            print(f"{label}: unavailable ({type(error).__name__}: {str(error)[:120]})")
+    return results
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--batches", type=int, nargs="+", default=[64, 512])
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"# biogrn regulator benchmark on {name}, torch {torch.__version__}")
+
+    for batch in args.batches:
+        steps = training_steps(device, args.repeats, batch)
+        t_plain = steps["plain (Adam)"]
+        print(f"\n| training step, batch {batch}, 2.1 M connections | median ms | added |\n|---|---|---|")
+        for label, t in steps.items():
+            print(f"| {label} | {t * 1e3:.3f} | {(t / t_plain - 1) * 100:+.1f}% |")
+
+    t_update = update_time(device, args.repeats)
+    print(f"\n| one prune + rewire update, 2.1 M connections | median ms |\n|---|---|")
+    print(f"| Regulator.update() | {t_update * 1e3:.2f} |")
+
+    rates = gene_update_rates(device, args.repeats, 2_109_440)
+    copy_rate = rates["plain copy of the state"]
+    print(f"\n| gene-state update, 2.1 M genes, one integration | GB/s | of copy |\n|---|---|---|")
+    for label, rate in rates.items():
+        print(f"| {label} | {rate:.2f} | {rate / copy_rate * 100:.1f}% |")
+
+
+if __name__ == "__main__":
+    main()
