@@ -81,11 +81,24 @@ class PaperThreshold:
         if self.tau is None:
             self.tau = torch.stack([scores[s].mean() + self.sigmas * scores[s].std(unbiased=False)
                                     for s in scopes])
-        elif not self.frozen and self.median_rule != "never":
-            medians = torch.stack([_active_median(scores[s], active[s]) for s in scopes])
-            self.tau = medians if self.median_rule == "always" else torch.minimum(self.tau, medians)
-        tau_of_gene = torch.cat([self.tau[i].expand(s.stop - s.start) for i, s in enumerate(scopes)])
-        return active & (scores < tau_of_gene), self.tau
+        elif not self.frozen and self.median_rule == "always":
+            self.tau = torch.stack([_active_median(scores[s], active[s]) for s in scopes])
+        elif not self.frozen and self.median_rule == "cap":
+            self.tau = self._capped(scores, active, scopes)
+        prune = torch.zeros_like(active)
+        for i, s in enumerate(scopes):
+            torch.logical_and(active[s], scores[s] < self.tau[i], out=prune[s])
+        return prune, self.tau
+
+    def _capped(self, scores: Tensor, active: Tensor, scopes: list[slice]) -> Tensor:
+        """$\\min(\\tau, \\mathrm{median})$; the median (a costly selection) only where $\\tau$ exceeds it."""
+        below = torch.stack([(active[s] & (scores[s] < self.tau[i])).sum() for i, s in enumerate(scopes)])
+        remaining = torch.stack([active[s].sum() for s in scopes])
+        # torch's median is the lower median s_(ceil(n/2)), so tau > median exactly when at least
+        # ceil(n/2) of the n remaining scores lie below tau, i.e. 2 * below >= n
+        over = (2 * below >= remaining).tolist()  # one host read per update
+        return torch.stack([torch.minimum(self.tau[i], _active_median(scores[s], active[s])) if over[i]
+                            else self.tau[i] for i, s in enumerate(scopes)])
 
     def state_dict(self) -> dict:
         return {"tau": self.tau, "frozen": self.frozen, "history": list(self.history)}

@@ -95,3 +95,20 @@ def test_target_threshold_holds_exactly_the_scheduled_count(n, sparsity, regrow,
     assert n_pruned_after == max(target, int(already.sum()) - k) or int(prune.sum()) == int(active.sum())
     if prune.any() and (active & ~prune).any():
         assert scores[prune].max() <= scores[active & ~prune].min()
+
+
+@given(st.integers(1, 60), st.integers(0, 2**31 - 1), st.floats(-1.0, 2.0), st.booleans())
+def test_cap_rule_equals_min_of_tau_and_the_remaining_median(n, seed, tau0, ties):
+    gen = torch.Generator().manual_seed(seed)
+    scores = torch.rand(2 * n, generator=gen, dtype=F64)
+    if ties:
+        scores = (scores * 4).round() / 4
+    active = torch.rand(2 * n, generator=gen) < 0.7
+    policy = PaperThreshold(median_rule="cap")
+    policy.tau = torch.tensor([tau0, tau0], dtype=F64)
+    scopes = [slice(0, n), slice(n, 2 * n)]
+    _, tau = policy.select(scores, active, scopes, [0, 0], 1.0)
+    for i, s in enumerate(scopes):
+        remaining = scores[s][active[s]]
+        expected = min(tau0, float(remaining.median())) if remaining.numel() else tau0
+        assert float(tau[i]) == expected
