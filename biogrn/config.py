@@ -28,11 +28,11 @@ class RegulatorConfig(BaseModel):
     """One gene per connection (unstructured) or per output unit / channel (structured)."""
 
     # -- Eq. 1: kinetics ------------------------------------------------------------------------------
-    gamma_m: float = Field(default=0.05, gt=0.0)
-    gamma_p: float = Field(default=0.025, gt=0.0)
-    k_p: float = Field(default=0.025, gt=0.0)
+    gamma_m: float = Field(default=0.02, gt=0.0)
+    gamma_p: float = Field(default=0.01, gt=0.0)
+    k_p: float = Field(default=0.01, gt=0.0)
     basal: float = Field(default=0.0, ge=0.0)
-    drive_rate: float = Field(default=0.05, ge=0.0)
+    drive_rate: float = Field(default=0.02, ge=0.0)
     drive_half: float = Field(default=1.0, gt=0.0)
     drive_hill: float = Field(default=2.0, gt=0.0)
     self_rate: float = Field(default=0.0, ge=0.0)
@@ -46,7 +46,7 @@ class RegulatorConfig(BaseModel):
     # -- integration ---------------------------------------------------------------------------------
     dt: float = Field(default=1.0, gt=0.0)
     """Gene-clock time per training step: gamma is a rate per unit of this clock."""
-    integrate_every: int = Field(default=20, ge=1)
+    integrate_every: int = Field(default=50, ge=1)
     method: str = "rk4"
     step_size: float | None = Field(default=None, gt=0.0)
     """Fixed-step size; `None`: one step over each integration interval."""
