@@ -222,7 +222,9 @@ def integrate(field: GeneField, y0: Tensor, duration: float, method: str = "rk4"
     solve = _solve
     if compile:
         if _compiled_solve is None:
-            _compiled_solve = torch.compile(_solve)
+            # static shapes: a recompile for a second model or size must not go dynamic (inductor
+            # failed on a symbolic-size addmm on CUDA, torch 2.11)
+            _compiled_solve = torch.compile(_solve, dynamic=False)
         solve = _compiled_solve
     with torch.no_grad():
         return solve(field, y0, drive, t, method, rtol, atol, options)

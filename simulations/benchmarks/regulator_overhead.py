@@ -113,7 +113,7 @@ class NaiveField(nn.Module):
 def gene_update_rates(device, repeats: int, n_genes: int) -> dict[str, float]:
     """GB/s of state touched per integration (read y and u, write y) for each variant."""
     cfg = biogrn.make_config()
-    state = biogrn.GeneState([n_genes], [1024], device=device)
+    state = biogrn.GeneState([n_genes], [1], device=device)
     state.y.fill_(1.0)
     u = torch.rand(n_genes, device=device)
     useful_bytes = (2 * state.y.numel() + u.numel()) * 4
@@ -154,6 +154,8 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 512])
+    parser.add_argument("--genes", type=int, nargs="+", default=[2_109_440],
+                        help="gene counts for the gene-state update table")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     torch.manual_seed(0)
@@ -171,11 +173,12 @@ def main(argv=None) -> None:
     print(f"\n| one prune + rewire update, 2.1 M connections | median ms |\n|---|---|")
     print(f"| Regulator.update() | {t_update * 1e3:.2f} |")
 
-    rates = gene_update_rates(device, args.repeats, 2_109_440)
-    copy_rate = rates["plain copy of the state"]
-    print(f"\n| gene-state update, 2.1 M genes, one integration | GB/s | of copy |\n|---|---|---|")
-    for label, rate in rates.items():
-        print(f"| {label} | {rate:.2f} | {rate / copy_rate * 100:.1f}% |")
+    for n_genes in args.genes:
+        rates = gene_update_rates(device, args.repeats, n_genes)
+        copy_rate = rates["plain copy of the state"]
+        print(f"\n| gene-state update, {n_genes / 1e6:.1f} M genes, one integration | GB/s | of copy |\n|---|---|---|")
+        for label, rate in rates.items():
+            print(f"| {label} | {rate:.2f} | {rate / copy_rate * 100:.1f}% |")
 
 
 if __name__ == "__main__":
