@@ -151,7 +151,6 @@ class GeneField(nn.Module):
         self.state = state
         self._u: Tensor | None = None
         self._constant: tuple[Tensor, Tensor | None] | None = None
-        self._affine_bias: Tensor | None = None
 
     @property
     def fastest_rate(self) -> float:
@@ -160,19 +159,8 @@ class GeneField(nn.Module):
     def set_drive(self, u: Tensor) -> None:
         self._u = u
         self._constant = self.transcription.constant_part(u)
-        self._affine_bias = None
-        if not self.transcription.uses_state:
-            # f does not read the state: dy/dt = A y + b with A = [[-gamma_m, 0], [k_p, -gamma_p]],
-            # b = (f, 0), evaluated as one addmm instead of six elementwise passes per stage.
-            additive, factor = self._constant
-            f = additive if factor is None else additive * factor
-            self._affine_bias = torch.stack((f, torch.zeros_like(f)))
-            self._affine_matrix = torch.tensor([[-self.gamma_m, 0.0], [self.k_p, -self.gamma_p]],
-                                               dtype=u.dtype, device=u.device)
 
     def _derivative(self, y: Tensor, u: Tensor, additive: Tensor, factor: Tensor | None) -> Tensor:
-        if self._affine_bias is not None:
-            return torch.addmm(self._affine_bias, self._affine_matrix, y)
         m, p = y[0], y[1]
         pool = self.state.pooled_mean(p) if self.transcription.uses_pool else None
         f = self.transcription.rate(m, p, u, (additive, factor), pool)

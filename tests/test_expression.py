@@ -191,17 +191,3 @@ def test_field_needs_a_drive_and_a_state_for_pools():
     with pytest.raises(RuntimeError, match="set_drive"):
         field(torch.tensor(0.0), torch.zeros(2, 1))
 
-
-def test_affine_fast_path_agrees_with_the_elementwise_field():
-    gen = torch.Generator().manual_seed(0)
-    u = torch.rand(50, generator=gen, dtype=F64) * 3
-    y = torch.rand(2, 50, generator=gen, dtype=F64)
-    affine = GeneField(Transcription([Basal(0.1), DriveActivation(0.7, 1.0, 2.0)]), 0.3, 0.2, 0.4)
-    # a state term with zero rate forces the elementwise path without changing f
-    general = GeneField(Transcription([Basal(0.1), DriveActivation(0.7, 1.0, 2.0), SelfActivation(0.0, 1.0, 2.0)]),
-                        0.3, 0.2, 0.4)
-    affine.set_drive(u)
-    general.set_drive(u)
-    assert affine._affine_bias is not None and general._affine_bias is None
-    t = torch.tensor(0.0, dtype=F64)
-    assert torch.allclose(affine(t, y), general(t, y), rtol=1e-14, atol=1e-15)

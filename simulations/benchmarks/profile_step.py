@@ -8,11 +8,10 @@ from __future__ import annotations
 import argparse
 
 import torch
-from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 import biogrn
-from regulator_overhead import make_model
+from regulator_overhead import make_model, train_step
 
 
 def main(argv=None) -> None:
@@ -32,11 +31,7 @@ def main(argv=None) -> None:
         reg = biogrn.regulate(model, optimizer=opt) if regulated else None
 
         def step():
-            opt.zero_grad(set_to_none=True)
-            nn.functional.cross_entropy(model(x), y).backward()
-            opt.step()
-            if reg is not None:
-                reg.step()
+            train_step(model, opt, reg, x, y)
         for _ in range(60):
             step()
         with profile(activities=activities) as prof:

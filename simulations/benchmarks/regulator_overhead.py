@@ -43,6 +43,22 @@ def median_time(fn, device, repeats: int, warmup: int = 3) -> float:
     return statistics.median(times)
 
 
+def train_step(model, optimizer, regulator, x, y) -> None:
+    """One Adam step on a batch, then the regulator's step if there is one."""
+    optimizer.zero_grad(set_to_none=True)
+    nn.functional.cross_entropy(model(x), y).backward()
+    optimizer.step()
+    if regulator is not None:
+        regulator.step()
+
+
+def print_ratio_table(title: str, times: dict[str, float], base: str) -> None:
+    """A markdown table of median ms and the added fraction over `times[base]`."""
+    print(f"\n| {title} | median ms | added |\n|---|---|---|")
+    for label, t in times.items():
+        print(f"| {label} | {t * 1e3:.3f} | {(t / times[base] - 1) * 100:+.1f}% |")
+
+
 def make_model(device):
     torch.manual_seed(0)
     return nn.Sequential(nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(),
@@ -59,26 +75,19 @@ def training_steps(device, repeats: int, batch: int) -> dict[str, float]:
         model = make_model(device)
         opt = torch.optim.Adam(model.parameters(), 1e-3)
         reg = None if compile_ is None else biogrn.regulate(model, optimizer=opt, compile=compile_)
-        runs[label] = (model, opt, reg)
-
-    def step(model, opt, regulator):
-        opt.zero_grad(set_to_none=True)
-        nn.functional.cross_entropy(model(x), y).backward()
-        opt.step()
-        if regulator is not None:
-            regulator.step()
+        runs[label] = (model, opt, reg, x, y)
 
     every = biogrn.make_config().integrate_every
     for _ in range(2 * every):  # warm-up, compilation included
         for run in runs.values():
-            step(*run)
+            train_step(*run)
     times = {label: [] for label in runs}
     for _ in range(repeats):
         # one block = one integration interval, so each regulated block holds exactly one integrate()
         for label, run in runs.items():
             start = clock(device)
             for _ in range(every):
-                step(*run)
+                train_step(*run)
             times[label].append((clock(device) - start) / every)
     return {label: statistics.median(t) for label, t in times.items()}
 
@@ -164,10 +173,7 @@ def main(argv=None) -> None:
 
     for batch in args.batches:
         steps = training_steps(device, args.repeats, batch)
-        t_plain = steps["plain (Adam)"]
-        print(f"\n| training step, batch {batch}, 2.1 M connections | median ms | added |\n|---|---|---|")
-        for label, t in steps.items():
-            print(f"| {label} | {t * 1e3:.3f} | {(t / t_plain - 1) * 100:+.1f}% |")
+        print_ratio_table(f"training step, batch {batch}, 2.1 M connections", steps, "plain (Adam)")
 
     t_update = update_time(device, args.repeats)
     print(f"\n| one prune + rewire update, 2.1 M connections | median ms |\n|---|---|")
