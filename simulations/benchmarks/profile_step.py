@@ -1,6 +1,6 @@
 """Where the regulated training step spends its time: torch.profiler tables, plain and regulated.
 
-    python simulations/benchmarks/profile_step.py [--device cuda] [--batch 64]
+    cd simulations/benchmarks && python profile_step.py [--device cuda] [--batch 64]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Regulator cost on an MLP of 2.1 M connections (1024-1024-1024-10), measured side by side.
 
-    python simulations/benchmarks/regulator_overhead.py [--device cuda] [--repeats 30]
+    cd simulations/benchmarks && python regulator_overhead.py [--device cuda] [--repeats 30]
 
 Prints medians and ratios of:
 1. a training step (forward, backward, Adam) with and without the regulator (steps interleaved,

@@ -1,6 +1,6 @@
 """Split the regulator's per-step cost: masking and recording versus integration; detect host syncs.
 
-    python simulations/benchmarks/step_breakdown.py [--device cuda] [--repeats 10]
+    cd simulations/benchmarks && python step_breakdown.py [--device cuda] [--repeats 10]
 
 The three variants run in alternating 50-step windows, so drift of a shared machine hits them alike.
 """
