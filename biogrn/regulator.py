@@ -377,7 +377,7 @@ class Regulator:
         self._epoch_start_step = int(state["epoch_start_step"])
         self._steps_per_epoch = state["steps_per_epoch"]
         self.policy.load_state_dict(state["policy"])
-        self.generator.set_state(state["generator"].cpu() if self.device.type == "cpu" else state["generator"])
+        self.generator.set_state(state["generator"].cpu())  # generator states are CPU byte tensors
         self.history = [dict(r) for r in state["history"]]
 
     def remove(self) -> nn.Module:

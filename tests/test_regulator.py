@@ -231,6 +231,15 @@ def test_optimizer_moments_are_reset_where_connections_change():
     assert float(opt.state[p]["step"]) == 1.0
 
 
+def test_sgd_momentum_is_reset_where_connections_change():
+    p = nn.Parameter(torch.ones(4))
+    opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = torch.ones(4)
+    opt.step()
+    reset_optimizer_entries(opt, p, torch.tensor([False, True, True, False]))
+    assert opt.state[p]["momentum_buffer"].tolist() == [1.0, 0.0, 0.0, 1.0]
+
+
 def test_optimizer_must_hold_the_regulated_weights():
     model = make_mlp()
     opt = torch.optim.Adam(model[0].parameters())
