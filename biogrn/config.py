@@ -13,8 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 __all__ = ["RegulatorConfig", "make_config"]
 
-PositiveFloat = Field(gt=0.0)
-
 
 class RegulatorConfig(BaseModel):
     """Every setting of the gene-regulated pruning loop (defaults: the seed paper's listing)."""

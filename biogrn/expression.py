@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from biogrn.kinetics import Transcription
 
-__all__ = ["METHODS", "MethodInfo", "GeneState", "GeneField", "admissible_step", "check_stability", "integrate"]
+__all__ = ["METHODS", "MethodInfo", "GeneState", "GeneField", "check_stability", "integrate"]
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,6 @@ METHODS: dict[str, MethodInfo] = {
     "dopri5": MethodInfo(False, 5, None),
     "dopri8": MethodInfo(False, 8, None),
 }
-
-
-def admissible_step(method: str, rate: float) -> float | None:
-    """The largest fixed step at which `method` keeps decay at `rate` non-negative; None if adaptive."""
-    info = METHODS[method]
-    return None if info.decay_bound is None else info.decay_bound / rate
 
 
 def check_stability(method: str, step: float, rate: float, what: str = "step") -> None:
