@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from biogrn.kinetics import Transcription
 
-__all__ = ["METHODS", "MethodInfo", "GeneState", "GeneField", "check_stability", "integrate"]
+__all__ = ["METHODS", "MethodInfo", "GeneState", "GeneField", "check_stability", "integrate", "method_info"]
 
 
 @dataclass(frozen=True)
@@ -57,15 +57,24 @@ METHODS: dict[str, MethodInfo] = {
 }
 
 
+def method_info(method: str) -> MethodInfo:
+    """`METHODS[method]`.
+
+    Raises:
+        ValueError: the method is not one biogrn supports.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method: {method!r} is not supported; choose one of {sorted(METHODS)}")
+    return METHODS[method]
+
+
 def check_stability(method: str, step: float, rate: float, what: str = "step") -> None:
     """Refuse a fixed step outside the method's admissible region for the fastest decay rate.
 
     Raises:
         ValueError: `step * rate` exceeds `METHODS[method].decay_bound`.
     """
-    if method not in METHODS:
-        raise ValueError(f"method: {method!r} is not supported; choose one of {sorted(METHODS)}")
-    bound = METHODS[method].decay_bound
+    bound = method_info(method).decay_bound
     if bound is not None and step * rate > bound:
         raise ValueError(
             f"{what}: {step:g} times the fastest decay rate {rate:g} is {step * rate:g}, outside the "
@@ -154,17 +163,13 @@ class GeneField(nn.Module):
         self._u = u
         self._constant = self.transcription.constant_part(u)
 
-    def _derivative(self, y: Tensor, u: Tensor, additive: Tensor, factor: Tensor | None) -> Tensor:
+    def forward(self, t: Tensor, y: Tensor) -> Tensor:
+        if self._constant is None:
+            raise RuntimeError("GeneField.set_drive(u) must be called before integrating")
         m, p = y[0], y[1]
         pool = self.state.pooled_mean(p) if self.transcription.uses_pool else None
-        f = self.transcription.rate(m, p, u, (additive, factor), pool)
+        f = self.transcription.rate(m, p, self._u, self._constant, pool)
         return torch.stack((f - self.gamma_m * m, self.k_p * m - self.gamma_p * p))
-
-    def forward(self, t: Tensor, y: Tensor) -> Tensor:
-        if self._u is None:
-            raise RuntimeError("GeneField.set_drive(u) must be called before integrating")
-        additive, factor = self._constant
-        return self._derivative(y, self._u, additive, factor)
 
 
 def _solve(field: GeneField, y0: Tensor, drive: Tensor | None, t: Tensor, method: str, rtol: float,
@@ -191,9 +196,7 @@ def integrate(field: GeneField, y0: Tensor, duration: float, method: str = "rk4"
         ValueError: unknown method, or a fixed step outside the method's admissible region.
     """
     global _compiled_solve
-    if method not in METHODS:
-        raise ValueError(f"method: {method!r} is not supported; choose one of {sorted(METHODS)}")
-    info = METHODS[method]
+    info = method_info(method)
     options = {}
     if info.fixed:
         step = duration if step_size is None else min(step_size, duration)

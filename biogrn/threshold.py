@@ -78,27 +78,35 @@ class PaperThreshold:
     def select(self, scores: Tensor, active: Tensor, scopes: list[slice], regrow: list[int],
                progress: float) -> tuple[Tensor, Tensor]:
         """Return `(prune, tau)`: a boolean mask over genes and $\\tau$ per scope."""
-        if self.tau is None:
+        first = self.tau is None
+        if first:
             self.tau = torch.stack([scores[s].mean() + self.sigmas * scores[s].std(unbiased=False)
                                     for s in scopes])
         elif not self.frozen and self.median_rule == "always":
             self.tau = torch.stack([_active_median(scores[s], active[s]) for s in scopes])
-        elif not self.frozen and self.median_rule == "cap":
-            self.tau = self._capped(scores, active, scopes)
         prune = torch.zeros_like(active)
         for i, s in enumerate(scopes):
             torch.logical_and(active[s], scores[s] < self.tau[i], out=prune[s])
+        if not first and not self.frozen and self.median_rule == "cap":
+            self._cap_at_median(scores, active, scopes, prune)
         return prune, self.tau
 
-    def _capped(self, scores: Tensor, active: Tensor, scopes: list[slice]) -> Tensor:
-        """$\\min(\\tau, \\mathrm{median})$; the median (a costly selection) only where $\\tau$ exceeds it."""
-        below = torch.stack([(active[s] & (scores[s] < self.tau[i])).sum() for i, s in enumerate(scopes)])
+    def _cap_at_median(self, scores: Tensor, active: Tensor, scopes: list[slice], prune: Tensor) -> None:
+        """$\\tau \\leftarrow \\min(\\tau, \\mathrm{median})$, updating `prune` in place where it moves.
+
+        The median (a costly selection) is computed only where $\\tau$ exceeds it: torch's median
+        is the lower median $s_{\\lceil n/2 \\rceil}$, so $\\tau > \\mathrm{median}$ exactly when at
+        least $\\lceil n/2 \\rceil$ of the $n$ remaining scores lie below $\\tau$, i.e. $2\\,\\#below \\ge n$.
+        """
+        below = torch.stack([prune[s].sum() for s in scopes])
         remaining = torch.stack([active[s].sum() for s in scopes])
-        # torch's median is the lower median s_(ceil(n/2)), so tau > median exactly when at least
-        # ceil(n/2) of the n remaining scores lie below tau, i.e. 2 * below >= n
         over = (2 * below >= remaining).tolist()  # one host read per update
-        return torch.stack([torch.minimum(self.tau[i], _active_median(scores[s], active[s])) if over[i]
-                            else self.tau[i] for i, s in enumerate(scopes)])
+        taus = list(self.tau)
+        for i, s in enumerate(scopes):
+            if over[i]:
+                taus[i] = torch.minimum(taus[i], _active_median(scores[s], active[s]))
+                torch.logical_and(active[s], scores[s] < taus[i], out=prune[s])
+        self.tau = torch.stack(taus)
 
     def state_dict(self) -> dict:
         return {"tau": self.tau, "frozen": self.frozen, "history": list(self.history)}
