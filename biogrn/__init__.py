@@ -16,6 +16,7 @@ from biogrn.kinetics import (
     translation,
 )
 from biogrn.regulator import Regulator, regulate, reset_optimizer_entries
+from biogrn.records import ConnectionTrace, Recorder, read_records, write_records
 from biogrn.rewiring import (
     ConstantSigma,
     ExponentialSigma,
@@ -26,12 +27,15 @@ from biogrn.rewiring import (
     rewiring_logits,
     rewiring_probabilities,
 )
+from biogrn.run_config import RunConfig, load_run_config, parse_run_config
+from biogrn.runner import Run, resume, run
 from biogrn.threshold import PaperThreshold, TargetThreshold, cubic_sparsity
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Basal", "ConfigError", "ConstantSigma", "DriveActivation", "ExponentialSigma", "GeneField", "GeneGate",
+    "Basal", "ConfigError", "ConnectionTrace", "Recorder", "Run", "RunConfig", "load_run_config",
+    "parse_run_config", "read_records", "resume", "run", "write_records", "ConstantSigma", "DriveActivation", "ExponentialSigma", "GeneField", "GeneGate",
     "GeneState", "METHODS", "PaperSigma", "PaperThreshold", "PoolRepression", "Regulator", "RegulatorConfig",
     "SelfActivation", "TargetThreshold", "Transcription", "check_stability", "connection_drive",
     "cubic_sparsity", "deficit", "gumbel_topk", "hill_activation", "hill_repression", "importance",

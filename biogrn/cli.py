@@ -1,72 +1,167 @@
-"""The `biogrn` command."""
+"""The `biogrn` command: `demo`, `run`, `report`.
+
+Bad input (a config field, a data file, an occupied output directory) ends with exit status 2 and
+one message on stderr that names the field or the file; nothing is trained or written before the
+whole configuration and the data are validated.
+"""
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
-import torch
-from torch.utils.data import TensorDataset
+import xarray as xr
 
-from biogrn.regulator import regulate
-from biogrn.train import evaluate, fit, mlp
+from biogrn.checkpoint import CheckpointError
+from biogrn.config import ConfigError
+from biogrn.data import DataError
 
 __all__ = ["main"]
 
-
-def digits_splits(seed: int = 0) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
-    """scikit-learn's 8x8 digits (ships offline), pixels scaled to [0, 1], split 70/15/15."""
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    x = torch.tensor(data.data / 16.0, dtype=torch.float32)
-    y = torch.tensor(data.target, dtype=torch.long)
-    order = torch.tensor(np.random.default_rng(seed).permutation(len(y)))
-    x, y = x[order], y[order]
-    a, b = int(0.7 * len(y)), int(0.85 * len(y))
-    return TensorDataset(x[:a], y[:a]), TensorDataset(x[a:b], y[a:b]), TensorDataset(x[b:], y[b:])
+USAGE_ERRORS = (ConfigError, DataError, CheckpointError, FileExistsError, FileNotFoundError)
+DEMO_RUNS = ("dense", "regulated")
 
 
-def demo(epochs: int, seed: int, quiet: bool) -> int:
-    """The seed paper's demonstration on digits: a dense MLP and a gene-regulated one, side by side."""
-    train, val, test = digits_splits(seed)
-    sizes = [64, 128, 64, 10]
-    say = (lambda *a: None) if quiet else print
-    say(f"biogrn demo: digits ({len(train)} train / {len(val)} val / {len(test)} test), MLP {sizes}, "
-        f"Adam lr 1e-3, batch 64, {epochs} epochs")
+def demo_configs(epochs: int, seed: int) -> dict[str, dict]:
+    """The seed paper's demonstration on digits: one MLP trained dense and gene-regulated."""
+    base = {"seed": seed, "data": {"name": "digits"}, "model": {"hidden": [128, 64]},
+            "training": {"epochs": epochs, "batch_size": 64, "optimizer": "adam", "lr": 1e-3}}
+    return {"dense": {**base, "pruning": "none"},
+            "regulated": {**base, "pruning": "gene", "records": {"trace_connections": 64}}}
+
+
+def demo(epochs: int, seed: int, out: Path, quiet: bool) -> int:
+    from biogrn.run_config import parse_run_config
+    from biogrn.runner import run
+
+    configs = {label: parse_run_config(c, source="demo") for label, c in demo_configs(epochs, seed).items()}
+    _clear_previous_demo(out)
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
+    say(f"biogrn demo: digits, MLP 64-128-64-10, Adam lr 1e-3, batch 64, {epochs} epochs, seed {seed}; "
+        f"writing {out}/")
     finals = {}
-    for label in ("dense", "regulated"):
-        torch.manual_seed(seed)
-        model = mlp(sizes)
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        regulator = regulate(model, optimizer=optimizer, epochs=epochs, seed=seed) if label == "regulated" else None
-
-        def report(r, label=label):
-            say(f"  {label:9s} epoch {r.epoch:3d}  loss {r.train_loss:.4f}  val acc {r.val_accuracy * 100:6.2f}%  "
-                f"sparsity {r.sparsity * 100:5.1f}%")
-        fit(model, optimizer, train, val, epochs, 64, regulator, seed, on_epoch=report)
-        _, accuracy = evaluate(model, torch.utils.data.DataLoader(test, batch_size=512), torch.device("cpu"))
-        finals[label] = (accuracy, regulator.sparsity() if regulator else 0.0)
-    print("model      test accuracy  sparsity")
-    for label, (accuracy, sparsity) in finals.items():
-        print(f"{label:10s} {accuracy * 100:12.2f}%  {sparsity * 100:7.1f}%")
+    for label, config in configs.items():
+        say(f"-- {label}")
+        records = run(config, out / label, quiet=quiet)
+        finals[label] = (float(records["test_accuracy"]), float(records["total_sparsity"][-1]))
+    table = ["model      test accuracy  sparsity"]
+    table += [f"{label:10s} {accuracy * 100:12.2f}%  {sparsity * 100:7.1f}%"
+              for label, (accuracy, sparsity) in finals.items()]
+    (out / "summary.txt").write_text("\n".join(table) + "\n")
+    print("\n".join(table))
+    say(f"records and figures: {out / 'dense'}/, {out / 'regulated'}/ (biogrn report DIR shows one)")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="biogrn", description="Gene-regulated dynamic pruning for PyTorch")
-    commands = parser.add_subparsers(dest="command", required=True)
+def _clear_previous_demo(out: Path) -> None:
+    """A demo directory is replaced by the next demo; any other non-empty directory is refused."""
+    if not out.exists():
+        return
+    entries = {p.name for p in out.iterdir()}
+    ours = entries <= {*DEMO_RUNS, "summary.txt"} and all((out / r / "config.json").is_file() or r not in entries
+                                                            for r in DEMO_RUNS)
+    if entries and not ours:
+        raise FileExistsError(f"{out}: exists and holds files that are not a biogrn demo; choose another --out")
+    for name in DEMO_RUNS:
+        shutil.rmtree(out / name, ignore_errors=True)
+    (out / "summary.txt").unlink(missing_ok=True)
+
+
+def run_command(config_path: str | None, out: str | None, resume_dir: str | None, quiet: bool) -> int:
+    from biogrn.run_config import load_run_config
+    from biogrn.runner import resume, run
+
+    config = load_run_config(config_path) if config_path else None
+    if resume_dir is not None:
+        records = resume(resume_dir, config, quiet=quiet)
+        out_dir = Path(resume_dir)
+    else:
+        out_dir = Path(out) if out else Path("runs") / Path(config_path).stem
+        records = run(config, out_dir, quiet=quiet)
+    print(f"test accuracy {float(records['test_accuracy']) * 100:.2f}%  "
+          f"sparsity {float(records['total_sparsity'][-1]) * 100:.1f}%  records: {out_dir / 'records.nc'}")
+    return 0
+
+
+def report(directory: str, figures: bool = True) -> int:
+    from biogrn.figures import plot_run
+    from biogrn.records import read_records
+
+    records = read_records(directory)
+    print(format_report(records))
+    if figures:
+        written = plot_run(records, Path(directory))
+        print("figures: " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def format_report(records: xr.Dataset) -> str:
+    """A run's records as a plain-text table, one row per epoch, then the test result."""
+    status = "complete" if int(records.attrs.get("complete", 0)) else "running or stopped"
+    lines = [f"{records.attrs.get('data_source', '?')}, pruning {records.attrs.get('pruning', '?')}, "
+             f"seed {records.attrs.get('seed', '?')}: {int(records.attrs.get('epochs_done', 0))} of "
+             f"{int(records.attrs.get('epochs_planned', 0))} epochs ({status})",
+             "epoch  train loss  val loss  val acc  sparsity  mean tau  pruned  regrown"]
+    for i, epoch in enumerate(records["epoch"].values):
+        tau = records["tau"].values[i]
+        mean_tau = f"{np.mean(tau):8.4f}" if np.isfinite(tau).all() else "       -"
+        lines.append(f"{epoch:5d}  {records['train_loss'].values[i]:10.4f}  {records['val_loss'].values[i]:8.4f}  "
+                     f"{records['val_accuracy'].values[i] * 100:6.2f}%  {records['total_sparsity'].values[i] * 100:7.1f}%  "
+                     f"{mean_tau}  {records['n_pruned'].values[i].sum():6d}  {records['n_regrown'].values[i].sum():7d}")
+    test = float(records["test_accuracy"])
+    lines.append(f"test accuracy {test * 100:.2f}%" if np.isfinite(test) else "test accuracy: not yet scored")
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(prog="biogrn", description="Gene-regulated dynamic pruning for PyTorch")
+    commands = main_parser.add_subparsers(dest="command", required=True)
+
     demo_parser = commands.add_parser("demo", help="train dense and gene-regulated MLPs on digits (offline data)")
     demo_parser.add_argument("--epochs", type=int, default=20)
     demo_parser.add_argument("--seed", type=int, default=0)
-    demo_parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        if args.epochs < 1:
-            parser.error(f"--epochs: must be >= 1, got {args.epochs}")
-        return demo(args.epochs, args.seed, args.quiet)
-    return 2
+    demo_parser.add_argument("--out", default="biogrn-demo",
+                             help="directory of the two runs (a previous demo there is replaced)")
+    demo_parser.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
+
+    run_parser = commands.add_parser("run", help="train the study a TOML or YAML file describes")
+    run_parser.add_argument("config", nargs="?", help="the study's .toml/.yaml (optional with --resume)")
+    run_parser.add_argument("--out", help="new directory for the run (default runs/<config name>)")
+    run_parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
+    run_parser.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
+
+    report_parser = commands.add_parser("report", help="tables and figures of a finished or running run")
+    report_parser.add_argument("directory")
+    report_parser.add_argument("--no-figures", action="store_true", help="print the table only")
+    return main_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    command_parser = parser()
+    args = command_parser.parse_args(argv)
+    if args.command == "demo" and args.epochs < 1:
+        command_parser.error(f"--epochs: must be >= 1, got {args.epochs}")
+    if args.command == "run":
+        if args.config is None and args.resume is None:
+            command_parser.error("run: give a CONFIG file, or --resume DIR")
+        if args.out is not None and args.resume is not None:
+            command_parser.error("run: --out and --resume exclude each other (a resumed run stays in its DIR)")
+    try:
+        if args.command == "demo":
+            return demo(args.epochs, args.seed, Path(args.out), args.quiet)
+        if args.command == "run":
+            return run_command(args.config, args.out, args.resume, args.quiet)
+        return report(args.directory, figures=not args.no_figures)
+    except USAGE_ERRORS as error:
+        print(f"biogrn: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        where = f" with: biogrn run --resume {args.resume or args.out}" if args.command == "run" else ""
+        print(f"biogrn: interrupted; the last finished epoch is checkpointed{where}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

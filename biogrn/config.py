@@ -156,7 +156,10 @@ def format_validation_error(error: ValidationError) -> str:
     for problem in error.errors():
         field = ".".join(str(part) for part in problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")
-        if field:
+        if problem["type"] == "value_error" and isinstance(problem["input"], dict):
+            # a check of the whole section: its message starts with the field it names
+            lines.append(f"{field}.{message}" if field else message)
+        elif field:
             lines.append(f"{field}: {message} (got {problem['input']!r})")
         else:
             lines.append(message)

@@ -1,0 +1,51 @@
+"""What every data loader returns: train/val/test splits of (features, label) tensors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import TensorDataset
+
+__all__ = ["DataError", "Splits", "split_arrays"]
+
+
+class DataError(ValueError):
+    """A data file is missing or malformed; the message names the file and, where it can, the line."""
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Train, validation and test sets with the shapes a model needs."""
+
+    train: TensorDataset
+    val: TensorDataset
+    test: TensorDataset
+    n_features: int
+    n_classes: int
+    source: str
+    """Where the examples came from (a data set name or a file path), for the records."""
+
+
+def split_arrays(x: np.ndarray, y: np.ndarray, val_fraction: float, test_fraction: float, seed: int,
+                 source: str) -> Splits:
+    """Shuffle with `seed` and cut into train / val / test of the given fractions.
+
+    Train is the first `floor((1 - v - t) n)` shuffled examples, val runs to `floor((1 - t) n)`,
+    test is the rest.
+
+    Raises:
+        DataError: a split would be empty.
+    """
+    n = len(y)
+    order = np.random.default_rng(seed).permutation(n)
+    a, b = int((1.0 - val_fraction - test_fraction) * n), int((1.0 - test_fraction) * n)
+    if a == 0 or b == a or b == n:
+        raise DataError(f"{source}: {n} examples give an empty split with val_fraction {val_fraction} "
+                        f"and test_fraction {test_fraction}")
+    features = torch.as_tensor(np.ascontiguousarray(x[order]), dtype=torch.float32).reshape(n, -1)
+    labels = torch.as_tensor(y[order], dtype=torch.long)
+    n_classes = int(labels.max()) + 1
+    return Splits(TensorDataset(features[:a], labels[:a]), TensorDataset(features[a:b], labels[a:b]),
+                  TensorDataset(features[b:], labels[b:]), features.shape[1], n_classes, source)

@@ -1,0 +1,213 @@
+"""A whole run from a `RunConfig`: data, model, optimizer, regulator, records, figures, checkpoints.
+
+    records = biogrn.run(config, "runs/a")            # train, writing runs/a/...
+    records = biogrn.resume("runs/a")                 # continue a killed run where it stopped
+
+The run directory holds `config.json` (the full configuration), `checkpoint.pt` (after every
+epoch), `records.nc` (after every epoch; `complete` = 1 once the test split is scored) and the
+figures. Checkpoint and records are replaced atomically, checkpoint first, so a run killed at any
+moment resumes from its last finished epoch and ends with the same records as a run never
+stopped (except the wall-clock `epoch_seconds`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+import xarray as xr
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from biogrn.atomic import atomic_write
+from biogrn.checkpoint import CheckpointError, load_checkpoint, restore_rng, rng_states, save_checkpoint
+from biogrn.config import ConfigError
+from biogrn.data import load_data
+from biogrn.layout import find_targets
+from biogrn.models import build_model
+from biogrn.records import ConnectionTrace, Recorder, package_versions, write_records
+from biogrn.regulator import Regulator
+from biogrn.run_config import RunConfig, parse_run_config
+from biogrn.train import EpochResult, evaluate, resolve_device, train_epoch
+
+__all__ = ["Run", "make_optimizer", "resume", "run"]
+
+CONFIG_FILE, CHECKPOINT_FILE, RECORDS_FILE = "config.json", "checkpoint.pt", "records.nc"
+
+
+def make_optimizer(config, parameters) -> torch.optim.Optimizer:
+    """The optimizer a `TrainingConfig` names."""
+    if config.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+class Run:
+    """Everything one run trains and records; building it reads the data but writes nothing.
+
+    Raises:
+        ConfigError: the device is not available.
+        DataError: the data file is malformed.
+    """
+
+    def __init__(self, config: RunConfig, out: str | Path):
+        self.config = config
+        self.out = Path(out)
+        try:
+            self.device = resolve_device(config.device)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        self.data = load_data(config.data, config.seed)
+        torch.manual_seed(config.seed)
+        self.model = build_model(config.model, self.data.n_features, self.data.n_classes).to(self.device)
+        self.optimizer = make_optimizer(config.training, self.model.parameters())
+        self.regulator = (Regulator(self.model, config.regulator, self.optimizer)
+                          if config.pruning == "gene" else None)
+        targets = (self.regulator.targets if self.regulator is not None
+                   else find_targets(self.model, config.regulator.layers, "connection"))
+        names = [t.name for t in targets]
+        self.recorder = Recorder(names, config.records.quantiles)
+        self.trace = (ConnectionTrace([t.original for t in targets], names, config.records.trace_connections,
+                                      config.records.trace_every, config.seed, self.regulator)
+                      if config.records.trace_connections else None)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.train_loader = DataLoader(self.data.train, batch_size=config.training.batch_size, shuffle=True,
+                                       generator=self.generator)
+        self.val_loader = DataLoader(self.data.val, batch_size=512)
+        self.test_loader = DataLoader(self.data.test, batch_size=512)
+        self.epoch = 0
+        self.step = 0
+
+    # -- files ------------------------------------------------------------------------------------------
+    def create_directory(self) -> None:
+        """Make the run directory and write `config.json`.
+
+        Raises:
+            FileExistsError: the directory already holds files (a run is never overwritten).
+        """
+        if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
+            raise FileExistsError(f"{self.out}: already exists and is not empty; resume the run there with "
+                                  f"--resume {self.out}, or choose another --out")
+        self.out.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.out / CONFIG_FILE, lambda tmp: tmp.write_text(self.config.to_json() + "\n"))
+
+    def attributes(self) -> dict:
+        """The records' global attributes: the full config, the seed, what ran where, versions."""
+        regulated = sum(t.original.numel() for t in self.regulator.targets) if self.regulator else 0
+        return {"config": self.config.to_json(), "seed": self.config.seed, "pruning": self.config.pruning,
+                "data_source": self.data.source, "device": str(self.device),
+                "n_parameters": sum(p.numel() for p in self.model.parameters()), "n_regulated": regulated,
+                "epochs_planned": self.config.training.epochs, **package_versions()}
+
+    def records(self, test: tuple[float, float] | None = None) -> xr.Dataset:
+        return self.recorder.to_dataset(self.attributes(), self.trace, test)
+
+    def state_dict(self) -> dict:
+        return {
+            "config": self.config.to_json(), "epoch": self.epoch, "step": self.step,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "regulator": self.regulator.state_dict() if self.regulator is not None else None,
+            "rng": rng_states(self.generator), "records": self.recorder.state_dict(),
+            "trace": self.trace.state_dict() if self.trace is not None else None,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a checkpoint of this same configuration.
+
+        Raises:
+            CheckpointError: the checkpoint was written by another configuration.
+        """
+        if json.loads(state["config"]) != json.loads(self.config.to_json()):
+            raise CheckpointError(f"{self.out / CHECKPOINT_FILE}: written by another configuration")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.regulator is not None:
+            self.regulator.load_state_dict(state["regulator"])
+        if self.trace is not None:
+            self.trace.load_state_dict(state["trace"])
+        self.recorder.load_state_dict(state["records"])
+        restore_rng(state["rng"], self.generator)
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+
+    # -- training ------------------------------------------------------------------------------------------
+    def train(self, quiet: bool = False) -> xr.Dataset:
+        """Train the remaining epochs, checkpointing and recording each; then score the test split."""
+        epochs = self.config.training.epochs
+        for epoch in range(self.epoch + 1, epochs + 1):
+            started = time.perf_counter()
+            bar = tqdm(total=len(self.train_loader), desc=f"epoch {epoch}/{epochs}", leave=False,
+                       disable=True if quiet else None, file=sys.stderr, dynamic_ncols=True)
+            with bar:
+                train_loss, train_accuracy = train_epoch(self.model, self.train_loader, self.optimizer, self.device,
+                                                         self.regulator, self.trace, bar)
+            val_loss, val_accuracy = evaluate(self.model, self.val_loader, self.device)
+            if self.regulator is not None:
+                self.regulator.epoch_end(val_accuracy)
+            self.step += len(self.train_loader)
+            sparsity = self.regulator.sparsity() if self.regulator is not None else 0.0
+            result = EpochResult(epoch, train_loss, train_accuracy, val_loss, val_accuracy, sparsity)
+            self.recorder.add_epoch(result, time.perf_counter() - started, self.step, self.regulator)
+            self.epoch = epoch
+            save_checkpoint(self.out / CHECKPOINT_FILE, self.state_dict())
+            write_records(self.records(), self.out / RECORDS_FILE)
+            if not quiet:
+                tqdm.write(f"epoch {epoch:3d}/{epochs}  loss {train_loss:.4f}  val loss {val_loss:.4f}  "
+                           f"val acc {val_accuracy * 100:6.2f}%  sparsity {sparsity * 100:5.1f}%", file=sys.stderr)
+        records = self.records(evaluate(self.model, self.test_loader, self.device))
+        write_records(records, self.out / RECORDS_FILE)
+        from biogrn.figures import plot_run
+
+        plot_run(records, self.out)
+        return records
+
+
+def run(config: RunConfig | dict, out: str | Path, quiet: bool = False) -> xr.Dataset:
+    """Train the run `config` describes into the new directory `out`; returns its records.
+
+    Raises:
+        ConfigError, DataError: before anything is written.
+        FileExistsError: `out` already holds files.
+    """
+    if not isinstance(config, RunConfig):
+        config = parse_run_config(config)
+    session = Run(config, out)
+    session.create_directory()
+    return session.train(quiet)
+
+
+def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False) -> xr.Dataset:
+    """Continue the run in `out` from its last checkpoint (its own config.json, or `config` if equal).
+
+    Raises:
+        CheckpointError: no checkpoint in `out`, or `config` differs from the run's.
+    """
+    out = Path(out)
+    stored_file = out / CONFIG_FILE
+    if not stored_file.is_file():
+        raise CheckpointError(f"{out}: no run to resume here ({CONFIG_FILE} is missing)")
+    stored = parse_run_config(json.loads(stored_file.read_text()), source=str(stored_file))
+    if config is not None and config.to_json() != stored.to_json():
+        ours, theirs = config.model_dump(mode="json"), stored.model_dump(mode="json")
+        differing = sorted(_differences(ours, theirs))
+        raise ConfigError(f"{out}: the run there has another configuration; differing fields: {', '.join(differing)}")
+    session = Run(stored, out)
+    checkpoint = out / CHECKPOINT_FILE
+    if checkpoint.exists():  # killed before its first epoch ended: start again
+        session.load_state_dict(load_checkpoint(checkpoint))
+    return session.train(quiet)
+
+
+def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
+    found = []
+    for key in sorted(set(a) | set(b)):
+        left, right = a.get(key), b.get(key)
+        if isinstance(left, dict) and isinstance(right, dict):
+            found += _differences(left, right, f"{prefix}{key}.")
+        elif left != right:
+            found.append(prefix + key)
+    return found

@@ -1,0 +1,134 @@
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from biogrn.atomic import atomic_write
+from biogrn.records import VARIABLES, ConnectionTrace, Recorder, quantiles, read_records, write_records
+from biogrn.regulator import regulate
+from biogrn.train import EpochResult, mlp
+
+
+@given(values=arrays(np.float64, st.integers(1, 300), elements=st.floats(-1e6, 1e6)),
+       qs=st.lists(st.floats(0, 1), min_size=1, max_size=6))
+def test_quantiles_match_numpy(values, qs):
+    got = quantiles(torch.tensor(values), torch.tensor(qs, dtype=torch.float64))
+    assert np.allclose(got.numpy(), np.quantile(values, qs), rtol=1e-12, atol=1e-9)
+
+
+def test_quantiles_per_row():
+    x = torch.rand(3, 101, dtype=torch.float64)
+    got = quantiles(x, torch.tensor([0.1, 0.5]))
+    assert np.allclose(got.numpy(), np.quantile(x.numpy(), [0.1, 0.5], axis=1).T)
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "f.txt"
+    atomic_write(path, lambda tmp: tmp.write_text("old"))
+
+    def half_then_fail(tmp):
+        tmp.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(path, half_then_fail)
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]  # no temporary file left behind
+
+
+def regulated_model(seed=0):
+    torch.manual_seed(seed)
+    model = mlp([6, 8, 3])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    return model, optimizer, regulate(model, optimizer=optimizer, start_epoch=1, epochs=4, integrate_every=2)
+
+
+def train_a_little(model, optimizer, regulator, trace, steps):
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(torch.randn(5, 6)), torch.randint(0, 3, (5,)))
+        loss.backward()
+        optimizer.step()
+        regulator.step()
+        trace()
+
+
+def test_trace_records_the_sampled_connections_exactly():
+    model, optimizer, regulator = regulated_model()
+    targets = regulator.targets
+    trace = ConnectionTrace([t.original for t in targets], [t.name for t in targets], 20, 3, 0, regulator)
+    for _ in range(2):  # pruning starts after start_epoch = 1 epoch
+        train_a_little(model, optimizer, regulator, trace, 4)
+        regulator.epoch_end(0.5)
+    train_a_little(model, optimizer, regulator, trace, 1)
+    values = trace.values()
+    assert trace.steps == [3, 6, 9] and values.shape == (3, 4, 20)
+    names = [t.name for t in targets]
+    for j, (layer, index) in enumerate(zip(trace.layer_names, trace.index)):
+        target = targets[names.index(layer)]
+        sl = regulator.state.slices[names.index(layer)]
+        assert values[-1, 0, j] == target.original.detach().reshape(-1)[index]
+        assert values[-1, 1, j] == regulator.state.y[0, sl][index]
+        assert values[-1, 2, j] == regulator.state.y[1, sl][index]
+        assert values[-1, 3, j] == regulator.mask[sl][index]
+    pairs = list(zip(trace.layer_names, trace.index))
+    assert len(set(pairs)) == 20  # a sample without repeats
+    assert (values[-1, 3] == 0).any()  # the epoch-end prune reached some traced connections
+
+
+def test_trace_state_round_trip_continues_identically():
+    model, optimizer, regulator = regulated_model()
+    targets = regulator.targets
+    make = lambda: ConnectionTrace([t.original for t in targets], [t.name for t in targets], 10, 2, 1, regulator)
+    a = make()
+    train_a_little(model, optimizer, regulator, a, 5)
+    b = make()
+    b.load_state_dict(a.state_dict())
+    a(), b()
+    a(), b()
+    assert a.steps == b.steps and torch.equal(a.values(), b.values())
+
+
+def recorded_dataset():
+    model, optimizer, regulator = regulated_model()
+    targets = regulator.targets
+    trace = ConnectionTrace([t.original for t in targets], [t.name for t in targets], 12, 2, 0, regulator)
+    recorder = Recorder([t.name for t in targets], (0.1, 0.5, 0.9))
+    for epoch in range(1, 4):
+        train_a_little(model, optimizer, regulator, trace, 4)
+        regulator.epoch_end(0.5 + epoch / 10)
+        recorder.add_epoch(EpochResult(epoch, 1.0 / epoch, 0.5, 1.1 / epoch, 0.5 + epoch / 10,
+                                       regulator.sparsity()), 0.01, regulator.step_count, regulator)
+    return recorder.to_dataset({"config": "{}", "seed": 0}, trace, test=(0.9, 0.7)), regulator
+
+
+def test_records_have_the_schema_and_the_regulators_values():
+    ds, regulator = recorded_dataset()
+    assert set(VARIABLES) <= set(ds.data_vars)
+    for name, (dims, units, _) in VARIABLES.items():
+        assert ds[name].dims == dims and ds[name].attrs["units"] == units
+    assert ds.sizes["epoch"] == 3 and list(ds["layer"].values) == [t.name for t in regulator.targets]
+    assert ds.sizes["update"] == len(regulator.history) == 2  # updates after epochs 2 and 3
+    assert np.allclose(ds["sparsity"][-1], list(regulator.layer_sparsity().values()))
+    assert (ds["n_pruned"].sum("epoch") == ds["update_n_pruned"].sum("update")).all()
+    assert np.isnan(ds["tau"][0]).all() and np.isfinite(ds["tau"][1:]).all()
+    p = regulator.state.y[1, regulator.state.slices[0]].numpy()
+    assert np.allclose(ds["p_quantiles"][-1, 0], np.quantile(p, [0.1, 0.5, 0.9]), rtol=1e-6)
+    assert ds.attrs["complete"] == 1 and float(ds["test_accuracy"]) == 0.7
+
+
+def test_records_file_round_trip_is_identical(tmp_path):
+    ds, _ = recorded_dataset()
+    write_records(ds, tmp_path / "records.nc")
+    again = read_records(tmp_path)
+    xr.testing.assert_identical(ds, again)
+    with xr.open_dataset(tmp_path / "records.nc") as opened:  # the default engine reads it too
+        assert opened.sizes == ds.sizes
+
+
+def test_read_records_names_a_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no records file"):
+        read_records(tmp_path)

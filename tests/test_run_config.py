@@ -1,0 +1,119 @@
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from biogrn.config import ConfigError
+from biogrn.run_config import RunConfig, load_run_config, parse_run_config
+
+TOML = """
+seed = 3
+pruning = "gene"
+[data]
+name = "digits"
+[model]
+hidden = [32, 16]
+[training]
+epochs = 7
+lr = 0.01
+[regulator]
+gamma_m = 0.03
+start_epoch = 2
+[records]
+trace_connections = 8
+"""
+
+YAML = """
+seed: 3
+pruning: gene
+data: {name: digits}
+model: {hidden: [32, 16]}
+training: {epochs: 7, lr: 0.01}
+regulator: {gamma_m: 0.03, start_epoch: 2}
+records: {trace_connections: 8}
+"""
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_toml_and_yaml_give_the_same_config(tmp_path):
+    a = load_run_config(write(tmp_path, "a.toml", TOML))
+    b = load_run_config(write(tmp_path, "b.yaml", YAML))
+    assert a == b
+    assert a.model.hidden == (32, 16) and a.regulator.gamma_m == 0.03
+
+
+def test_regulator_takes_epochs_and_seed_from_the_run():
+    config = parse_run_config({"seed": 5, "training": {"epochs": 9}})
+    assert config.regulator.epochs == 9 and config.regulator.seed == 5
+
+
+def test_regulator_epochs_that_disagree_are_refused():
+    with pytest.raises(ConfigError, match=r"regulator\.epochs: 4 differs from training\.epochs = 9"):
+        parse_run_config({"training": {"epochs": 9}, "regulator": {"epochs": 4}})
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    ({"training": {"epochs": "many"}}, "training.epochs: Input should be a valid integer"),
+    ({"regulator": {"gamma_p": -0.1}}, "regulator.gamma_p: Input should be greater than 0 (got -0.1)"),
+    ({"model": {"hiden": [3]}}, "model.hiden: Extra inputs are not permitted"),
+    ({"colour": "red"}, "colour: Extra inputs are not permitted"),
+    ({"model": {"hidden": [8, 0]}}, "model.hidden.1: Input should be greater than 0"),
+    ({"data": {"name": "npz"}}, "data.path: data set 'npz' needs a file"),
+    ({"data": {"val_fraction": 0.5, "test_fraction": 0.5}}, "data.val_fraction + test_fraction"),
+    ({"device": "gpu"}, "device: choose 'auto'"),
+    ({"regulator": {"method": "euler", "gamma_m": 0.5}}, "regulator.dt * integrate_every"),
+])
+def test_bad_values_name_their_dotted_field(data, expected):
+    with pytest.raises(ConfigError) as raised:
+        parse_run_config(data)
+    assert expected in str(raised.value)
+
+
+def test_a_bad_value_is_reported_once():
+    with pytest.raises(ConfigError) as raised:
+        parse_run_config({"training": {"epochs": 0}})
+    assert str(raised.value).count("epochs") == 1
+
+
+def test_missing_data_file_is_named_relative_to_the_config(tmp_path):
+    path = write(tmp_path, "run.toml", '[data]\nname = "npz"\npath = "missing.npz"\n')
+    with pytest.raises(ConfigError, match=r"data\.path: file not found: .*missing\.npz"):
+        load_run_config(path)
+    (tmp_path / "missing.npz").write_bytes(b"")
+    assert load_run_config(path).data.path == (tmp_path / "missing.npz").resolve()
+
+
+def test_unparsable_files_name_the_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"bad\.toml: not valid TOML: .*line 2"):
+        load_run_config(write(tmp_path, "bad.toml", "seed = 1\nepochs = = 2\n"))
+    with pytest.raises(ConfigError, match=r"bad\.yaml: line 3: not valid YAML: key 'seed' is given twice"):
+        load_run_config(write(tmp_path, "bad.yaml", "seed: 1\ntraining: {epochs: 2}\nseed: 2\n"))
+    with pytest.raises(ConfigError, match=r"bad\.yml: the top level must be a table"):
+        load_run_config(write(tmp_path, "bad.yml", "- 1\n- 2\n"))
+    with pytest.raises(ConfigError, match="unknown config format '.json'"):
+        load_run_config(write(tmp_path, "run.json", "{}"))
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_run_config(tmp_path / "absent.toml")
+
+
+@given(seed=st.integers(0, 2**31), epochs=st.integers(1, 100), hidden=st.lists(st.integers(1, 512), max_size=4),
+       gamma_m=st.floats(1e-4, 0.03), lr=st.floats(1e-6, 1.0), pruning=st.sampled_from(["gene", "none"]),
+       trace=st.integers(0, 1000), quantiles=st.lists(st.floats(0, 1), min_size=1, max_size=7))
+def test_the_written_config_reads_back_equal(seed, epochs, hidden, gamma_m, lr, pruning, trace, quantiles):
+    config = parse_run_config({"seed": seed, "pruning": pruning, "model": {"hidden": hidden},
+                               "training": {"epochs": epochs, "lr": lr}, "regulator": {"gamma_m": gamma_m},
+                               "records": {"trace_connections": trace, "quantiles": quantiles}})
+    again = parse_run_config(json.loads(config.to_json()))
+    assert again == config and again.to_json() == config.to_json()
+
+
+def test_defaults_are_the_seed_papers_listing():
+    config = RunConfig()
+    assert (config.training.optimizer, config.training.lr, config.training.batch_size) == ("adam", 1e-3, 64)
+    assert (config.regulator.alpha, config.regulator.beta, config.regulator.start_epoch) == (0.5, 0.2, 5)

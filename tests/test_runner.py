@@ -1,0 +1,184 @@
+"""`biogrn run` / `biogrn report` end to end, crash and resume, and refusals of bad input."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+import biogrn.runner
+from biogrn.checkpoint import load_checkpoint
+from biogrn.cli import main
+from biogrn.records import VARIABLES, read_records
+from biogrn.run_config import load_run_config
+
+TINY = """
+seed = 1
+pruning = "{pruning}"
+[model]
+hidden = [16]
+[training]
+epochs = {epochs}
+batch_size = {batch}
+[regulator]
+start_epoch = 1
+integrate_every = 10
+[records]
+trace_connections = 16
+trace_every = 5
+"""
+
+
+def tiny_config(tmp_path, epochs=4, batch=64, pruning="gene", name="tiny.toml"):
+    path = tmp_path / name
+    path.write_text(TINY.format(epochs=epochs, batch=batch, pruning=pruning))
+    return path
+
+
+def without_timing(records):
+    return records.drop_vars("epoch_seconds")
+
+
+def test_run_writes_records_with_the_schema_and_figures(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", str(tiny_config(tmp_path)), "--out", str(out), "--quiet"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    records = xr.open_dataset(out / "records.nc")  # nothing but xarray and the default engine
+    with records:
+        for name, (dims, _, _) in VARIABLES.items():
+            assert records[name].dims == dims
+        assert records.sizes["epoch"] == 4 and records.attrs["complete"] == 1
+        assert records.sizes["update"] == 3  # after epochs 2, 3, 4
+        assert records.sizes["connection"] == 16 and records.sizes["trace_step"] == 4 * 20 // 5
+        assert 0 < float(records["total_sparsity"][-1]) < 1
+        assert np.isfinite(float(records["test_accuracy"]))
+        for key in ("config", "seed", "torch_version", "torchdiffeq_version", "biogrn_version", "device"):
+            assert key in records.attrs
+    for figure in ("training.png", "expression.png", "threshold.png", "traces.png"):
+        assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["epoch"] == 4 and {"model", "optimizer", "regulator", "rng", "records"} <= set(state)
+
+    (out / "training.png").unlink()
+    assert main(["report", str(out)]) == 0
+    report = capsys.readouterr().out.splitlines()
+    assert report[1].split()[:3] == ["epoch", "train", "loss"] and len(report) >= 6
+    assert (out / "training.png").exists()
+
+
+def test_dense_run_records_no_pruning(tmp_path):
+    records = biogrn.runner.run(load_run_config(tiny_config(tmp_path, pruning="none")), tmp_path / "dense", quiet=True)
+    assert (records["sparsity"] == 0).all() and records["tau"].isnull().all() and records.sizes["update"] == 0
+    assert not (tmp_path / "dense" / "expression.png").exists()
+
+
+def test_same_seed_same_records(tmp_path):
+    config = load_run_config(tiny_config(tmp_path, epochs=3))
+    a = biogrn.runner.run(config, tmp_path / "a", quiet=True)
+    b = biogrn.runner.run(config, tmp_path / "b", quiet=True)
+    xr.testing.assert_identical(without_timing(a), without_timing(b))
+
+
+def test_a_crash_leaves_the_finished_epochs_and_resume_completes_identically(tmp_path, monkeypatch):
+    config = load_run_config(tiny_config(tmp_path))
+    whole = biogrn.runner.run(config, tmp_path / "whole", quiet=True)
+
+    calls = {"n": 0}
+    real = biogrn.runner.train_epoch
+
+    def crash_in_epoch_3(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("power cut")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(biogrn.runner, "train_epoch", crash_in_epoch_3)
+    with pytest.raises(RuntimeError, match="power cut"):
+        biogrn.runner.run(config, tmp_path / "crashed", quiet=True)
+    partial = read_records(tmp_path / "crashed")
+    assert partial.attrs["complete"] == 0 and partial.sizes["epoch"] == 2
+    assert np.isnan(float(partial["test_accuracy"]))
+    monkeypatch.setattr(biogrn.runner, "train_epoch", real)
+    resumed = biogrn.runner.resume(tmp_path / "crashed", quiet=True)
+    xr.testing.assert_identical(without_timing(whole), without_timing(resumed))
+
+
+def test_sigkill_then_resume_gives_the_same_records(tmp_path):
+    config = tiny_config(tmp_path, epochs=10, batch=16)
+    assert main(["run", str(config), "--out", str(tmp_path / "whole"), "--quiet"]) == 0
+    killed = tmp_path / "killed"
+    log = tmp_path / "killed.log"
+    with open(log, "wb") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "biogrn", "run", str(config), "--out", str(killed),
+                                    "--quiet"], stdout=subprocess.DEVNULL, stderr=stderr)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if (killed / "checkpoint.pt").exists() and load_checkpoint(killed / "checkpoint.pt")["epoch"] >= 2:
+                break
+            time.sleep(0.002)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert process.returncode == -signal.SIGKILL, log.read_text()
+    stopped_at = load_checkpoint(killed / "checkpoint.pt")["epoch"]
+    assert 2 <= stopped_at < 10
+    assert read_records(killed).attrs["complete"] == 0
+
+    resumed = subprocess.run([sys.executable, "-m", "biogrn", "run", "--resume", str(killed), "--quiet"],
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    xr.testing.assert_identical(without_timing(read_records(tmp_path / "whole")), without_timing(read_records(killed)))
+
+
+BAD = {
+    "wrong type": ("[training]\nepochs = 'many'\n", "training.epochs"),
+    "unknown key": ("[regulator]\ngama_m = 0.1\n", "regulator.gama_m: Extra inputs are not permitted"),
+    "negative rate": ("[regulator]\ndrive_rate = -1.0\n", "regulator.drive_rate: Input should be greater than or equal to 0"),
+    "missing data file": ("[data]\nname = 'csv'\npath = 'nowhere.csv'\n", "nowhere.csv"),
+    "malformed data file": ("[data]\nname = 'csv'\npath = 'bad.csv'\n", "bad.csv: line 3, column 'label'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_config_exits_2_naming_the_field_and_writes_nothing(tmp_path, capsys, case):
+    text, expected = BAD[case]
+    (tmp_path / "bad.csv").write_text("a,label\n1,0\n2,sad\n")
+    path = tmp_path / "run.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert expected in error and error.startswith("biogrn: error:")
+    assert not out.exists()
+
+
+def test_bad_config_in_a_subprocess_prints_no_traceback(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("training:\n  lr: -1\n")
+    result = subprocess.run([sys.executable, "-m", "biogrn", "run", str(path), "--out", str(tmp_path / "o")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "training.lr: Input should be greater than 0 (got -1)" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
+
+
+def test_an_occupied_directory_is_never_overwritten(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["run", str(tiny_config(tmp_path)), "--out", str(out), "--quiet"]) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_resume_refuses_another_config_and_missing_runs(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", str(tiny_config(tmp_path, epochs=2)), "--out", str(out), "--quiet"]) == 0
+    other = tiny_config(tmp_path, epochs=3, name="other.toml")
+    assert main(["run", str(other), "--resume", str(out), "--quiet"]) == 2
+    assert "differing fields: regulator.epochs, training.epochs" in capsys.readouterr().err
+    assert main(["run", "--resume", str(tmp_path / "nothing"), "--quiet"]) == 2
+    assert "no run to resume" in capsys.readouterr().err
