@@ -132,3 +132,10 @@ def test_records_file_round_trip_is_identical(tmp_path):
 def test_read_records_names_a_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="no records file"):
         read_records(tmp_path)
+
+
+def test_every_variable_is_documented():
+    from pathlib import Path
+
+    page = (Path(__file__).parents[1] / "docs" / "records.md").read_text()
+    assert all(f"`{name}`" in page for name in VARIABLES)
