@@ -102,6 +102,7 @@ def test_a_crash_leaves_the_finished_epochs_and_resume_completes_identically(tmp
     partial = read_records(tmp_path / "crashed")
     assert partial.attrs["complete"] == 0 and partial.sizes["epoch"] == 2
     assert np.isnan(float(partial["test_accuracy"]))
+    assert main(["report", str(tmp_path / "crashed"), "--no-figures"]) == 0
     monkeypatch.setattr(biogrn.runner, "train_epoch", real)
     resumed = biogrn.runner.resume(tmp_path / "crashed", quiet=True)
     xr.testing.assert_identical(without_timing(whole), without_timing(resumed))
@@ -182,3 +183,25 @@ def test_resume_refuses_another_config_and_missing_runs(tmp_path, capsys):
     assert "differing fields: regulator.epochs, training.epochs" in capsys.readouterr().err
     assert main(["run", "--resume", str(tmp_path / "nothing"), "--quiet"]) == 2
     assert "no run to resume" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_run_resumes_identically(tmp_path, monkeypatch):
+    config = load_run_config(tiny_config(tmp_path)).model_copy(update={"device": "cuda"})
+    whole = biogrn.runner.run(config, tmp_path / "whole", quiet=True)
+    assert whole.attrs["device"].startswith("cuda")
+    real = biogrn.runner.train_epoch
+    calls = {"n": 0}
+
+    def crash_in_epoch_2(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("power cut")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(biogrn.runner, "train_epoch", crash_in_epoch_2)
+    with pytest.raises(RuntimeError):
+        biogrn.runner.run(config, tmp_path / "crashed", quiet=True)
+    monkeypatch.setattr(biogrn.runner, "train_epoch", real)
+    resumed = biogrn.runner.resume(tmp_path / "crashed", quiet=True)
+    xr.testing.assert_identical(without_timing(whole), without_timing(resumed))
