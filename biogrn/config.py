@@ -63,7 +63,9 @@ class RegulatorConfig(BaseModel):
     normalization: Literal["mean", "max", "none"] = "mean"
 
     # -- threshold and pruning -------------------------------------------------------------------------
-    policy: Literal["paper", "target"] = "paper"
+    policy: Literal["paper", "target", "magnitude", "set", "rigl", "listing"] = "paper"
+    """`paper`, `target`: gene regulation; `magnitude`, `set`, `rigl`, `listing`: the baselines
+    (biogrn.policies)."""
     scope: Literal["layer", "global"] = "layer"
     epochs: int = Field(default=20, ge=1)
     start_epoch: int = Field(default=5, ge=0)
@@ -78,6 +80,12 @@ class RegulatorConfig(BaseModel):
     initial_sparsity: float = Field(default=0.0, ge=0.0, lt=1.0)
     end_epoch: int | None = Field(default=None, ge=1)
     """Epoch at which `target` reaches its sparsity; `None`: three quarters of `epochs`."""
+
+    # -- drop and grow (set, rigl) -----------------------------------------------------------------------
+    drop_fraction: float = Field(default=0.3, ge=0.0, le=1.0)
+    """Fraction of active connections an update of `set` or `rigl` replaces (zeta, alpha)."""
+    drop_schedule: Literal["cosine", "constant"] = "cosine"
+    """RigL's cosine decay of the drop fraction to `end_epoch`, or SET's constant."""
 
     # -- Eq. 3: rewiring -------------------------------------------------------------------------------
     rewire: bool = True

@@ -34,6 +34,8 @@ class _GateAndRecord(torch.autograd.Function):
         if gate.recording:
             gate.grad_sq.addcmul_(grad, grad)
             gate.n_backward += 1
+        if gate.last_grad is not None:
+            gate.last_grad.copy_(grad)
         return grad * factor, None, None
 
 
@@ -47,10 +49,13 @@ class GeneGate(nn.Module):
         gate: `mask` or `hill`.
         half, hill: $K_g$ and $n_g$ of the Hill gate.
         record: record $\\sum g^2$ for the drive (False for a bias that shares a unit's gene).
+        keep_last: keep the last backward pass's dense gradient $g$ (RigL's growth criterion,
+            the listing's $|\\nabla w|$).
     """
 
     def __init__(self, mask: Tensor, expression: Tensor, gate: str = "mask", half: float = 0.5,
-                 hill: float = 2.0, record: bool = True, weight_shape: torch.Size | None = None):
+                 hill: float = 2.0, record: bool = True, weight_shape: torch.Size | None = None,
+                 keep_last: bool = False):
         super().__init__()
         if gate not in ("mask", "hill"):
             raise ValueError(f"gate: {gate!r} is unknown; choose 'mask' or 'hill'")
@@ -62,6 +67,8 @@ class GeneGate(nn.Module):
         self.grad_sq = (torch.zeros(weight_shape, dtype=mask.dtype, device=mask.device)
                         if record else None)
         self.n_backward = 0
+        self.last_grad = (torch.zeros(weight_shape, dtype=mask.dtype, device=mask.device)
+                          if keep_last else None)
 
     def factor(self) -> Tensor:
         if self.gate == "mask":
@@ -69,7 +76,7 @@ class GeneGate(nn.Module):
         return self.mask * hill_activation(self.expression, self.half, self.hill).to(self.mask.dtype)
 
     def forward(self, weight: Tensor) -> Tensor:
-        if self.recording and weight.requires_grad and torch.is_grad_enabled():
+        if (self.recording or self.last_grad is not None) and weight.requires_grad and torch.is_grad_enabled():
             return _GateAndRecord.apply(weight, self.factor(), self)
         return weight * self.factor()
 

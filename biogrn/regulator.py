@@ -22,12 +22,12 @@ from biogrn.gating import GeneGate
 from biogrn.importance import connection_drive, importance, normalize_per_layer, reduce_to_units
 from biogrn.kinetics import Basal, DriveActivation, PoolRepression, SelfActivation, Transcription
 from biogrn.layout import Target, find_targets
-from biogrn.rewiring import deficit, gumbel_topk, make_sigma_schedule, mean_distance, rewiring_logits
-from biogrn.threshold import PaperThreshold, TargetThreshold
+from biogrn.policies import make_policy
+from biogrn.rewiring import make_sigma_schedule
 
 __all__ = ["Regulator", "regulate", "reset_optimizer_entries", "transcription_from_config"]
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 def transcription_from_config(config: RegulatorConfig) -> Transcription:
@@ -67,7 +67,8 @@ class Regulator:
     masks and random generator live on the device of the regulated weights.
     """
 
-    def __init__(self, model: nn.Module, config: RegulatorConfig, optimizer: torch.optim.Optimizer | None = None):
+    def __init__(self, model: nn.Module, config: RegulatorConfig, optimizer: torch.optim.Optimizer | None = None,
+                 allow: Tensor | dict[str, Tensor] | None = None):
         self.config = config
         self.model = model
         self.targets: list[Target] = find_targets(model, config.layers, config.genes)
@@ -91,21 +92,18 @@ class Regulator:
         self.field = GeneField(transcription_from_config(config), config.gamma_m, config.gamma_p, config.k_p,
                                state=self.state)
 
+        self.policy = make_policy(config)
         self.gates: list[GeneGate] = []
         self.bias_gates: list[GeneGate | None] = []
         for target, sl in zip(self.targets, self.state.slices):
             shape = target.gene_view_shape
             gate = GeneGate(self.mask[sl].view(shape), self.state.y[1, sl].view(shape), config.gate,
-                            config.gate_half, config.gate_hill, record=True, weight_shape=target.weight_shape)
+                            config.gate_half, config.gate_hill, record=self.policy.uses_expression,
+                            weight_shape=target.weight_shape, keep_last=self.policy.needs_last_gradient)
             parametrize.register_parametrization(target.module, target.param, gate)
             self.gates.append(gate)
             self.bias_gates.append(self._gate_bias(target, sl))
 
-        if config.policy == "paper":
-            self.policy = PaperThreshold(config.tau_sigmas, config.median_rule, config.patience, config.plateau_tol)
-        else:
-            self.policy = TargetThreshold(config.target_sparsity, config.initial_sparsity,
-                                          float(config.start_epoch), config.schedule_end)
         self.sigma_schedule = make_sigma_schedule(config.sigma_schedule, config.sigma0, config.sigma_min,
                                                   config.sigma_decay)
         self.generator = torch.Generator(device=self.device)
@@ -121,8 +119,38 @@ class Regulator:
         self._attached = True
         if optimizer is not None:
             self.attach_optimizer(optimizer)
+        if allow is not None:  # connections outside the structural mask never exist
+            self.allow.copy_(self._flat_allow(allow))
+            self._apply(~self.allow, torch.zeros_like(self.allow))
+        initial = self.policy.initial_prune(self)
+        if initial is not None:  # sparse-to-sparse policies start sparse
+            self._apply(initial, torch.zeros_like(initial))
 
     # -- attaching --------------------------------------------------------------------------------
+    def _flat_allow(self, allow: Tensor | dict[str, Tensor]) -> Tensor:
+        """A flat boolean gene mask from a flat tensor or `{tensor name: mask in gene or weight shape}`.
+
+        Raises:
+            ValueError: a name is not regulated, or a shape or size does not match.
+        """
+        if isinstance(allow, Tensor):
+            if allow.shape != (self.state.n_genes,):
+                raise ValueError(f"allow: expected a flat mask of {self.state.n_genes} genes, got {tuple(allow.shape)}")
+            return allow.to(device=self.device, dtype=torch.bool)
+        names = [t.name for t in self.targets]
+        unknown = sorted(set(allow) - set(names))
+        if unknown:
+            raise ValueError(f"allow: {unknown} are not regulated tensors; regulated: {names}")
+        flat = torch.ones(self.state.n_genes, dtype=torch.bool, device=self.device)
+        for target, sl in zip(self.targets, self.state.slices):
+            if target.name in allow:
+                mask = torch.as_tensor(allow[target.name]).to(device=self.device, dtype=torch.bool)
+                if mask.numel() != target.n_genes:
+                    raise ValueError(f"allow[{target.name!r}]: {mask.numel()} entries for {target.n_genes} genes")
+                flat[sl] = mask.reshape(-1)
+        return flat
+
+
     def _gate_bias(self, target: Target, sl: slice) -> GeneGate | None:
         """Unit genes also gate the unit's bias, so a pruned unit is silent."""
         bias = getattr(target.module, "bias", None)
@@ -175,7 +203,7 @@ class Regulator:
         cfg = self.config
         self.step_count += 1
         self._steps_since_integration += 1
-        if self._steps_since_integration >= cfg.integrate_every:
+        if self._steps_since_integration >= cfg.integrate_every and self.policy.uses_expression:
             self.integrate()
         if cfg.update_every is not None and self.step_count % cfg.update_every == 0 \
                 and self.epochs_done >= cfg.start_epoch:
@@ -210,7 +238,8 @@ class Regulator:
     def integrate(self) -> None:
         """Advance every gene over the steps since the last integration (one odeint call)."""
         n = self._steps_since_integration
-        if n == 0:
+        if n == 0 or not self.policy.uses_expression:
+            self._steps_since_integration = 0
             return
         cfg = self.config
         y1 = integrate(self.field, self.state.y, n * cfg.dt, cfg.method, cfg.step_size, cfg.rtol, cfg.atol,
@@ -235,58 +264,61 @@ class Regulator:
         return importance(self.magnitudes(), self.state.p, self.state.slices, cfg.alpha, cfg.beta, self.time,
                           cfg.normalization)
 
+    def last_gradient(self, masked: bool = False) -> Tensor:
+        """$|g|$ of the last backward pass per gene, flat (fan-in mean for unit genes).
+
+        $g$ is the dense gradient of the effective weight; `masked` gives the gradient that reached
+        the stored weight, $g \\odot M$ (what `weight.grad` holds).
+
+        Raises:
+            RuntimeError: the policy keeps no gradient (only `rigl` and `listing` do).
+        """
+        parts = []
+        for target, gate, sl in zip(self.targets, self.gates, self.state.slices):
+            if gate.last_grad is None:
+                raise RuntimeError(f"policy {self.config.policy!r} keeps no last gradient")
+            g = gate.last_grad.abs()
+            if masked:
+                g = g * self.mask[sl].view(target.gene_view_shape)
+            parts.append(reduce_to_units(g) if self.config.genes == "unit" else g.reshape(-1))
+        return torch.cat(parts).to(self.state.y.dtype)
+
     def update(self) -> dict:
-        """One prune + rewire event; returns (and appends to `history`) its statistics."""
+        """One prune + rewire event decided by the policy; returns (and appends to `history`) its statistics."""
         self._check_attached()
-        cfg = self.config
-        scores = self.scores()
-        active = self.mask > 0
-        candidates = ~active & self.allow
-        slices = self.state.slices
-        n_candidates = torch.stack([candidates[s].sum() for s in slices]).tolist()
-        regrow = [min(cfg.max_regrow, c) if cfg.rewire else 0 for c in n_candidates]
-        if cfg.scope == "layer":
-            scopes, scope_regrow = slices, regrow
-        else:
-            scopes, scope_regrow = [slice(0, self.state.n_genes)], [sum(regrow)]
-        prune, tau = self.policy.select(scores, active, scopes, scope_regrow, self.epochs_done)
-
         sigma = self.sigma
-        grow = torch.zeros_like(active)
-        for i, sl in enumerate(slices):
-            if regrow[i] == 0:
-                continue
-            layer_tau = tau[i] if cfg.scope == "layer" else tau[0]
-            delta = deficit(scores[sl], layer_tau) if cfg.delta == "deficit" else mean_distance(scores[sl])
-            drawn = gumbel_topk(rewiring_logits(delta, candidates[sl], sigma), regrow[i], self.generator)
-            grow[sl][drawn] = True
-        self._apply(prune, grow)
-
-        layer_tau = tau if cfg.scope == "layer" else tau.expand(len(slices))
-        per_layer = torch.stack([
-            torch.stack([prune[s].sum().to(tau.dtype) for s in slices]),
-            torch.stack([grow[s].sum().to(tau.dtype) for s in slices]),
-            layer_tau.to(tau.dtype),
+        decision = self.policy.decide(self)
+        self._apply(decision.prune, decision.grow)
+        slices = self.state.slices
+        counts = torch.stack([
+            torch.stack([decision.prune[s].sum() for s in slices]),
+            torch.stack([decision.grow[s].sum() for s in slices]),
         ]).tolist()
+        tau = decision.tau.tolist() if decision.tau is not None else [float("nan")] * len(slices)
         record = {
             "step": self.step_count,
             "epoch": self.epoch,
             "time": self.time,
             "sigma": sigma,
             "frozen": bool(self.policy.frozen),
-            "n_pruned": [int(x) for x in per_layer[0]],
-            "n_regrown": [int(x) for x in per_layer[1]],
-            "tau": per_layer[2],
+            "n_pruned": [int(x) for x in counts[0]],
+            "n_regrown": [int(x) for x in counts[1]],
+            "tau": [float(x) for x in tau],
             "sparsity": list(self.layer_sparsity().values()),
         }
         self.history.append(record)
         return record
 
     def _apply(self, prune: Tensor, grow: Tensor) -> None:
-        """Mask off `prune`, mask on `grow`; zero pruned weights; initialise regrown ones; reset moments."""
+        """Mask off `prune`, mask on `grow`; zero pruned weights; initialise regrown ones; reset moments.
+
+        Policies that keep pruned weights (`listing`) change the mask only.
+        """
         cfg = self.config
         self.mask.masked_fill_(prune, 0)
         self.mask.masked_fill_(grow, 1)
+        if not self.policy.zeroes_pruned:
+            return
         with torch.no_grad():
             for target, bias_gate, sl in zip(self.targets, self.bias_gates, self.state.slices):
                 shape = target.gene_view_shape
@@ -341,7 +373,7 @@ class Regulator:
             "y": self.state.y.clone(),
             "mask": self.mask.clone(),
             "allow": self.allow.clone(),
-            "grad_sq": [g.grad_sq.clone() for g in self.gates],
+            "grad_sq": [g.grad_sq.clone() if g.grad_sq is not None else None for g in self.gates],
             "n_backward": [g.n_backward for g in self.gates],
             "step_count": self.step_count,
             "epoch": self.epoch,
@@ -369,7 +401,8 @@ class Regulator:
         self.mask.copy_(state["mask"])
         self.allow.copy_(state["allow"])
         for gate, grad_sq, n in zip(self.gates, state["grad_sq"], state["n_backward"]):
-            gate.grad_sq.copy_(grad_sq)
+            if grad_sq is not None:
+                gate.grad_sq.copy_(grad_sq)
             gate.n_backward = int(n)
         self.step_count = int(state["step_count"])
         self.epoch = int(state["epoch"])
@@ -396,11 +429,15 @@ class Regulator:
 
 
 def regulate(model: nn.Module, config: RegulatorConfig | dict | None = None,
-             optimizer: torch.optim.Optimizer | None = None, **overrides) -> Regulator:
+             optimizer: torch.optim.Optimizer | None = None, allow: Tensor | dict[str, Tensor] | None = None,
+             **overrides) -> Regulator:
     """Attach gene regulation to `model`; settings from `config` and keyword overrides.
+
+    `allow` is a structural mask (flat over genes, or per tensor name): connections outside it are
+    pruned from the start and never grow.
 
     Raises:
         ValueError: a setting is unknown or invalid, a named layer does not exist, or the
             optimizer does not hold a regulated weight.
     """
-    return Regulator(model, make_config(config, **overrides), optimizer)
+    return Regulator(model, make_config(config, **overrides), optimizer, allow)
