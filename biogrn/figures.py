@@ -21,9 +21,10 @@ def plot_run(records: xr.Dataset, out: str | Path) -> list[Path]:
     """Draw every figure the records support into `out`; returns the files written."""
     out = Path(out)
     written = [_save(_training(records), out / "training.png")]
-    regulated = records.attrs.get("pruning") == "gene" and records.sizes["epoch"] > 0
-    if regulated:
+    has_epochs = records.sizes["epoch"] > 0
+    if has_epochs and records.attrs.get("policy") in ("paper", "target"):  # the gene ODE ran
         written.append(_save(_expression(records), out / "expression.png"))
+    if has_epochs and records.sizes["update"] > 0:
         written.append(_save(_threshold(records), out / "threshold.png"))
     if records.sizes["trace_step"] > 0 and records.sizes["connection"] > 0:
         written.append(_save(_traces(records), out / "traces.png"))

@@ -99,7 +99,9 @@ class Run:
     def attributes(self) -> dict:
         """The records' global attributes: the full config, the seed, what ran where, versions."""
         regulated = sum(t.original.numel() for t in self.regulator.targets) if self.regulator else 0
+        policy = self.config.regulator.policy if self.regulator is not None else "none"
         return {"config": self.config.to_json(), "seed": self.config.seed, "pruning": self.config.pruning,
+                "policy": policy,
                 "data_source": self.data.source, "device": str(self.device),
                 "n_parameters": sum(p.numel() for p in self.model.parameters()), "n_regulated": regulated,
                 "epochs_planned": self.config.training.epochs, **package_versions()}
