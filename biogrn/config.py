@@ -91,6 +91,9 @@ class RegulatorConfig(BaseModel):
     rewire: bool = True
     max_regrow: int = Field(default=100, ge=0)
     """At most this many reconnections per layer per update (the listing's 100)."""
+    max_regrow_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
+    """Gene policies also regrow at most this fraction of a layer's active connections per update:
+    100 zero-initialised regrowths would replace a small layer's trained connections wholesale."""
     delta: Literal["deficit", "mean_distance"] = "deficit"
     sigma_schedule: Literal["paper", "exponential", "constant"] = "paper"
     sigma0: float = Field(default=2.0, gt=0.0)

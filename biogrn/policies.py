@@ -91,8 +91,9 @@ class GenePolicy:
         active = reg.mask > 0
         candidates = ~active & reg.allow
         slices = reg.state.slices
-        n_candidates = torch.stack([candidates[s].sum() for s in slices]).tolist()
-        regrow = [min(cfg.max_regrow, c) if cfg.rewire else 0 for c in n_candidates]
+        counts = torch.stack([torch.stack([candidates[s].sum(), active[s].sum()]) for s in slices]).tolist()
+        regrow = [min(cfg.max_regrow, c, math.floor(cfg.max_regrow_fraction * a)) if cfg.rewire else 0
+                  for c, a in counts]
         if cfg.scope == "layer":
             scopes, scope_regrow = slices, regrow
         else:

@@ -24,6 +24,7 @@ from biogrn.kinetics import Basal, DriveActivation, PoolRepression, SelfActivati
 from biogrn.layout import Target, find_targets
 from biogrn.policies import make_policy
 from biogrn.rewiring import make_sigma_schedule
+from biogrn.seeding import stream_seed
 
 __all__ = ["Regulator", "regulate", "reset_optimizer_entries", "transcription_from_config"]
 
@@ -107,7 +108,7 @@ class Regulator:
         self.sigma_schedule = make_sigma_schedule(config.sigma_schedule, config.sigma0, config.sigma_min,
                                                   config.sigma_decay)
         self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(config.seed)
+        self.generator.manual_seed(stream_seed(config.seed, "regulator"))
 
         self.step_count = 0
         self.epoch = 0

@@ -31,6 +31,7 @@ from biogrn.models import build_model
 from biogrn.records import ConnectionTrace, Recorder, package_versions, write_records
 from biogrn.regulator import Regulator
 from biogrn.run_config import RunConfig, parse_run_config
+from biogrn.seeding import stream_seed
 from biogrn.train import EpochResult, evaluate, resolve_device, train_epoch
 
 __all__ = ["Run", "make_optimizer", "resume", "run"]
@@ -73,9 +74,10 @@ class Run:
         names = [t.name for t in targets]
         self.recorder = Recorder(names, config.records.quantiles)
         self.trace = (ConnectionTrace([t.original for t in targets], names, config.records.trace_connections,
-                                      config.records.trace_every, config.seed, self.regulator)
+                                      config.records.trace_every, stream_seed(config.seed, "trace"),
+                                      self.regulator)
                       if config.records.trace_connections else None)
-        self.generator = torch.Generator().manual_seed(config.seed)
+        self.generator = torch.Generator().manual_seed(stream_seed(config.seed, "shuffle"))
         self.train_loader = DataLoader(self.data.train, batch_size=config.training.batch_size, shuffle=True,
                                        generator=self.generator)
         self.val_loader = DataLoader(self.data.val, batch_size=512)
@@ -137,7 +139,7 @@ class Run:
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
 
     # -- training ------------------------------------------------------------------------------------------
-    def train(self, quiet: bool = False) -> xr.Dataset:
+    def train(self, quiet: bool = False, figures: bool = True) -> xr.Dataset:
         """Train the remaining epochs, checkpointing and recording each; then score the test split."""
         epochs = self.config.training.epochs
         for epoch in range(self.epoch + 1, epochs + 1):
@@ -162,13 +164,14 @@ class Run:
                            f"val acc {val_accuracy * 100:6.2f}%  sparsity {sparsity * 100:5.1f}%", file=sys.stderr)
         records = self.records(evaluate(self.model, self.test_loader, self.device))
         write_records(records, self.out / RECORDS_FILE)
-        from biogrn.figures import plot_run
+        if figures:
+            from biogrn.figures import plot_run
 
-        plot_run(records, self.out)
+            plot_run(records, self.out)
         return records
 
 
-def run(config: RunConfig | dict, out: str | Path, quiet: bool = False) -> xr.Dataset:
+def run(config: RunConfig | dict, out: str | Path, quiet: bool = False, figures: bool = True) -> xr.Dataset:
     """Train the run `config` describes into the new directory `out`; returns its records.
 
     Raises:
@@ -179,10 +182,11 @@ def run(config: RunConfig | dict, out: str | Path, quiet: bool = False) -> xr.Da
         config = parse_run_config(config)
     session = Run(config, out)
     session.create_directory()
-    return session.train(quiet)
+    return session.train(quiet, figures)
 
 
-def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False) -> xr.Dataset:
+def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False,
+           figures: bool = True) -> xr.Dataset:
     """Continue the run in `out` from its last checkpoint (its own config.json, or `config` if equal).
 
     Raises:
@@ -201,7 +205,7 @@ def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False
     checkpoint = out / CHECKPOINT_FILE
     if checkpoint.exists():  # killed before its first epoch ended: start again
         session.load_state_dict(load_checkpoint(checkpoint))
-    return session.train(quiet)
+    return session.train(quiet, figures)
 
 
 def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:

@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from biogrn.models import mlp
 from biogrn.regulator import Regulator
+from biogrn.seeding import stream_seed
 
 __all__ = ["EpochResult", "evaluate", "fit", "mlp", "resolve_device", "train_epoch"]
 
@@ -110,7 +111,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: TensorDataset
     For runs with records, checkpoints and resumption use `biogrn.runner.run`.
     """
     device = torch.device(device)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(stream_seed(seed, "shuffle"))
     train_loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator)
     val_loader = DataLoader(val, batch_size=512)
     results = []

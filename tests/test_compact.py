@@ -26,7 +26,8 @@ def test_structured_compaction_keeps_the_function_with_fewer_parameters(seed, de
     assert torch.allclose(compact(x), model(x), atol=1e-5, rtol=1e-5)
     dead = sum(int(((a.weight.abs().sum(1) == 0) | (b.weight.abs().sum(0) == 0)).sum())
                for a, b in ((model[0], model[2]), (model[2], model[4])))
-    assert compact[0].out_features + compact[2].out_features == 12 + 9 - dead
+    # at least the dead units go; a unit whose only inputs died goes too (it has become constant)
+    assert compact[0].out_features + compact[2].out_features <= 12 + 9 - dead
     assert count_parameters(compact) <= count_parameters(model)
 
 

@@ -194,3 +194,27 @@ def test_state_dict_round_trip_continues_identically(policy):
     train_steps(b_model, b_opt, b)
     b.epoch_end(0.6)
     assert torch.equal(a.mask, b.mask) and torch.equal(weight(a), weight(b))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_the_sparse_start_is_independent_of_the_weight_initialisation(seed):
+    # regression: a regulator generator seeded like torch's global one replayed the initialiser's
+    # uniforms and kept only the smallest (negative) weights
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(64, 128))
+    initial = model[0].weight.detach().clone()
+    reg = regulate(model, policy="set", target_sparsity=0.5, start_epoch=0, end_epoch=2, epochs=3, seed=seed)
+    kept = reg.masks()["0.weight"]
+    positive = int((initial[kept] > 0).sum())
+    assert abs(positive - 2048) < 5 * math.sqrt(4096 * 0.25)  # a fair coin: within 5 sigma
+    assert abs(float(initial[kept].abs().mean() / initial.abs().mean()) - 1) < 0.05
+
+
+@given(seed=st.integers(0, 2**64), other=st.integers(0, 2**64))
+def test_stream_seeds_are_deterministic_distinct_and_in_range(seed, other):
+    from biogrn.seeding import stream_seed
+
+    a, b = stream_seed(seed, "regulator"), stream_seed(seed, "shuffle")
+    assert a == stream_seed(seed, "regulator") and a != b and 0 <= a < 2**63
+    if other != seed:
+        assert stream_seed(other, "regulator") != a

@@ -1,3 +1,4 @@
+import math
 import io
 
 import pytest
@@ -249,7 +250,7 @@ def test_optimizer_must_hold_the_regulated_weights():
 
 def test_rewiring_regrows_only_previously_pruned_and_allowed_connections():
     x, y = make_data()
-    model, opt, reg = regulated(max_regrow=10)
+    model, opt, reg = regulated(max_regrow=10, max_regrow_fraction=1.0)
     train(model, opt, reg, x, y, 2)
     reg.allow[: reg.state.sizes[0] // 2] = False
     before = reg.mask.clone()
@@ -290,3 +291,13 @@ def test_masks_binary_and_weights_consistent_under_any_seed(seed):
     assert set(torch.unique(reg.mask).tolist()) <= {0.0, 1.0}
     for target, mask in zip(reg.targets, reg.masks().values()):
         assert (target.original.detach()[~mask] == 0).all()
+
+
+def test_regrowth_is_capped_by_a_fraction_of_the_active_connections():
+    x, y = make_data()
+    model, opt, reg = regulated(max_regrow=1000, max_regrow_fraction=0.05)
+    train(model, opt, reg, x, y, 2)
+    reg.update()
+    active = [int((reg.mask[s] > 0).sum()) for s in reg.state.slices]
+    record = reg.update()
+    assert all(0 < n <= math.floor(0.05 * a) for n, a in zip(record["n_regrown"], active))

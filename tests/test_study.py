@@ -1,0 +1,72 @@
+"""Study grids, the dynamics sweep and the sparsity study, end to end on tiny grids."""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from biogrn.config import ConfigError
+from biogrn.study import grid, point_name, run_grid, with_overrides
+
+SIMULATIONS = Path(__file__).parents[1] / "simulations"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, SIMULATIONS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_grid_and_overrides():
+    points = grid({"regulator.alpha": [0, 1], "seed": [3, 4, 5]})
+    assert len(points) == 6 and points[1] == {"regulator.alpha": 0, "seed": 4}
+    base = {"training": {"epochs": 2}}
+    merged = with_overrides(base, {"regulator.alpha": 1, "training.lr": 0.1})
+    assert merged == {"training": {"epochs": 2, "lr": 0.1}, "regulator": {"alpha": 1}}
+    assert base == {"training": {"epochs": 2}}  # the base is not changed
+    assert point_name({"regulator.alpha": 1, "seed": 3}) == "alpha=1,seed=3"
+    with pytest.raises(ValueError, match="training.epochs.x: 'epochs' is not a section"):
+        with_overrides(base, {"training.epochs.x": 1})
+
+
+def test_a_bad_point_is_refused_before_anything_runs(tmp_path):
+    with pytest.raises(ConfigError, match=r"gamma_m=-1: invalid configuration\nregulator.gamma_m"):
+        run_grid({"training": {"epochs": 1}}, grid({"regulator.gamma_m": [0.01, -1]}), tmp_path / "s")
+    assert not (tmp_path / "s").exists()
+
+
+def test_dynamics_sweep_runs_a_2x2_grid_and_reads_finished_points_back(tmp_path):
+    sweep = load_script("dynamics_sweep")
+    base = {"model": {"hidden": [16]}, "training": {"epochs": 3}, "regulator": {"start_epoch": 1}}
+    axes = {"gamma_m": [0.005, 0.02], "alpha": [0.0, 0.5]}
+    dataset = sweep.sweep(base, axes, [0], tmp_path)
+    assert dict(dataset.sizes) == {"gamma_m": 2, "alpha": 2, "seed": 1}
+    assert set(sweep.METRICS) <= set(dataset.data_vars)
+    assert np.isfinite(dataset["test_accuracy"]).all() and (dataset["sparsity"] > 0).all()
+    records = xr.load_dataset(tmp_path / "runs" / "gamma_m=0.02,alpha=0.5,seed=0" / "records.nc")
+    assert math.isclose(float(dataset["test_accuracy"].sel(gamma_m=0.02, alpha=0.5, seed=0)),
+                        float(records["test_accuracy"]))
+    written = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("records.nc")}
+    again = sweep.sweep(base, axes, [0], tmp_path)  # every point is finished: read back, not retrained
+    xr.testing.assert_identical(again.drop_vars("train_seconds"), dataset.drop_vars("train_seconds"))
+    assert written == {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("records.nc")}
+    sweep.plot(dataset, tmp_path / "sweep.png")
+    assert (tmp_path / "sweep.png").stat().st_size > 0
+
+
+def test_sparsity_study_writes_its_table_records_and_plot(tmp_path, capsys):
+    study = load_script("sparsity_study")
+    assert study.main(["--out", str(tmp_path), "--sparsities", "0.5", "--seeds", "0", "1", "--epochs", "3",
+                       "--methods", "dense", "magnitude", "rigl"]) == 0
+    result = xr.load_dataset(tmp_path / "sparsity_study.nc")
+    assert list(result["method"].values) == ["dense", "magnitude", "rigl"]
+    rigl = result.sel({"method": "rigl", "target": "0.5"})
+    assert np.allclose(rigl["sparsity"], 0.5, atol=0.01)  # sparse from the start, count kept
+    assert (result.sel({"method": "dense", "target": "natural"})["sparsity"] == 0).all()
+    table = (tmp_path / "sparsity_study.md").read_text().splitlines()
+    assert table[0].startswith("| method |") and len([r for r in table if r.startswith("| rigl")]) == 1
+    assert (tmp_path / "sparsity_study.png").exists()
