@@ -99,7 +99,9 @@ class RegulatorConfig(BaseModel):
     sigma0: float = Field(default=2.0, gt=0.0)
     sigma_min: float = Field(default=0.5, gt=0.0)
     sigma_decay: float = Field(default=0.9, gt=0.0, le=1.0)
-    regrow_init: Literal["zero", "normal"] = "zero"
+    regrow_init: Literal["auto", "zero", "normal"] = "auto"
+    """`auto`: `zero` for connection genes (as RigL), `normal` for unit genes: a regrown unit with
+    zero weights and bias sits at ReLU's kink with zero gradient and never trains."""
     regrow_scale: float = Field(default=0.1, ge=0.0)
 
     # -- gate -----------------------------------------------------------------------------------------------

@@ -58,7 +58,9 @@ class Target:
 def find_targets(model: nn.Module, layers: tuple[str, ...] | None, genes: str) -> list[Target]:
     """The tensors to regulate: every Linear/ConvNd weight, or those named in `layers`.
 
-    A name is a module name (its `weight` is regulated) or a full parameter name.
+    A name is a module name (its `weight` is regulated) or a full parameter name. By default
+    every Linear/ConvNd weight is regulated; with unit genes the last one (in module order) is
+    left out, since its units are the model's outputs. Name it in `layers` to regulate it anyway.
 
     Raises:
         ValueError: a name matches neither a module with a `weight` nor a parameter, a tensor
@@ -71,6 +73,9 @@ def find_targets(model: nn.Module, layers: tuple[str, ...] | None, genes: str) -
         for name, module in modules.items():
             if isinstance(module, DEFAULT_TYPES):
                 chosen.append((f"{name}.weight" if name else "weight", module, "weight"))
+        if genes == "unit" and len(chosen) > 1:
+            # the last layer's units are the model's outputs (classes): pruning one removes a class
+            chosen.pop()
     else:
         for name in layers:
             if name in modules and name and isinstance(getattr(modules[name], "weight", None), torch.Tensor):

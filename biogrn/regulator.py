@@ -326,7 +326,7 @@ class Regulator:
                 pruned, grown = prune[sl].view(shape), grow[sl].view(shape)
                 weight = target.original
                 weight.masked_fill_(pruned, 0)
-                if cfg.regrow_init == "zero":
+                if self.regrow_init == "zero":
                     weight.masked_fill_(grown, 0)
                 else:
                     keep = (self.mask[sl].view(shape) > 0) & ~grown
@@ -341,6 +341,13 @@ class Regulator:
                     changed = prune[sl] | grow[sl]
                     bias.masked_fill_(changed, 0)
                     reset_optimizer_entries(self.optimizer, bias, changed)
+
+    @property
+    def regrow_init(self) -> str:
+        """The initialisation of regrown weights, with `auto` resolved by the gene granularity."""
+        if self.config.regrow_init != "auto":
+            return self.config.regrow_init
+        return "zero" if self.config.genes == "connection" else "normal"
 
     # -- views for users ---------------------------------------------------------------------------------
     def masks(self) -> dict[str, Tensor]:

@@ -217,7 +217,16 @@ def test_unit_genes_prune_whole_channels_of_a_conv_net():
     assert int((~per_channel.any(1)).sum()) == 4
     dead = ~per_channel.any(1)
     assert (model[0].bias[dead] == 0).all()
-    assert reg.state.n_genes == 8 + 3
+    assert reg.state.n_genes == 8  # the output layer's units (classes) are left out by default
+
+
+def test_unit_genes_leave_the_output_layer_out_unless_named():
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    assert [t.name for t in biogrn.regulate(model, genes="unit").targets] == ["0.weight"]
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    assert [t.name for t in biogrn.regulate(model, genes="unit", layers=["0", "2"]).targets] == ["0.weight", "2.weight"]
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    assert len(biogrn.regulate(model).targets) == 2  # connection genes: every layer
 
 
 def test_optimizer_moments_are_reset_where_connections_change():

@@ -70,3 +70,13 @@ def test_sparsity_study_writes_its_table_records_and_plot(tmp_path, capsys):
     table = (tmp_path / "sparsity_study.md").read_text().splitlines()
     assert table[0].startswith("| method |") and len([r for r in table if r.startswith("| rigl")]) == 1
     assert (tmp_path / "sparsity_study.png").exists()
+
+
+@pytest.mark.slow
+def test_the_sweep_runs_on_a_local_ray_cluster(tmp_path):
+    pytest.importorskip("ray")
+    sweep = load_script("dynamics_sweep")
+    base = {"model": {"hidden": [16]}, "training": {"epochs": 2}, "regulator": {"start_epoch": 1}}
+    dataset = sweep.sweep(base, {"gamma_m": [0.005, 0.02], "alpha": [0.0, 0.5]}, [0], tmp_path, ray_address="local")
+    local = sweep.sweep(base, {"gamma_m": [0.005, 0.02], "alpha": [0.0, 0.5]}, [0], tmp_path / "local")
+    xr.testing.assert_identical(dataset.drop_vars("train_seconds"), local.drop_vars("train_seconds"))
