@@ -39,7 +39,7 @@ class SparseLinear(nn.Module):
             index = torch.int32 if max(weight.shape) < 2**31 and csr.values().numel() < 2**31 else torch.int64
             # int32 indices: 8 bytes per non-zero instead of 12, so CSR is smaller than dense below 50% density
             csr = torch.sparse_csr_tensor(csr.crow_indices().to(index), csr.col_indices().to(index), csr.values(),
-                                          csr.shape)
+                                          csr.shape, check_invariants=False)  # built by torch itself
             self.weight = nn.Parameter(csr, requires_grad=False)
         self.bias = nn.Parameter(bias.detach().clone(), requires_grad=False) if bias is not None else None
 
