@@ -42,15 +42,20 @@ class DataConfig(BaseModel):
 
     model_config = _STRICT
 
-    name: Literal["digits", "npz", "csv"] = "digits"
+    name: Literal["digits", "npz", "csv", "fer2013"] = "digits"
     """`digits`: scikit-learn's 8x8 digits (ships offline); `npz`: arrays `x` and `y` in a NumPy
-    archive; `csv`: numeric feature columns and an integer label column."""
+    archive; `csv`: numeric feature columns and an integer label column; `fer2013`: FER-2013's
+    CSV (fer2013.csv, icml_face_data.csv) or its train/ and test/ image folders."""
     path: Path | None = None
-    """The file for `npz` and `csv`; relative paths start at the config file's directory."""
+    """The file (or FER-2013 folder); relative paths start at the config file's directory."""
     label_column: str = "label"
     """Name of the label column of a `csv` file."""
     val_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
+    """For `fer2013`: only the image-folder form, which has no validation set, uses it."""
     test_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
+    """Unused by `fer2013`, whose test split is its own (PrivateTest, or test/)."""
+    on_error: Literal["raise", "skip"] = "raise"
+    """`fer2013`: stop at a malformed row or image, or skip it (counted and reported)."""
 
     @field_validator("path")
     @classmethod
@@ -61,7 +66,7 @@ class DataConfig(BaseModel):
         if not path.is_absolute() and base is not None:
             path = Path(base) / path
         path = path.resolve()
-        if not path.is_file():
+        if not path.exists():
             raise ValueError(f"file not found: {path}")
         return path
 

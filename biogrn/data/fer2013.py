@@ -1,0 +1,200 @@
+"""FER-2013 in the forms people have it (48x48 grayscale faces, 7 emotions).
+
+- `fer2013.csv`: columns `emotion, pixels, Usage`; `pixels` holds 2304 space-separated integers
+  0-255, row-major; Usage is Training / PublicTest / PrivateTest.
+- `icml_face_data.csv`: the same, but its header names start with a space (`emotion, Usage, pixels`).
+- Kaggle's `train.csv` (`emotion, pixels`) and `test.csv` (`pixels` only: no labels).
+- Image folders `train/` and `test/` with one folder per emotion name (`angry/`, ...), mapped to
+  the CSV's label ids, not to alphabetical order.
+
+Splits: train = Training, val = PublicTest, test = PrivateTest. The folder form has no
+validation set: `val` is a seeded `val_fraction` of `train/` (and `train` the rest).
+
+A malformed row (wrong pixel count, a non-integer, a value outside 0-255, an unknown label or
+Usage), an unreadable image or an image of the wrong size raises `DataError` naming the file and
+the line; with `on_error="skip"` such rows are left out, counted in `skipped`, and reported in
+a warning. Never silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, TensorDataset
+
+from biogrn.data.dataset import DataError, Splits
+
+__all__ = ["EMOTIONS", "FER2013", "fer2013_splits", "read_fer_csv", "read_fer_folders"]
+
+EMOTIONS = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
+"""FER-2013's label ids 0-6."""
+USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
+SIDE = 48
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm"}
+
+
+def _problem(on_error: str, message: str, bad: list[str]) -> None:
+    if on_error == "raise":
+        raise DataError(message)
+    bad.append(message)
+
+
+def read_fer_csv(path: str | Path, on_error: str = "raise") -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Images `(n, 48, 48)` uint8, labels `(n,)` (-1 where the file has none), Usage `(n,)` ('' if
+    absent) and the number of rows skipped.
+
+    Raises:
+        DataError: a malformed row (file and line named), or a header without `pixels`.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error: {on_error!r} is unknown; choose 'raise' or 'skip'")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise DataError(f"{path}: not a readable CSV file ({error})") from None
+    table.columns = [c.strip() for c in table.columns]  # icml_face_data.csv: " Usage", " pixels"
+    if "pixels" not in table.columns:
+        raise DataError(f"{path}: no 'pixels' column; columns are {list(table.columns)}")
+    bad: list[str] = []
+    good = np.ones(len(table), dtype=bool)
+    tokens = table["pixels"].str.split()
+    counts = tokens.str.len().to_numpy()
+    for row in np.flatnonzero(counts != SIDE * SIDE):
+        _problem(on_error, f"{path}: line {row + 2}: {counts[row]} pixel values, expected {SIDE * SIDE}", bad)
+        good[row] = False
+    pixels = np.zeros((len(table), SIDE * SIDE), dtype=np.uint8)
+    if good.any():
+        flat = pd.to_numeric(pd.Series(np.concatenate(tokens[good].to_numpy())), errors="coerce").to_numpy()
+        rows = np.flatnonzero(good)
+        values = flat.reshape(len(rows), SIDE * SIDE)
+        invalid = ~np.isfinite(values) | (values < 0) | (values > 255) | (values != np.round(values))
+        for i in np.flatnonzero(invalid.any(axis=1)):
+            column = int(np.flatnonzero(invalid[i])[0])
+            token = tokens.iloc[rows[i]][column]
+            _problem(on_error, f"{path}: line {rows[i] + 2}: pixel {column} is {token!r}, not an integer 0-255", bad)
+            good[rows[i]] = False
+        ok = ~invalid.any(axis=1)
+        pixels[rows[ok]] = values[ok].astype(np.uint8)
+    labels = np.full(len(table), -1, dtype=np.int64)
+    if "emotion" in table.columns:
+        emotion = pd.to_numeric(table["emotion"], errors="coerce").to_numpy()
+        unknown = ~np.isin(emotion, np.arange(len(EMOTIONS)))
+        for row in np.flatnonzero(unknown & good):
+            _problem(on_error, f"{path}: line {row + 2}: emotion {table['emotion'].iloc[row]!r} is not a label "
+                               f"0-6 ({', '.join(EMOTIONS)})", bad)
+            good[row] = False
+        labels[~unknown] = emotion[~unknown].astype(np.int64)
+    usage = np.full(len(table), "", dtype=object)
+    if "Usage" in table.columns:
+        usage = table["Usage"].str.strip().to_numpy()
+        for row in np.flatnonzero(~np.isin(usage, list(USAGE.values())) & good):
+            _problem(on_error, f"{path}: line {row + 2}: Usage {table['Usage'].iloc[row]!r} is not one of "
+                               f"{', '.join(USAGE.values())}", bad)
+            good[row] = False
+    if bad:
+        warnings.warn(f"{path}: skipped {len(bad)} malformed row(s); the first: {bad[0]}", stacklevel=2)
+    return pixels[good].reshape(-1, SIDE, SIDE), labels[good], usage[good], int((~good).sum())
+
+
+def read_fer_folders(root: str | Path, part: str, on_error: str = "raise") -> tuple[np.ndarray, np.ndarray, int]:
+    """Images and labels of `root/part/<emotion>/*` (part: `train` or `test`), and the number skipped.
+
+    Raises:
+        DataError: a missing folder, a folder that names no emotion, an unreadable image or one
+            that is not 48x48.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    folder = Path(root) / part
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder (expected {part}/ with one folder per emotion)")
+    ids = {name.lower(): i for i, name in enumerate(EMOTIONS)}
+    images, labels, bad = [], [], []
+    for emotion_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if emotion_dir.name.lower() not in ids:
+            raise DataError(f"{emotion_dir}: {emotion_dir.name!r} is not an emotion; expected one of "
+                            f"{', '.join(n.lower() for n in EMOTIONS)}")
+        for file in sorted(p for p in emotion_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+            try:
+                with Image.open(file) as image:
+                    array = np.asarray(image.convert("L"), dtype=np.uint8)
+            except (OSError, UnidentifiedImageError) as error:
+                _problem(on_error, f"{file}: not a readable image ({error})", bad)
+                continue
+            if array.shape != (SIDE, SIDE):
+                _problem(on_error, f"{file}: {array.shape[1]}x{array.shape[0]} pixels, expected 48x48", bad)
+                continue
+            images.append(array)
+            labels.append(ids[emotion_dir.name.lower()])
+    if bad:
+        warnings.warn(f"{folder}: skipped {len(bad)} image(s); the first: {bad[0]}", stacklevel=2)
+    if not images:
+        raise DataError(f"{folder}: no images found")
+    return np.stack(images), np.asarray(labels, dtype=np.int64), len(bad)
+
+
+class FER2013(Dataset):
+    """One split of FER-2013: `x` is `(1, 48, 48)` float in [0, 1], `y` the label id (-1: unlabeled).
+
+    Args:
+        path: a CSV file (any form above) or the folder holding `train/` and `test/`.
+        split: `train`, `val` or `test`.
+        on_error: `raise` (default) or `skip` malformed rows, counted in `skipped`.
+        val_fraction, seed: the validation carve-out of the folder form.
+    """
+
+    def __init__(self, path: str | Path, split: str = "train", on_error: str = "raise",
+                 val_fraction: float = 0.1, seed: int = 0):
+        if split not in USAGE:
+            raise ValueError(f"split: {split!r} is unknown; choose 'train', 'val' or 'test'")
+        path = Path(path)
+        if path.is_dir():
+            images, labels, self.skipped = read_fer_folders(path, "test" if split == "test" else "train", on_error)
+            if split != "test":
+                order = np.random.default_rng(seed).permutation(len(labels))
+                cut = int(round(val_fraction * len(labels)))
+                chosen = order[:cut] if split == "val" else order[cut:]
+                images, labels = images[chosen], labels[chosen]
+        elif path.is_file():
+            images, labels, usage, self.skipped = read_fer_csv(path, on_error)
+            if (usage != "").any():
+                chosen = usage == USAGE[split]
+                images, labels = images[chosen], labels[chosen]
+            # without a Usage column the file is one split (Kaggle's train.csv, test.csv): all rows
+        else:
+            raise DataError(f"{path}: no such file or folder")
+        self.images = torch.from_numpy(images)
+        self.labels = torch.from_numpy(labels)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.images[index].unsqueeze(0).float() / 255.0, self.labels[index]
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """All of the split at once: `(n, 1, 48, 48)` in [0, 1] and `(n,)`."""
+        return self.images.unsqueeze(1).float() / 255.0, self.labels
+
+
+def fer2013_splits(path: str | Path, val_fraction: float = 0.1, seed: int = 0, on_error: str = "raise") -> Splits:
+    """Train / val / test of FER-2013 as flat features (2304 per image) for `biogrn run`.
+
+    Raises:
+        DataError: the file is malformed, or a split has no labelled examples.
+    """
+    parts = []
+    for split in ("train", "val", "test"):
+        dataset = FER2013(path, split, on_error, val_fraction, seed)
+        x, y = dataset.tensors()
+        if len(y) == 0 or (y < 0).any():
+            raise DataError(f"{path}: the {split} split has no labelled examples (needs fer2013.csv or "
+                            "icml_face_data.csv with Usage, or the train/ and test/ folders)")
+        parts.append(TensorDataset(x.reshape(len(y), -1), y))
+    return Splits(*parts, n_features=SIDE * SIDE, n_classes=len(EMOTIONS), source=f"FER-2013 {path}")
