@@ -42,10 +42,11 @@ class DataConfig(BaseModel):
 
     model_config = _STRICT
 
-    name: Literal["digits", "npz", "csv", "fer2013"] = "digits"
+    name: Literal["digits", "npz", "csv", "fer2013", "affectnet"] = "digits"
     """`digits`: scikit-learn's 8x8 digits (ships offline); `npz`: arrays `x` and `y` in a NumPy
     archive; `csv`: numeric feature columns and an integer label column; `fer2013`: FER-2013's
-    CSV (fer2013.csv, icml_face_data.csv) or its train/ and test/ image folders."""
+    CSV (fer2013.csv, icml_face_data.csv) or its train/ and test/ image folders; `affectnet`: the
+    manually annotated release or class-numbered folders (docs/affectnet.md)."""
     path: Path | None = None
     """The file (or FER-2013 folder); relative paths start at the config file's directory."""
     label_column: str = "label"
@@ -55,7 +56,11 @@ class DataConfig(BaseModel):
     test_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
     """Unused by `fer2013`, whose test split is its own (PrivateTest, or test/)."""
     on_error: Literal["raise", "skip"] = "raise"
-    """`fer2013`: stop at a malformed row or image, or skip it (counted and reported)."""
+    """`fer2013`, `affectnet`: stop at a malformed row or image, or skip it (counted and reported)."""
+    classes: Literal[7, 8] = 8
+    """`affectnet`: with Contempt (8) or without (7)."""
+    image_size: int = Field(default=48, gt=0)
+    """`affectnet`: side of the square grayscale image each face box is resized to."""
 
     @field_validator("path")
     @classmethod

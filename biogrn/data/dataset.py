@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-__all__ = ["DataError", "Splits", "split_arrays"]
+__all__ = ["DataError", "Splits", "flat_splits", "split_arrays"]
 
 
 class DataError(ValueError):
@@ -49,3 +49,19 @@ def split_arrays(x: np.ndarray, y: np.ndarray, val_fraction: float, test_fractio
     n_classes = int(labels.max()) + 1
     return Splits(TensorDataset(features[:a], labels[:a]), TensorDataset(features[a:b], labels[a:b]),
                   TensorDataset(features[b:], labels[b:]), features.shape[1], n_classes, source)
+
+
+def flat_splits(parts: dict, n_classes: int, source: str) -> Splits:
+    """`Splits` of flat features from `{"train": ds, "val": ds, "test": ds}` of image data sets
+    that have a `tensors()` method returning `(x, y)`.
+
+    Raises:
+        DataError: a split is empty or holds unlabelled examples.
+    """
+    flat = []
+    for split in ("train", "val", "test"):
+        x, y = parts[split].tensors()
+        if len(y) == 0 or (y < 0).any():
+            raise DataError(f"{source}: the {split} split has no labelled examples")
+        flat.append(TensorDataset(x.reshape(len(y), -1), y))
+    return Splits(*flat, n_features=flat[0].tensors[0].shape[1], n_classes=n_classes, source=source)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, TensorDataset
+from torch.utils.data import Dataset
 
-from biogrn.data.dataset import DataError, Splits
+from biogrn.data.dataset import DataError, Splits, flat_splits
 
 __all__ = ["EMOTIONS", "FER2013", "fer2013_splits", "read_fer_csv", "read_fer_folders"]
 
@@ -187,14 +187,7 @@ def fer2013_splits(path: str | Path, val_fraction: float = 0.1, seed: int = 0, o
     """Train / val / test of FER-2013 as flat features (2304 per image) for `biogrn run`.
 
     Raises:
-        DataError: the file is malformed, or a split has no labelled examples.
+        DataError: the file is malformed, or a split has no labelled examples (Kaggle's test.csv).
     """
-    parts = []
-    for split in ("train", "val", "test"):
-        dataset = FER2013(path, split, on_error, val_fraction, seed)
-        x, y = dataset.tensors()
-        if len(y) == 0 or (y < 0).any():
-            raise DataError(f"{path}: the {split} split has no labelled examples (needs fer2013.csv or "
-                            "icml_face_data.csv with Usage, or the train/ and test/ folders)")
-        parts.append(TensorDataset(x.reshape(len(y), -1), y))
-    return Splits(*parts, n_features=SIDE * SIDE, n_classes=len(EMOTIONS), source=f"FER-2013 {path}")
+    parts = {split: FER2013(path, split, on_error, val_fraction, seed) for split in ("train", "val", "test")}
+    return flat_splits(parts, len(EMOTIONS), f"FER-2013 {path}")
