@@ -42,11 +42,12 @@ class DataConfig(BaseModel):
 
     model_config = _STRICT
 
-    name: Literal["digits", "npz", "csv", "fer2013", "affectnet"] = "digits"
+    name: Literal["digits", "npz", "csv", "fer2013", "affectnet", "ravdess"] = "digits"
     """`digits`: scikit-learn's 8x8 digits (ships offline); `npz`: arrays `x` and `y` in a NumPy
     archive; `csv`: numeric feature columns and an integer label column; `fer2013`: FER-2013's
     CSV (fer2013.csv, icml_face_data.csv) or its train/ and test/ image folders; `affectnet`: the
-    manually annotated release or class-numbered folders (docs/affectnet.md)."""
+    manually annotated release or class-numbered folders (docs/affectnet.md); `ravdess`: the
+    Actor_NN/ speech wav files as log-mel features, split by actor (docs/ravdess.md)."""
     path: Path | None = None
     """The file (or FER-2013 folder); relative paths start at the config file's directory."""
     label_column: str = "label"
@@ -54,9 +55,11 @@ class DataConfig(BaseModel):
     val_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
     """For `fer2013`: only the image-folder form, which has no validation set, uses it."""
     test_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
-    """Unused by `fer2013`, whose test split is its own (PrivateTest, or test/)."""
+    """Unused by `fer2013` and `affectnet`, whose test splits are their own; for `ravdess` a
+    fraction of the actors."""
     on_error: Literal["raise", "skip"] = "raise"
-    """`fer2013`, `affectnet`: stop at a malformed row or image, or skip it (counted and reported)."""
+    """`fer2013`, `affectnet`, `ravdess`: stop at a malformed row, image or file name, or skip it
+    (counted and reported)."""
     classes: Literal[7, 8] = 8
     """`affectnet`: with Contempt (8) or without (7)."""
     image_size: int = Field(default=48, gt=0)
