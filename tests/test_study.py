@@ -80,3 +80,17 @@ def test_the_sweep_runs_on_a_local_ray_cluster(tmp_path):
     dataset = sweep.sweep(base, {"gamma_m": [0.005, 0.02], "alpha": [0.0, 0.5]}, [0], tmp_path, ray_address="local")
     local = sweep.sweep(base, {"gamma_m": [0.005, 0.02], "alpha": [0.0, 0.5]}, [0], tmp_path / "local")
     xr.testing.assert_identical(dataset.drop_vars("train_seconds"), local.drop_vars("train_seconds"))
+
+
+def test_cultural_adaptation_compares_the_arms_per_group(tmp_path, capsys):
+    script = load_script("cultural_adaptation")
+    assert script.main(["--out", str(tmp_path), "--seeds", "0", "--epochs", "2", "--adapt-epochs", "2",
+                        "--shots", "3"]) == 0
+    result = xr.load_dataset(tmp_path / "cultural_adaptation.nc")
+    assert list(result["arm"].values) == ["before", "static", "rewiring"]
+    assert list(result["group"].values) == ["majority", "minority (simulated)"]
+    assert "GroupShift" in result.attrs["simulation"]
+    worst = result["worst_group_accuracy"].sel(seed=0)
+    assert np.allclose(worst, result["accuracy"].sel(seed=0).min("group"))
+    assert not np.allclose(result["accuracy"].sel(arm="before"), result["accuracy"].sel(arm="static"))
+    assert "SIMULATION" in capsys.readouterr().out
