@@ -114,3 +114,17 @@ def test_a_run_config_trains_on_fer2013(tmp_path):
     splits = load_data(config.data, 0)
     assert (splits.n_features, splits.n_classes) == (2304, 7)
     assert [len(s) for s in (splits.train, splits.val, splits.test)] == [6, 3, 3]
+
+
+def test_examples_carry_groups_from_a_metadata_csv(tmp_path):
+    from biogrn.data.groups import read_groups
+
+    path = write_fer_csv(tmp_path / "fer2013.csv", faces(12), np.arange(12) % 7, USAGES)
+    (tmp_path / "groups.csv").write_text("row,group\n" + "\n".join(f"{r},{'east' if r % 2 else 'west'}"
+                                                                  for r in range(1, 13)) + "\n")
+    groups = read_groups(tmp_path / "groups.csv", "row")
+    val = FER2013(path, "val", groups=groups)  # rows 7-9 (PublicTest)
+    assert val.keys == ["7", "8", "9"] and val.groups.tolist() == ["east", "west", "east"]
+    del groups["8"]
+    with pytest.raises(DataError, match="1 example\\(s\\) have no group; the first key is '8'"):
+        FER2013(path, "val", groups=groups)

@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import Dataset
 
 from biogrn.data.dataset import DataError, Splits, flat_splits
+from biogrn.data.groups import assign_groups
 
 __all__ = ["EMOTIONS", "FER2013", "fer2013_splits", "read_fer_csv", "read_fer_folders"]
 
@@ -42,9 +43,10 @@ def _problem(on_error: str, message: str, bad: list[str]) -> None:
     bad.append(message)
 
 
-def read_fer_csv(path: str | Path, on_error: str = "raise") -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def read_fer_csv(path: str | Path, on_error: str = "raise") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Images `(n, 48, 48)` uint8, labels `(n,)` (-1 where the file has none), Usage `(n,)` ('' if
-    absent) and the number of rows skipped.
+    absent), the data-row number of each (1 is the first row after the header) and the number of
+    rows skipped.
 
     Raises:
         DataError: a malformed row (file and line named), or a header without `pixels`.
@@ -99,11 +101,13 @@ def read_fer_csv(path: str | Path, on_error: str = "raise") -> tuple[np.ndarray,
             good[row] = False
     if bad:
         warnings.warn(f"{path}: skipped {len(bad)} malformed row(s); the first: {bad[0]}", stacklevel=2)
-    return pixels[good].reshape(-1, SIDE, SIDE), labels[good], usage[good], int((~good).sum())
+    return (pixels[good].reshape(-1, SIDE, SIDE), labels[good], usage[good], np.flatnonzero(good) + 1,
+            int((~good).sum()))
 
 
-def read_fer_folders(root: str | Path, part: str, on_error: str = "raise") -> tuple[np.ndarray, np.ndarray, int]:
-    """Images and labels of `root/part/<emotion>/*` (part: `train` or `test`), and the number skipped.
+def read_fer_folders(root: str | Path, part: str, on_error: str = "raise") -> tuple[np.ndarray, np.ndarray, list[str], int]:
+    """Images, labels and paths (relative to `root`) of `root/part/<emotion>/*` (part: `train` or
+    `test`), and the number skipped.
 
     Raises:
         DataError: a missing folder, a folder that names no emotion, an unreadable image or one
@@ -115,7 +119,7 @@ def read_fer_folders(root: str | Path, part: str, on_error: str = "raise") -> tu
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder (expected {part}/ with one folder per emotion)")
     ids = {name.lower(): i for i, name in enumerate(EMOTIONS)}
-    images, labels, bad = [], [], []
+    images, labels, names, bad = [], [], [], []
     for emotion_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         if emotion_dir.name.lower() not in ids:
             raise DataError(f"{emotion_dir}: {emotion_dir.name!r} is not an emotion; expected one of "
@@ -132,11 +136,12 @@ def read_fer_folders(root: str | Path, part: str, on_error: str = "raise") -> tu
                 continue
             images.append(array)
             labels.append(ids[emotion_dir.name.lower()])
+            names.append(file.relative_to(root).as_posix())
     if bad:
         warnings.warn(f"{folder}: skipped {len(bad)} image(s); the first: {bad[0]}", stacklevel=2)
     if not images:
         raise DataError(f"{folder}: no images found")
-    return np.stack(images), np.asarray(labels, dtype=np.int64), len(bad)
+    return np.stack(images), np.asarray(labels, dtype=np.int64), names, len(bad)
 
 
 class FER2013(Dataset):
@@ -147,30 +152,38 @@ class FER2013(Dataset):
         split: `train`, `val` or `test`.
         on_error: `raise` (default) or `skip` malformed rows, counted in `skipped`.
         val_fraction, seed: the validation carve-out of the folder form.
+        groups: `{key: group}` (e.g. from `read_groups`), keyed by data-row number (CSV forms;
+            1 is the first row after the header) or by path relative to `path` (folders,
+            `train/angry/0.png`); every example must have one. Sets `self.groups`.
     """
 
     def __init__(self, path: str | Path, split: str = "train", on_error: str = "raise",
-                 val_fraction: float = 0.1, seed: int = 0):
+                 val_fraction: float = 0.1, seed: int = 0, groups: dict[str, str] | None = None):
         if split not in USAGE:
             raise ValueError(f"split: {split!r} is unknown; choose 'train', 'val' or 'test'")
         path = Path(path)
         if path.is_dir():
-            images, labels, self.skipped = read_fer_folders(path, "test" if split == "test" else "train", on_error)
+            images, labels, names, self.skipped = read_fer_folders(path, "test" if split == "test" else "train",
+                                                                   on_error)
+            keys = np.asarray(names, dtype=object)
             if split != "test":
                 order = np.random.default_rng(seed).permutation(len(labels))
                 cut = int(round(val_fraction * len(labels)))
                 chosen = order[:cut] if split == "val" else order[cut:]
-                images, labels = images[chosen], labels[chosen]
+                images, labels, keys = images[chosen], labels[chosen], keys[chosen]
         elif path.is_file():
-            images, labels, usage, self.skipped = read_fer_csv(path, on_error)
+            images, labels, usage, rows, self.skipped = read_fer_csv(path, on_error)
+            keys = rows.astype(str).astype(object)
             if (usage != "").any():
                 chosen = usage == USAGE[split]
-                images, labels = images[chosen], labels[chosen]
+                images, labels, keys = images[chosen], labels[chosen], keys[chosen]
             # without a Usage column the file is one split (Kaggle's train.csv, test.csv): all rows
         else:
             raise DataError(f"{path}: no such file or folder")
         self.images = torch.from_numpy(images)
         self.labels = torch.from_numpy(labels)
+        self.keys = [str(k) for k in keys]
+        self.groups = assign_groups(self.keys, groups, str(path)) if groups is not None else None
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from biogrn.data.dataset import DataError
 
-__all__ = ["GroupShift", "read_groups"]
+__all__ = ["GroupShift", "assign_groups", "read_groups"]
 
 
 def read_groups(path: str | Path, key_column: str, group_column: str = "group") -> dict[str, str]:
@@ -49,6 +49,18 @@ def read_groups(path: str | Path, key_column: str, group_column: str = "group") 
         row = int(np.flatnonzero(duplicated)[0])
         raise DataError(f"{path}: line {row + 2}: {key_column} {keys.iloc[row]!r} is given twice")
     return dict(zip(keys, groups))
+
+
+def assign_groups(keys: list[str], groups: dict[str, str], source: str) -> np.ndarray:
+    """The group of every example, looked up by its key.
+
+    Raises:
+        DataError: an example's key has no group (the first such key is named).
+    """
+    missing = [k for k in keys if k not in groups]
+    if missing:
+        raise DataError(f"{source}: {len(missing)} example(s) have no group; the first key is {missing[0]!r}")
+    return np.asarray([groups[k] for k in keys], dtype=object)
 
 
 class GroupShift:
