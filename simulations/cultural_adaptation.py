@@ -3,6 +3,8 @@ under-represented group from a few examples. Static fine-tuning against gene-reg
 
     python simulations/cultural_adaptation.py                 # simulated groups on digits
     python simulations/cultural_adaptation.py --shots 5 --seeds 0 1 2 3 4
+    python simulations/cultural_adaptation.py --fer fer2013.csv --groups groups.csv --key row \
+        --majority east --minority west                       # real group labels you hold
 
 No real group labels ship with any package, so by default the groups are a SIMULATION: the
 minority group is the same images under a fixed, seeded appearance shift
@@ -52,31 +54,63 @@ def few_shot(x: torch.Tensor, y: torch.Tensor, shots: int, seed: int) -> tuple[t
     return x[chosen], y[chosen]
 
 
-def one_seed(seed: int, shots: int, epochs: int, adapt_epochs: int, strength: float) -> dict[str, xr.Dataset]:
+def simulated_groups(seed: int, shots: int, strength: float) -> dict:
+    """Digits; the minority group is the same images under a seeded GroupShift (a simulation)."""
     splits = digits(seed=seed)
-    side = 8
     shift = GroupShift(2, strength, seed=stream_seed(seed, "groups"))
 
     def as_group(x: torch.Tensor, group: int) -> torch.Tensor:
-        images = x.reshape(-1, 1, side, side)
-        return shift(images, torch.full((len(x),), group)).reshape(len(x), -1)
+        return shift(x.reshape(-1, 1, 8, 8), torch.full((len(x),), group)).reshape(len(x), -1)
 
     x_train, y_train = splits.train.tensors
-    x_minority, y_minority = few_shot(as_group(x_train, 1), y_train, shots, stream_seed(seed, "shots"))
     x_test, y_test = splits.test.tensors
-    test_x = torch.cat([x_test, as_group(x_test, 1)])
-    test_y = torch.cat([y_test, y_test])
-    test_groups = np.array(["majority"] * len(y_test) + ["minority (simulated)"] * len(y_test))
+    return {"majority": (x_train, y_train),
+            "minority": few_shot(as_group(x_train, 1), y_train, shots, stream_seed(seed, "shots")),
+            "val": splits.val,
+            "test": (torch.cat([x_test, as_group(x_test, 1)]), torch.cat([y_test, y_test]),
+                     np.array(["majority"] * len(y_test) + ["minority (simulated)"] * len(y_test))),
+            "n_classes": 10}
+
+
+def real_groups(path: str, groups_csv: str, key: str, majority: str, minority: str, shots: int, seed: int) -> dict:
+    """FER-2013 with a group per example from a metadata CSV: train on `majority`, adapt on `minority`."""
+    from biogrn.data import EMOTIONS, FER2013
+    from biogrn.data.groups import read_groups
+
+    mapping = read_groups(groups_csv, key)
+    parts = {split: FER2013(path, split, groups=mapping) for split in ("train", "val", "test")}
+
+    def flat(dataset, chosen):
+        x, y = dataset.tensors()
+        return x.reshape(len(y), -1)[chosen], y[chosen]
+
+    train = parts["train"]
+    x_major, y_major = flat(train, torch.as_tensor(train.groups == majority))
+    x_minor, y_minor = flat(train, torch.as_tensor(train.groups == minority))
+    test = parts["test"]
+    keep = np.isin(test.groups, [majority, minority])
+    x_test, y_test = flat(test, torch.as_tensor(keep))
+    x_val, y_val = flat(parts["val"], torch.ones(len(parts["val"]), dtype=torch.bool))
+    return {"majority": (x_major, y_major), "minority": few_shot(x_minor, y_minor, shots, stream_seed(seed, "shots")),
+            "val": TensorDataset(x_val, y_val), "test": (x_test, y_test, test.groups[keep].astype(str)),
+            "n_classes": len(EMOTIONS)}
+
+
+def one_seed(seed: int, data: dict, epochs: int, adapt_epochs: int) -> dict[str, xr.Dataset]:
+    x_train, y_train = data["majority"]
+    x_minority, y_minority = data["minority"]
+    test_x, test_y, test_groups = data["test"]
     test_loader = DataLoader(TensorDataset(test_x, test_y), batch_size=512)
+    sizes = [x_train.shape[1], 128, 64, data["n_classes"]]
 
     total = epochs + adapt_epochs
     torch.manual_seed(seed)
-    model = mlp([64, 128, 64, 10])
+    model = mlp(sizes)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     regulator = regulate(model, optimizer=optimizer, epochs=total, seed=seed)
     majority = DataLoader(TensorDataset(x_train, y_train), batch_size=64, shuffle=True,
                           generator=torch.Generator().manual_seed(stream_seed(seed, "shuffle")))
-    validation = DataLoader(splits.val, batch_size=512)
+    validation = DataLoader(data["val"], batch_size=512)
     for _ in range(epochs):
         train_epoch(model, majority, optimizer, torch.device("cpu"), regulator)
         labels, predictions = predict(model, validation)
@@ -87,7 +121,7 @@ def one_seed(seed: int, shots: int, epochs: int, adapt_epochs: int, strength: fl
     results = {}
     for arm in ARMS:
         torch.manual_seed(seed)
-        model = mlp([64, 128, 64, 10])
+        model = mlp(sizes)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         regulator = regulate(model, optimizer=optimizer, epochs=total, seed=seed)
         model.load_state_dict(copy.deepcopy(trained["model"]))
@@ -102,7 +136,7 @@ def one_seed(seed: int, shots: int, epochs: int, adapt_epochs: int, strength: fl
                 if arm == "rewiring":
                     regulator.epoch_end()
         labels, predictions = predict(model, test_loader)
-        metrics = group_metrics(labels, predictions, test_groups, 10)
+        metrics = group_metrics(labels, predictions, test_groups, data["n_classes"])
         metrics["sparsity"] = regulator.sparsity()
         results[arm] = metrics
     return results
@@ -116,9 +150,22 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=20, help="epochs on the majority group")
     parser.add_argument("--adapt-epochs", type=int, default=10)
     parser.add_argument("--strength", type=float, default=1.0, help="size of the simulated group shift, 0 to 1")
+    parser.add_argument("--fer", help="FER-2013 (CSV or folders) with real groups, instead of the simulation")
+    parser.add_argument("--groups", help="metadata CSV giving each example's group")
+    parser.add_argument("--key", default="row", help="the groups CSV's key column (row number or file path)")
+    parser.add_argument("--majority", help="the group trained on")
+    parser.add_argument("--minority", help="the group adapted to")
     args = parser.parse_args(argv)
+    real = args.fer is not None
+    if real and not (args.groups and args.majority and args.minority):
+        parser.error("--fer needs --groups, --majority and --minority")
 
-    per_seed = [one_seed(s, args.shots, args.epochs, args.adapt_epochs, args.strength) for s in args.seeds]
+    def data_for(seed: int) -> dict:
+        if real:
+            return real_groups(args.fer, args.groups, args.key, args.majority, args.minority, args.shots, seed)
+        return simulated_groups(seed, args.shots, args.strength)
+
+    per_seed = [one_seed(s, data_for(s), args.epochs, args.adapt_epochs) for s in args.seeds]
     variables = ("accuracy", "macro_f1")
     groups = per_seed[0]["before"]["group"].values
     data = {v: (("arm", "group", "seed"), np.array([[[per_seed[k][a][v].sel(group=g).item()
@@ -127,8 +174,8 @@ def main(argv=None) -> int:
     for v in ("worst_group_accuracy", "largest_gap", "sparsity"):
         data[v] = (("arm", "seed"), np.array([[float(per_seed[k][a][v]) for k in range(len(args.seeds))] for a in ARMS]))
     study = xr.Dataset(data, coords={"arm": list(ARMS), "group": groups, "seed": args.seeds})
-    study.attrs.update(simulation="minority group = GroupShift of the same images (no real group labels)",
-                       shots=args.shots, epochs=args.epochs, adapt_epochs=args.adapt_epochs, strength=args.strength)
+    study.attrs.update(simulation="no: real group labels" if real else
+                       "minority group = GroupShift of the same images (no real group labels)", shots=args.shots, epochs=args.epochs, adapt_epochs=args.adapt_epochs, strength=args.strength)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     study.to_netcdf(out / "cultural_adaptation.nc", engine="netcdf4")
@@ -138,14 +185,16 @@ def main(argv=None) -> int:
         spread = values.std(ddof=1) if len(values) > 1 else 0.0
         return f"{values.mean():.2f} ± {spread:.2f}"
 
-    print(f"SIMULATION: the minority group is a seeded appearance shift of digits; {args.shots} shots per class, "
-          f"{len(args.seeds)} seeds\n")
+    what = (f"REAL GROUPS from {args.groups}: {args.majority} (majority) and {args.minority} (minority)" if real
+            else "SIMULATION: the minority group is a seeded appearance shift of digits")
+    print(f"{what}; {args.shots} shots per class, {len(args.seeds)} seeds\n")
     print("| arm | majority acc. (%) | minority acc. (%) | minority macro-F1 (%) | worst group (%) | gap (points) | sparsity |")
     print("|---|---|---|---|---|---|---|")
+    major, minor = (args.majority, args.minority) if real else ("majority", "minority (simulated)")
     for arm in ARMS:
         row = study.sel(arm=arm)
-        print(f"| {arm} | {cell(row['accuracy'].sel(group=groups[0]))} | {cell(row['accuracy'].sel(group=groups[1]))} | "
-              f"{cell(row['macro_f1'].sel(group=groups[1]))} | {cell(row['worst_group_accuracy'])} | "
+        print(f"| {arm} | {cell(row['accuracy'].sel(group=major))} | {cell(row['accuracy'].sel(group=minor))} | "
+              f"{cell(row['macro_f1'].sel(group=minor))} | {cell(row['worst_group_accuracy'])} | "
               f"{cell(row['largest_gap'])} | {100 * float(row['sparsity'].mean()):.1f}% |")
     return 0
 

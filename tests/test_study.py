@@ -94,3 +94,22 @@ def test_cultural_adaptation_compares_the_arms_per_group(tmp_path, capsys):
     assert np.allclose(worst, result["accuracy"].sel(seed=0).min("group"))
     assert not np.allclose(result["accuracy"].sel(arm="before"), result["accuracy"].sel(arm="static"))
     assert "SIMULATION" in capsys.readouterr().out
+
+
+def test_cultural_adaptation_with_real_group_labels(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    rows, groups = ["emotion,pixels,Usage"], ["row,group"]
+    usages = ["Training"] * 4 + ["PublicTest", "PrivateTest"]
+    for i in range(7 * 12):
+        pixels = rng.integers(0, 256, 2304)
+        rows.append(f"{i % 7}," + " ".join(map(str, pixels)) + f",{usages[(i // 7) % 6]}")
+        groups.append(f"{i + 1},{'east' if i % 2 else 'west'}")
+    (tmp_path / "fer2013.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "groups.csv").write_text("\n".join(groups) + "\n")
+    script = load_script("cultural_adaptation")
+    assert script.main(["--out", str(tmp_path / "out"), "--seeds", "0", "--epochs", "1", "--adapt-epochs", "1",
+                        "--shots", "2", "--fer", str(tmp_path / "fer2013.csv"), "--groups", str(tmp_path / "groups.csv"),
+                        "--majority", "west", "--minority", "east"]) == 0
+    result = xr.load_dataset(tmp_path / "out" / "cultural_adaptation.nc")
+    assert sorted(result["group"].values) == ["east", "west"] and result.attrs["simulation"].startswith("no")
+    assert "REAL GROUPS" in capsys.readouterr().out
