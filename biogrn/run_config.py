@@ -60,6 +60,9 @@ class DataConfig(BaseModel):
     on_error: Literal["raise", "skip"] = "raise"
     """`fer2013`, `affectnet`, `ravdess`: stop at a malformed row, image or file name, or skip it
     (counted and reported)."""
+    augment: bool = False
+    """Image data (digits, fer2013, affectnet): the seed paper's augmentation of every training
+    batch (rotation within 15 degrees, flips, brightness within 20%; biogrn.data.augment)."""
     classes: Literal[7, 8] = 8
     """`affectnet`: with Contempt (8) or without (7)."""
     image_size: int = Field(default=48, gt=0)

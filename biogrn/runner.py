@@ -78,6 +78,11 @@ class Run:
                                       self.regulator)
                       if config.records.trace_connections else None)
         self.generator = torch.Generator().manual_seed(stream_seed(config.seed, "shuffle"))
+        self.augment_generator: torch.Generator | None = None
+        if config.data.augment:
+            if self.data.image_shape is None:
+                raise ConfigError(f"data.augment: {self.data.source} are not images; augmentation needs images")
+            self.augment_generator = torch.Generator(self.device).manual_seed(stream_seed(config.seed, "augment"))
         self.train_loader = DataLoader(self.data.train, batch_size=config.training.batch_size, shuffle=True,
                                        generator=self.generator)
         self.val_loader = DataLoader(self.data.val, batch_size=512)
@@ -116,7 +121,7 @@ class Run:
             "config": self.config.to_json(), "epoch": self.epoch, "step": self.step,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "regulator": self.regulator.state_dict() if self.regulator is not None else None,
-            "rng": rng_states(self.generator), "records": self.recorder.state_dict(),
+            "rng": rng_states(*self.generators()), "records": self.recorder.state_dict(),
             "trace": self.trace.state_dict() if self.trace is not None else None,
         }
 
@@ -135,8 +140,18 @@ class Run:
         if self.trace is not None:
             self.trace.load_state_dict(state["trace"])
         self.recorder.load_state_dict(state["records"])
-        restore_rng(state["rng"], self.generator)
+        restore_rng(state["rng"], *self.generators())
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
+
+    def generators(self) -> list[torch.Generator]:
+        return [self.generator] + ([self.augment_generator] if self.augment_generator is not None else [])
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """The paper's augmentation of a flat batch of images, on the device."""
+        from biogrn.data.augment import Augment
+
+        images = x.reshape(len(x), *self.data.image_shape)
+        return Augment()(images, self.augment_generator).reshape(len(x), -1)
 
     # -- training ------------------------------------------------------------------------------------------
     def train(self, quiet: bool = False, figures: bool = True) -> xr.Dataset:
@@ -147,8 +162,9 @@ class Run:
             bar = tqdm(total=len(self.train_loader), desc=f"epoch {epoch}/{epochs}", leave=False,
                        disable=True if quiet else None, file=sys.stderr, dynamic_ncols=True)
             with bar:
-                train_loss, train_accuracy = train_epoch(self.model, self.train_loader, self.optimizer, self.device,
-                                                         self.regulator, self.trace, bar)
+                train_loss, train_accuracy = train_epoch(
+                    self.model, self.train_loader, self.optimizer, self.device, self.regulator, self.trace, bar,
+                    transform=self.augment if self.augment_generator is not None else None)
             val_loss, val_accuracy = evaluate(self.model, self.val_loader, self.device)
             if self.regulator is not None:
                 self.regulator.epoch_end(val_accuracy)

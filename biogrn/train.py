@@ -66,11 +66,13 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> tupl
 
 def train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, device: torch.device,
                 regulator: Regulator | None = None, on_step: Callable[[], None] | None = None,
-                progress=None, progress_every: int = 10) -> tuple[float, float]:
+                progress=None, progress_every: int = 10,
+                transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[float, float]:
     """One pass over `loader`: forward, cross-entropy, backward, `optimizer.step()`, `regulator.step()`.
 
     Args:
         on_step: called after each step (after the regulator's), e.g. to trace connections.
+        transform: applied to each input batch on the device (augmentation).
         progress: a tqdm bar to advance; its postfix shows loss, accuracy and sparsity.
 
     Returns:
@@ -82,6 +84,8 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Opt
     count = 0
     for i, (x, y) in enumerate(loader, 1):
         x, y = x.to(device), y.to(device)
+        if transform is not None:
+            x = transform(x)
         optimizer.zero_grad(set_to_none=True)
         logits = model(x)
         loss = nn.functional.cross_entropy(logits, y)

@@ -205,3 +205,34 @@ def test_cuda_run_resumes_identically(tmp_path, monkeypatch):
     monkeypatch.setattr(biogrn.runner, "train_epoch", real)
     resumed = biogrn.runner.resume(tmp_path / "crashed", quiet=True)
     xr.testing.assert_identical(without_timing(whole), without_timing(resumed))
+
+
+def test_augmented_runs_resume_identically_and_differ_from_plain_ones(tmp_path, monkeypatch):
+    config = load_run_config(tiny_config(tmp_path, epochs=3))
+    augmented = config.model_copy(update={"data": config.data.model_copy(update={"augment": True})})
+    plain = biogrn.runner.run(config, tmp_path / "plain", quiet=True, figures=False)
+    whole = biogrn.runner.run(augmented, tmp_path / "whole", quiet=True, figures=False)
+    assert not np.allclose(plain["train_loss"], whole["train_loss"])
+    real = biogrn.runner.train_epoch
+    calls = {"n": 0}
+
+    def crash_in_epoch_2(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("power cut")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(biogrn.runner, "train_epoch", crash_in_epoch_2)
+    with pytest.raises(RuntimeError):
+        biogrn.runner.run(augmented, tmp_path / "crashed", quiet=True, figures=False)
+    monkeypatch.setattr(biogrn.runner, "train_epoch", real)
+    resumed = biogrn.runner.resume(tmp_path / "crashed", quiet=True, figures=False)
+    xr.testing.assert_identical(without_timing(whole), without_timing(resumed))
+
+
+def test_augmentation_needs_images(tmp_path, capsys):
+    np.savez(tmp_path / "d.npz", x=np.random.rand(40, 3), y=np.arange(40) % 2)
+    path = tmp_path / "run.toml"
+    path.write_text("[data]\nname = 'npz'\npath = 'd.npz'\naugment = true\n")
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "data.augment:" in capsys.readouterr().err and not (tmp_path / "o").exists()

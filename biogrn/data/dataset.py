@@ -26,10 +26,12 @@ class Splits:
     n_classes: int
     source: str
     """Where the examples came from (a data set name or a file path), for the records."""
+    image_shape: tuple[int, ...] | None = None
+    """`(channels, height, width)` when the flat features are images (augmentation needs it)."""
 
 
 def split_arrays(x: np.ndarray, y: np.ndarray, val_fraction: float, test_fraction: float, seed: int,
-                 source: str) -> Splits:
+                 source: str, image_shape: tuple[int, ...] | None = None) -> Splits:
     """Shuffle with `seed` and cut into train / val / test of the given fractions.
 
     Train is the first `floor((1 - v - t) n)` shuffled examples, val runs to `floor((1 - t) n)`,
@@ -48,7 +50,7 @@ def split_arrays(x: np.ndarray, y: np.ndarray, val_fraction: float, test_fractio
     labels = torch.as_tensor(y[order], dtype=torch.long)
     n_classes = int(labels.max()) + 1
     return Splits(TensorDataset(features[:a], labels[:a]), TensorDataset(features[a:b], labels[a:b]),
-                  TensorDataset(features[b:], labels[b:]), features.shape[1], n_classes, source)
+                  TensorDataset(features[b:], labels[b:]), features.shape[1], n_classes, source, image_shape)
 
 
 def flat_splits(parts: dict, n_classes: int, source: str) -> Splits:
@@ -58,10 +60,12 @@ def flat_splits(parts: dict, n_classes: int, source: str) -> Splits:
     Raises:
         DataError: a split is empty or holds unlabelled examples.
     """
-    flat = []
+    flat, image_shape = [], None
     for split in ("train", "val", "test"):
         x, y = parts[split].tensors()
+        image_shape = tuple(x.shape[1:]) if x.dim() == 4 else None
         if len(y) == 0 or (y < 0).any():
             raise DataError(f"{source}: the {split} split has no labelled examples")
         flat.append(TensorDataset(x.reshape(len(y), -1), y))
-    return Splits(*flat, n_features=flat[0].tensors[0].shape[1], n_classes=n_classes, source=source)
+    return Splits(*flat, n_features=flat[0].tensors[0].shape[1], n_classes=n_classes, source=source,
+                  image_shape=image_shape)

@@ -18,4 +18,4 @@ def digits(val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 
 
     data = load_digits()
     return split_arrays(data.data / 16.0, data.target.astype(np.int64), val_fraction, test_fraction, seed,
-                        "sklearn digits")
+                        "sklearn digits", image_shape=(1, 8, 8))
