@@ -83,27 +83,32 @@ def test_same_seed_same_records(tmp_path):
     xr.testing.assert_identical(without_timing(a), without_timing(b))
 
 
-def test_a_crash_leaves_the_finished_epochs_and_resume_completes_identically(tmp_path, monkeypatch):
-    config = load_run_config(tiny_config(tmp_path))
-    whole = biogrn.runner.run(config, tmp_path / "whole", quiet=True)
-
-    calls = {"n": 0}
+def crash_in_epoch(monkeypatch, epoch):
+    """Make `train_epoch` raise when epoch `epoch` of the next run starts; returns the undo."""
     real = biogrn.runner.train_epoch
+    calls = {"n": 0}
 
-    def crash_in_epoch_3(*args, **kwargs):
+    def crashing(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == epoch:
             raise RuntimeError("power cut")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(biogrn.runner, "train_epoch", crash_in_epoch_3)
+    monkeypatch.setattr(biogrn.runner, "train_epoch", crashing)
+    return lambda: monkeypatch.setattr(biogrn.runner, "train_epoch", real)
+
+
+def test_a_crash_leaves_the_finished_epochs_and_resume_completes_identically(tmp_path, monkeypatch):
+    config = load_run_config(tiny_config(tmp_path))
+    whole = biogrn.runner.run(config, tmp_path / "whole", quiet=True)
+    undo = crash_in_epoch(monkeypatch, 3)
     with pytest.raises(RuntimeError, match="power cut"):
         biogrn.runner.run(config, tmp_path / "crashed", quiet=True)
     partial = read_records(tmp_path / "crashed")
     assert partial.attrs["complete"] == 0 and partial.sizes["epoch"] == 2
     assert np.isnan(float(partial["test_accuracy"]))
     assert main(["report", str(tmp_path / "crashed"), "--no-figures"]) == 0
-    monkeypatch.setattr(biogrn.runner, "train_epoch", real)
+    undo()
     resumed = biogrn.runner.resume(tmp_path / "crashed", quiet=True)
     xr.testing.assert_identical(without_timing(whole), without_timing(resumed))
 
@@ -190,19 +195,10 @@ def test_cuda_run_resumes_identically(tmp_path, monkeypatch):
     config = load_run_config(tiny_config(tmp_path)).model_copy(update={"device": "cuda"})
     whole = biogrn.runner.run(config, tmp_path / "whole", quiet=True)
     assert whole.attrs["device"].startswith("cuda")
-    real = biogrn.runner.train_epoch
-    calls = {"n": 0}
-
-    def crash_in_epoch_2(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("power cut")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(biogrn.runner, "train_epoch", crash_in_epoch_2)
+    undo = crash_in_epoch(monkeypatch, 2)
     with pytest.raises(RuntimeError):
         biogrn.runner.run(config, tmp_path / "crashed", quiet=True)
-    monkeypatch.setattr(biogrn.runner, "train_epoch", real)
+    undo()
     resumed = biogrn.runner.resume(tmp_path / "crashed", quiet=True)
     xr.testing.assert_identical(without_timing(whole), without_timing(resumed))
 
@@ -213,19 +209,10 @@ def test_augmented_runs_resume_identically_and_differ_from_plain_ones(tmp_path, 
     plain = biogrn.runner.run(config, tmp_path / "plain", quiet=True, figures=False)
     whole = biogrn.runner.run(augmented, tmp_path / "whole", quiet=True, figures=False)
     assert not np.allclose(plain["train_loss"], whole["train_loss"])
-    real = biogrn.runner.train_epoch
-    calls = {"n": 0}
-
-    def crash_in_epoch_2(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("power cut")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(biogrn.runner, "train_epoch", crash_in_epoch_2)
+    undo = crash_in_epoch(monkeypatch, 2)
     with pytest.raises(RuntimeError):
         biogrn.runner.run(augmented, tmp_path / "crashed", quiet=True, figures=False)
-    monkeypatch.setattr(biogrn.runner, "train_epoch", real)
+    undo()
     resumed = biogrn.runner.resume(tmp_path / "crashed", quiet=True, figures=False)
     xr.testing.assert_identical(without_timing(whole), without_timing(resumed))
 
