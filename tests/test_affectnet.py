@@ -91,3 +91,11 @@ def test_a_run_config_reads_affectnet(tmp_path):
     splits = load_data(config.data, 0)
     assert (splits.n_features, splits.n_classes) == (24 * 24, 7)
     assert [len(s) for s in (splits.train, splits.val, splits.test)] == [4, 2, 2]
+
+
+def test_affectnet_examples_carry_groups(tmp_path):
+    root = release(tmp_path, [row(0, 1), row(1, 2)])
+    data = AffectNet(root, "train", val_fraction=0.0, groups={"17/0.png": "north", "17/1.png": "south"})
+    assert data.keys == ["17/0.png", "17/1.png"] and data.groups.tolist() == ["north", "south"]
+    with pytest.raises(DataError, match="have no group; the first key is '17/1.png'"):
+        AffectNet(root, "train", val_fraction=0.0, groups={"17/0.png": "north"})

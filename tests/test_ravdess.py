@@ -73,3 +73,11 @@ def test_a_badly_named_file_stops_the_load_or_is_skipped_and_counted(tmp_path):
     with pytest.warns(UserWarning, match="skipped 1 file"):
         data = RAVDESS(root, seconds=0.2, on_error="skip")
     assert data.skipped == 1 and len(data) == 3
+
+
+def test_ravdess_groups_by_sex_or_metadata(tmp_path):
+    root = write_corpus(tmp_path, actors=(1, 2), emotions=(3,))
+    by_sex = RAVDESS(root, seconds=0.1, groups="sex")
+    assert sorted(zip(by_sex.actors.tolist(), by_sex.groups.tolist())) == [(1, "male"), (2, "female")]
+    named = RAVDESS(root, seconds=0.1, groups={"03-01-03-01-01-01-01.wav": "a", "03-01-03-01-01-01-02.wav": "b"})
+    assert sorted(named.groups.tolist()) == ["a", "b"]

@@ -25,6 +25,7 @@ import torch
 from torch.utils.data import Dataset
 
 from biogrn.data.dataset import DataError
+from biogrn.data.groups import assign_groups
 
 __all__ = ["AFFECTNET_EXPRESSIONS", "AffectNet"]
 
@@ -45,10 +46,13 @@ class AffectNet(Dataset):
         on_error: `raise` at a malformed row or a missing or unreadable image, or `skip` it
             (counted in `skipped`, reported in a warning).
         val_fraction, seed: the validation carve-out of the training annotations.
+        groups: `{key: group}` (e.g. from `read_groups`) keyed by `subDirectory_filePath` (the
+            release) or by path relative to `root` (folders); sets `self.groups`.
     """
 
     def __init__(self, root: str | Path, split: str = "train", classes: int = 8, size: int = 48,
-                 on_error: str = "raise", val_fraction: float = 0.1, seed: int = 0):
+                 on_error: str = "raise", val_fraction: float = 0.1, seed: int = 0,
+                 groups: dict[str, str] | None = None):
         if split not in ("train", "val", "test"):
             raise ValueError(f"split: {split!r} is unknown; choose 'train', 'val' or 'test'")
         if classes not in (7, 8):
@@ -68,18 +72,21 @@ class AffectNet(Dataset):
             order = np.random.default_rng(seed).permutation(len(entries))
             cut = int(round(val_fraction * len(entries)))
             entries = [entries[i] for i in sorted(order[:cut] if split == "val" else order[cut:])]
-        images, labels = [], []
+        images, labels, self.keys = [], [], []
         for file, box, label, where in entries:
             image = self._load(file, box, where)
             if image is not None:
                 images.append(image)
                 labels.append(label)
+                base = self.root / "Manually_Annotated_Images" if box is not None else self.root
+                self.keys.append(file.relative_to(base).as_posix())
         self.skipped = len(self.problems)
         if self.problems:
             warnings.warn(f"{self.root}: skipped {self.skipped} example(s); the first: {self.problems[0]}",
                           stacklevel=2)
         self.images = torch.from_numpy(np.stack(images)) if images else torch.zeros(0, size, size, dtype=torch.uint8)
         self.labels = torch.as_tensor(labels, dtype=torch.long)
+        self.groups = assign_groups(self.keys, groups, str(self.root)) if groups is not None else None
 
     def _problem(self, message: str) -> None:
         if self.on_error == "raise":

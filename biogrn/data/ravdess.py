@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from biogrn.data.dataset import DataError, Splits, flat_splits
+from biogrn.data.groups import assign_groups
 
 __all__ = ["RAVDESS", "RAVDESS_EMOTIONS", "RavdessFile", "actor_splits", "log_mel", "parse_name", "ravdess_splits"]
 
@@ -129,10 +130,13 @@ class RAVDESS(Dataset):
         vocal_channel: 1 speech (default), 2 song, None both.
         sample_rate, seconds, n_mels: the features' resampling rate, fixed duration and mel bands.
         on_error: `raise` at a badly named or unreadable file, or `skip` it (counted in `skipped`).
+        groups: `{file name: group}` (e.g. from `read_groups`), or `"sex"` for the actors' sex
+            (odd male, even female); sets `self.groups`.
     """
 
     def __init__(self, root: str | Path, actors: list[int] | None = None, vocal_channel: int | None = 1,
-                 sample_rate: int = 16_000, seconds: float = 3.0, n_mels: int = 64, on_error: str = "raise"):
+                 sample_rate: int = 16_000, seconds: float = 3.0, n_mels: int = 64, on_error: str = "raise",
+                 groups: dict[str, str] | str | None = None):
         root = Path(root)
         files = sorted(root.glob("Actor_*/*.wav"))
         if not files:
@@ -164,6 +168,11 @@ class RAVDESS(Dataset):
         self.features = torch.from_numpy(np.stack(features)) if features else torch.zeros(0, n_mels, 0)
         self.labels = torch.as_tensor([f.label for f in kept], dtype=torch.long)
         self.actors = torch.as_tensor([f.actor for f in kept], dtype=torch.long)
+        self.keys = [f.path.name for f in kept]
+        if groups == "sex":
+            self.groups = np.asarray([f.sex for f in kept], dtype=object)
+        else:
+            self.groups = assign_groups(self.keys, groups, str(root)) if groups is not None else None
 
     def __len__(self) -> int:
         return len(self.labels)
