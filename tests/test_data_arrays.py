@@ -80,7 +80,7 @@ def test_csv_reads_features_and_labels(tmp_path):
     ("a,label\n1,0\n,1\n", r"line 3, column 'a': '' is not a number"),
     ("a,label\n1,0\n2,1.5\n", r"line 3: label 1.5 is not an integer"),
     ("a,label\n1,-2\n", r"line 2: label -2 is negative"),
-    ("a,y\n1,0\n", r"no label column 'label'"),
+    ("a,y\n1,0\n", r"missing column\(s\) \['label'\]"),
     ("a,label\n", "no rows"),
 ])
 def test_bad_csv_names_file_line_and_column(tmp_path, text, message):

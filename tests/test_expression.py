@@ -128,7 +128,8 @@ def test_zero_drive_decays_monotonically(m0, gamma_m, k_p, gamma_p, method, frac
     lyapunov = (k_p / gamma_m) * y[0, 0] + y[1, 0]
     for _ in range(30):
         y_next = integrate(field, y, h, method)
-        assert y_next[0, 0] <= y[0, 0] + 1e-12 and (y_next >= 0).all()
+        # at the bound itself (Euler, h*gamma = 1) the exact next m is 0: allow rounding around it
+        assert y_next[0, 0] <= y[0, 0] + 1e-12 and (y_next >= -1e-12 * y.abs().max()).all()
         y = y_next
     exact = integrate(field, torch.tensor([[m0], [1.0]], dtype=F64), 30 * h, "dopri5", rtol=1e-10, atol=1e-12)
     assert (k_p / gamma_m) * exact[0, 0] + exact[1, 0] <= lyapunov + 1e-9

@@ -17,7 +17,7 @@ def test_read_groups_and_its_errors(tmp_path):
     path.write_text("file,group\na.png,\n")
     with pytest.raises(DataError, match=r"line 2: empty group"):
         read_groups(path, "file")
-    with pytest.raises(DataError, match=r"no column 'row'"):
+    with pytest.raises(DataError, match=r"missing column\(s\) \['row'\]"):
         read_groups(path, "row")
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from biogrn.data.dataset import DataError
+from biogrn.data.dataset import DataError, read_table
 from biogrn.data.groups import assign_groups
 
 __all__ = ["AFFECTNET_EXPRESSIONS", "AffectNet"]
@@ -105,10 +105,7 @@ class AffectNet(Dataset):
         path = self.root / name
         if not path.is_file():
             raise DataError(f"{path}: annotation file not found")
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        missing = [c for c in COLUMNS if c not in table.columns]
-        if missing:
-            raise DataError(f"{path}: missing column(s) {missing}; columns are {list(table.columns)}")
+        table = read_table(path, COLUMNS)
         numbers = table[list(COLUMNS[1:])].apply(pd.to_numeric, errors="coerce")
         entries = []
         for row in range(len(table)):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biogrn.data.dataset import DataError, Splits, split_arrays
+from biogrn.data.dataset import DataError, Splits, read_table, split_arrays
 
 __all__ = ["read_csv", "read_npz"]
 
@@ -68,12 +68,7 @@ def read_csv(path: Path, label_column: str, val_fraction: float, test_fraction: 
     """
     import pandas as pd
 
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        raise DataError(f"{path}: not a readable CSV table ({error})") from None
-    if label_column not in table.columns:
-        raise DataError(f"{path}: no label column {label_column!r}; columns are {list(table.columns)}")
+    table = read_table(path, (label_column,))
     if len(table) == 0:
         raise DataError(f"{path}: no rows")
     numbers = table.apply(pd.to_numeric, errors="coerce")

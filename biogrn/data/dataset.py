@@ -8,11 +8,31 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-__all__ = ["DataError", "Splits", "flat_splits", "split_arrays"]
+__all__ = ["DataError", "Splits", "flat_splits", "read_table", "split_arrays"]
 
 
 class DataError(ValueError):
     """A data file is missing or malformed; the message names the file and, where it can, the line."""
+
+
+def read_table(path, required: tuple[str, ...] = (), strip_names: bool = False):
+    """A CSV file with a header as a pandas DataFrame of strings (nothing parsed, nothing dropped).
+
+    Raises:
+        DataError: the file is unreadable, or a `required` column is missing (all named).
+    """
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise DataError(f"{path}: not a readable CSV file ({error})") from None
+    if strip_names:
+        table.columns = [c.strip() for c in table.columns]
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; columns are {list(table.columns)}")
+    return table
 
 
 @dataclass(frozen=True)

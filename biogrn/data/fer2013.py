@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from biogrn.data.dataset import DataError, Splits, flat_splits
+from biogrn.data.dataset import DataError, Splits, flat_splits, read_table
 from biogrn.data.groups import assign_groups
 
 __all__ = ["EMOTIONS", "FER2013", "fer2013_splits", "read_fer_csv", "read_fer_folders"]
@@ -56,13 +56,7 @@ def read_fer_csv(path: str | Path, on_error: str = "raise") -> tuple[np.ndarray,
     path = Path(path)
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error: {on_error!r} is unknown; choose 'raise' or 'skip'")
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        raise DataError(f"{path}: not a readable CSV file ({error})") from None
-    table.columns = [c.strip() for c in table.columns]  # icml_face_data.csv: " Usage", " pixels"
-    if "pixels" not in table.columns:
-        raise DataError(f"{path}: no 'pixels' column; columns are {list(table.columns)}")
+    table = read_table(path, ("pixels",), strip_names=True)  # icml_face_data.csv: " Usage", " pixels"
     bad: list[str] = []
     good = np.ones(len(table), dtype=bool)
     tokens = table["pixels"].str.split()

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from biogrn.data.dataset import DataError
+from biogrn.data.dataset import DataError, read_table
 
 __all__ = ["GroupShift", "assign_groups", "read_groups"]
 
@@ -31,16 +31,8 @@ def read_groups(path: str | Path, key_column: str, group_column: str = "group") 
         DataError: a column is missing, a key or group is empty, or a key is given twice (the
             message names the file and the line).
     """
-    import pandas as pd
-
     path = Path(path)
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        raise DataError(f"{path}: not a readable CSV file ({error})") from None
-    for column in (key_column, group_column):
-        if column not in table.columns:
-            raise DataError(f"{path}: no column {column!r}; columns are {list(table.columns)}")
+    table = read_table(path, (key_column, group_column))
     keys, groups = table[key_column].str.strip(), table[group_column].str.strip()
     for row in np.flatnonzero((keys == "").to_numpy() | (groups == "").to_numpy()):
         raise DataError(f"{path}: line {row + 2}: empty {key_column if keys.iloc[row] == '' else group_column}")
