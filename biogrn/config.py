@@ -54,7 +54,12 @@ class RegulatorConfig(BaseModel):
     """Compile each integration call (field and solver stages) with torch.compile."""
 
     # -- drive --------------------------------------------------------------------------------------------
-    drive: Literal["taylor", "grad", "magnitude"] = "taylor"
+    drive: Literal["taylor", "grad", "magnitude", "hebbian"] = "taylor"
+    """`hebbian`: pre/post co-activity with homeostasis (biogrn.hebbian; Linear layers)."""
+    hebbian_target: float = Field(default=0.1, gt=0.0)
+    """Homeostatic target $a^*$ of a unit's mean rectified activity (drive `hebbian`)."""
+    hebbian_rate: float = Field(default=0.01, gt=0.0, le=1.0)
+    """Rate of the running mean activity (drive `hebbian`)."""
     normalize_drive: bool = True
 
     # -- Eq. 2: importance ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from torch.nn.utils import parametrize
 from biogrn.config import RegulatorConfig, make_config
 from biogrn.expression import GeneField, GeneState, integrate
 from biogrn.gating import GeneGate
+from biogrn.hebbian import HebbianRecorder
 from biogrn.importance import connection_drive, importance, normalize_per_layer, reduce_to_units
 from biogrn.kinetics import Basal, DriveActivation, PoolRepression, SelfActivation, Transcription
 from biogrn.layout import Target, find_targets
@@ -94,6 +95,10 @@ class Regulator:
                                state=self.state)
 
         self.policy = make_policy(config)
+        self.hebbian: HebbianRecorder | None = None
+        if config.drive == "hebbian":
+            self.hebbian = HebbianRecorder([t.module for t in self.targets], config.hebbian_target,
+                                           config.hebbian_rate)
         self.gates: list[GeneGate] = []
         self.bias_gates: list[GeneGate | None] = []
         for target, sl in zip(self.targets, self.state.slices):
@@ -204,6 +209,8 @@ class Regulator:
         cfg = self.config
         self.step_count += 1
         self._steps_since_integration += 1
+        if self.hebbian is not None:
+            self.hebbian.count_step()
         if self._steps_since_integration >= cfg.integrate_every and self.policy.uses_expression:
             self.integrate()
         if cfg.update_every is not None and self.step_count % cfg.update_every == 0 \
@@ -226,7 +233,11 @@ class Regulator:
     def drive(self) -> Tensor:
         """The drive $u$ of every gene from the gradients recorded since the last integration."""
         parts = []
-        for target, gate, sl in zip(self.targets, self.gates, self.state.slices):
+        for i, (target, gate, sl) in enumerate(zip(self.targets, self.gates, self.state.slices)):
+            if self.hebbian is not None:
+                u = self.hebbian.drive(i)
+                parts.append(reduce_to_units(u) if self.config.genes == "unit" else u.reshape(-1))
+                continue
             weight = target.original.detach()
             active = self.mask[sl].view(target.gene_view_shape) > 0
             u = connection_drive(self.config.drive, weight, gate.grad_sq, gate.n_backward, active)
@@ -248,6 +259,8 @@ class Regulator:
         self.state.y.copy_(y1)
         for gate in self.gates:
             gate.reset_record()
+        if self.hebbian is not None:
+            self.hebbian.reset()
         self._steps_since_integration = 0
 
     # -- Eq. 2, pruning, Eq. 3 --------------------------------------------------------------------------
@@ -391,6 +404,7 @@ class Regulator:
             "policy": self.policy.state_dict(),
             "generator": self.generator.get_state(),
             "history": [dict(r) for r in self.history],
+            "hebbian": self.hebbian.state_dict() if self.hebbian is not None else None,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -420,6 +434,8 @@ class Regulator:
         self.policy.load_state_dict(state["policy"])
         self.generator.set_state(state["generator"].cpu())  # generator states are CPU byte tensors
         self.history = [dict(r) for r in state["history"]]
+        if self.hebbian is not None:
+            self.hebbian.load_state_dict(state["hebbian"])
 
     def remove(self) -> nn.Module:
         """Bake mask and gate into plain weights and detach from the model; returns the model."""
@@ -428,6 +444,8 @@ class Regulator:
             parametrize.remove_parametrizations(target.module, target.param, leave_parametrized=True)
             if bias_gate is not None:
                 parametrize.remove_parametrizations(target.module, "bias", leave_parametrized=True)
+        if self.hebbian is not None:
+            self.hebbian.remove()
         self._attached = False
         return self.model
 
