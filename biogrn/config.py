@@ -55,7 +55,8 @@ class RegulatorConfig(BaseModel):
 
     # -- drive --------------------------------------------------------------------------------------------
     drive: Literal["taylor", "grad", "magnitude", "hebbian"] = "taylor"
-    """`hebbian`: pre/post co-activity with homeostasis (biogrn.hebbian; Linear layers)."""
+    """`hebbian`: pre/post co-activity with homeostasis (biogrn.hebbian) on Linear layers; other
+    regulated layers (convolutions) keep the `taylor` drive."""
     hebbian_target: float = Field(default=0.1, gt=0.0)
     """Homeostatic target $a^*$ of a unit's mean rectified activity (drive `hebbian`)."""
     hebbian_rate: float = Field(default=0.01, gt=0.0, le=1.0)

@@ -96,8 +96,13 @@ class Regulator:
 
         self.policy = make_policy(config)
         self.hebbian: HebbianRecorder | None = None
+        self._hebbian_index: dict[int, int] = {}  # target -> recorder layer; other targets use taylor
         if config.drive == "hebbian":
-            self.hebbian = HebbianRecorder([t.module for t in self.targets], config.hebbian_target,
+            linear = [i for i, t in enumerate(self.targets) if isinstance(t.module, nn.Linear) and t.param == "weight"]
+            if not linear:
+                raise ValueError("drive: 'hebbian' needs at least one regulated Linear layer")
+            self._hebbian_index = {target: k for k, target in enumerate(linear)}
+            self.hebbian = HebbianRecorder([self.targets[i].module for i in linear], config.hebbian_target,
                                            config.hebbian_rate)
         self.gates: list[GeneGate] = []
         self.bias_gates: list[GeneGate | None] = []
@@ -234,13 +239,14 @@ class Regulator:
         """The drive $u$ of every gene from the gradients recorded since the last integration."""
         parts = []
         for i, (target, gate, sl) in enumerate(zip(self.targets, self.gates, self.state.slices)):
-            if self.hebbian is not None:
-                u = self.hebbian.drive(i)
+            if i in self._hebbian_index:
+                u = self.hebbian.drive(self._hebbian_index[i])
                 parts.append(reduce_to_units(u) if self.config.genes == "unit" else u.reshape(-1))
                 continue
             weight = target.original.detach()
             active = self.mask[sl].view(target.gene_view_shape) > 0
-            u = connection_drive(self.config.drive, weight, gate.grad_sq, gate.n_backward, active)
+            kind = "taylor" if self.config.drive == "hebbian" else self.config.drive  # conv layers: taylor
+            u = connection_drive(kind, weight, gate.grad_sq, gate.n_backward, active)
             parts.append(reduce_to_units(u) if self.config.genes == "unit" else u.reshape(-1))
         u = torch.cat(parts).to(self.state.y.dtype)
         if self.config.normalize_drive:

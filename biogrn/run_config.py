@@ -98,11 +98,22 @@ class ModelConfig(BaseModel):
 
     model_config = _STRICT
 
-    name: Literal["mlp"] = "mlp"
+    name: Literal["mlp", "bionic"] = "mlp"
+    """`mlp`: the seed listing's model; `bionic`: the BioNIC-style image model (docs/structure.md)."""
     hidden: tuple[PositiveInt, ...] = (128, 64)
-    """Widths of the hidden layers (the seed paper's listing: 128, 64)."""
+    """Widths of the hidden (for `bionic`: cortical) layers (the seed paper's listing: 128, 64)."""
     activation: Literal["relu", "tanh", "gelu"] = "relu"
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    connectome_density: float = Field(default=0.3, gt=0.0, le=1.0)
+    """`bionic`: density d of the laminar connectome between cortical layers."""
+    dale: bool = True
+    """`bionic`: Dale's law on the layers fed by cortical units."""
+    inhibitory_fraction: float = Field(default=0.2, ge=0.0, le=1.0)
+    inhibitory_gain: float = Field(default=1.0, gt=0.0)
+    noise: float = Field(default=0.0, ge=0.0)
+    """`bionic`: additive and multiplicative synaptic noise (training only)."""
+    layernorm: bool = True
+    """`bionic`: LayerNorm after each cortical layer."""
 
 
 class TrainingConfig(BaseModel):

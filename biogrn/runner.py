@@ -65,9 +65,14 @@ class Run:
             raise ConfigError(str(error)) from None
         self.data = load_data(config.data, config.seed)
         torch.manual_seed(config.seed)
-        self.model = build_model(config.model, self.data.n_features, self.data.n_classes).to(self.device)
+        try:
+            self.model = build_model(config.model, self.data.n_features, self.data.n_classes,
+                                     self.data.image_shape, stream_seed(config.seed, "structure")).to(self.device)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         self.optimizer = make_optimizer(config.training, self.model.parameters())
-        self.regulator = (Regulator(self.model, config.regulator, self.optimizer)
+        allow = getattr(self.model, "allow", None) or None
+        self.regulator = (Regulator(self.model, config.regulator, self.optimizer, allow)
                           if config.pruning == "gene" else None)
         targets = (self.regulator.targets if self.regulator is not None
                    else find_targets(self.model, config.regulator.layers, "connection"))

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-__all__ = ["DaleSign", "SynapticNoise", "apply_dale", "apply_noise", "dale_signs"]
+__all__ = ["DaleSign", "FixedMask", "SynapticNoise", "apply_dale", "apply_noise", "dale_signs"]
 
 
 def dale_signs(n_pre: int, inhibitory_fraction: float, generator: torch.Generator | None = None) -> Tensor:
@@ -60,6 +60,17 @@ class DaleSign(nn.Module):
     @property
     def excitatory(self) -> Tensor:
         return self.signs > 0
+
+
+class FixedMask(nn.Module):
+    """$w \\mapsto w \\odot A$ for a fixed structural mask $A$ (a connectome), with or without a regulator."""
+
+    def __init__(self, mask: Tensor):
+        super().__init__()
+        self.register_buffer("mask", mask.bool())
+
+    def forward(self, weight: Tensor) -> Tensor:
+        return weight * self.mask.to(weight.dtype)
 
 
 class SynapticNoise(nn.Module):
