@@ -1,0 +1,107 @@
+"""Gene regulatory networks: batched solutions against scipy, the published presets' behaviour."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import solve_ivp
+from scipy.optimize import brentq
+
+from biogrn.data import DataError
+from biogrn.grn import (Network, ShiftedHill, classify_steady_states, repressilator, sample_parameters, simulate,
+                        toggle_switch)
+
+F64 = torch.float64
+
+
+def test_batched_solutions_agree_with_solve_ivp_member_by_member():
+    network = Network.from_matrix([[0, 1, -1, 0], [-1, 0, 0, 1], [0, 1, 0, -1], [1, 0, 0, 0]])
+    params = sample_parameters(network, 6, "sobol", seed=3)
+    model = ShiftedHill(network, **params)
+    y0 = torch.rand(6, 4, dtype=F64, generator=torch.Generator().manual_seed(0)) * 50
+    times = torch.linspace(0, 5, 11, dtype=F64)
+    batched = simulate(model, y0, times, rtol=1e-9, atol=1e-9)["state"].values  # (time, variable, member)
+    for member in range(6):
+        one = ShiftedHill(network, **{k: v[member:member + 1] for k, v in params.items()})
+        f = lambda t, y: one(torch.tensor(t), torch.as_tensor(y).unsqueeze(0))[0].numpy()  # noqa: E731
+        reference = solve_ivp(f, (0, 5), y0[member].numpy(), t_eval=times.numpy(), rtol=1e-10, atol=1e-10)
+        assert np.allclose(batched[:, :, member], reference.y.T, rtol=1e-5, atol=1e-6)
+
+
+def test_two_stage_form_agrees_with_solve_ivp():
+    model = repressilator(members=1)
+    y0 = torch.tensor([[0.0, 20.0, 0.0, 1.0, 0.0, 0.0]], dtype=F64)
+    times = torch.linspace(0, 30, 31, dtype=F64)
+    batched = simulate(model, y0, times, rtol=1e-9, atol=1e-9)["state"].values[:, :, 0]
+    a0, a, b, n = 0.2164, 216.404, 0.2, 2
+
+    def elowitz(t, y):
+        m, p = y[:3], y[3:]
+        previous = p[[2, 0, 1]]  # lacI <- cI, tetR <- lacI, cI <- tetR
+        return np.concatenate([a0 + a / (1 + previous ** n) - m, b * (m - p)])
+
+    reference = solve_ivp(elowitz, (0, 30), y0[0].numpy(), t_eval=times.numpy(), rtol=1e-10, atol=1e-10)
+    assert np.allclose(batched, reference.y.T, rtol=1e-5, atol=1e-5)
+
+
+def test_toggle_switch_is_bistable_without_iptg_and_monostable_with_it():
+    starts = torch.tensor([[100.0, 0.0], [0.0, 100.0]], dtype=F64)
+    times = torch.linspace(0, 200, 3, dtype=F64)
+    for iptg, expect_two in ((0.0, True), (1e-4, False)):
+        model = toggle_switch(members=2, iptg=iptg)
+        end = torch.as_tensor(simulate(model, starts, times)["state"].values[-1].T)
+        states = classify_steady_states(model, end)
+        assert states["stable"].all()
+        assert (not torch.allclose(end[0], end[1], rtol=1e-3)) == expect_two
+    high_u = torch.as_tensor(simulate(toggle_switch(1), starts[:1], times)["state"].values[-1, :, 0])
+    assert high_u[0] > 100 and high_u[1] < 1  # the u-high state: u near alpha1
+
+
+def symmetric_steady_state(n):
+    p = brentq(lambda p: 0.2164 + 216.404 / (1 + p ** n) - p, 0, 300)
+    return torch.tensor([[p] * 6], dtype=F64)
+
+
+@pytest.mark.parametrize(("hill", "oscillates"), [(2.0, True), (1.0, False)])
+def test_repressilator_oscillates_with_the_published_parameters_only(hill, oscillates):
+    model = repressilator(members=1, hill=hill)
+    start = torch.tensor([[0.0, 20.0, 0.0, 0.0, 0.0, 0.0]], dtype=F64)
+    p = simulate(model, start, torch.linspace(0, 1000, 2001, dtype=F64))["state"].sel(variable="p_lacI").values[:, 0]
+    late = p[1500:]
+    assert (late.max() - late.min() > 10) == oscillates
+    # the analysis: the unique symmetric steady state is unstable for n = 2 and stable for n = 1
+    states = classify_steady_states(model, symmetric_steady_state(hill))
+    assert bool(states["steady"][0]) and bool(states["stable"][0]) != oscillates
+
+
+def test_networks_from_files_graphs_and_their_errors(tmp_path):
+    import networkx as nx
+
+    path = tmp_path / "net.csv"
+    path.write_text("source,target,sign\na,b,activation\nb,a,-1\n")
+    network = Network.from_file(path)
+    assert network.genes == ("a", "b") and network.signs == (1, -1)
+    graph = nx.DiGraph()
+    graph.add_edge("a", "b", sign=1)
+    graph.add_edge("b", "a", sign=-1)
+    assert Network.from_graph(graph) == network
+    path.write_text("source,target,sign\na,b,up\n")
+    with pytest.raises(DataError, match=r"net.csv: line 2: sign 'up' is not"):
+        Network.from_file(path)
+    path.write_text("source,target,sign\na,b,1\na,b,-1\n")
+    with pytest.raises(DataError, match="a -> b is given twice"):
+        Network.from_file(path)
+    with pytest.raises(ValueError, match="square"):
+        Network.from_matrix([[0, 1, 0]])
+    with pytest.raises(ValueError, match="gene 'z' is unknown"):
+        Network.from_edges(["a"], [("a", "z", 1)])
+
+
+def test_sampled_parameters_are_in_racipe_ranges_and_seeded():
+    network = Network.from_matrix([[0, -1], [1, 0]])
+    a, b = sample_parameters(network, 64, "lhs", seed=1), sample_parameters(network, 64, "lhs", seed=1)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert (a["production"] >= 1).all() and (a["production"] <= 100).all()
+    assert set(a["hill"].unique().tolist()) <= {1.0, 2.0, 3.0, 4.0, 5.0, 6.0}
+    assert (a["fold"][:, 0] <= 1).all() and (a["fold"][:, 1] >= 1).all()  # edge 0 represses, edge 1 activates
+    with pytest.raises(ValueError, match="method: 'grid'"):
+        sample_parameters(network, 4, "grid")
