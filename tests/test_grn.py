@@ -105,3 +105,22 @@ def test_sampled_parameters_are_in_racipe_ranges_and_seeded():
     assert (a["fold"][:, 0] <= 1).all() and (a["fold"][:, 1] >= 1).all()  # edge 0 represses, edge 1 activates
     with pytest.raises(ValueError, match="method: 'grid'"):
         sample_parameters(network, 4, "grid")
+
+
+def test_biogrn_simulate_writes_netcdf_and_a_plot(tmp_path, capsys):
+    import xarray as xr
+
+    from biogrn.cli import main
+
+    assert main(["simulate", "toggle", "--out", str(tmp_path / "t"), "--members", "8", "--t-end", "50"]) == 0
+    result = xr.load_dataset(tmp_path / "t" / "simulation.nc")
+    assert dict(result["state"].sizes) == {"time": 201, "variable": 2, "member": 8}
+    assert (tmp_path / "t" / "simulation.png").exists()
+    network = tmp_path / "net.csv"
+    network.write_text("source,target,sign\na,b,1\nb,c,-1\nc,a,-1\n")
+    assert main(["simulate", str(network), "--out", str(tmp_path / "n"), "--members", "4", "--points", "5"]) == 0
+    assert list(xr.load_dataset(tmp_path / "n" / "simulation.nc")["gene"].values) == ["a", "b", "c"]
+    network.write_text("source,target,sign\na,b,maybe\n")
+    capsys.readouterr()
+    assert main(["simulate", str(network), "--out", str(tmp_path / "bad")]) == 2
+    assert "line 2: sign 'maybe'" in capsys.readouterr().err
