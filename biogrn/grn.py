@@ -31,7 +31,7 @@ from biogrn.data.dataset import DataError, read_table
 from biogrn.kinetics import hill_activation, hill_repression, shifted_hill
 
 __all__ = ["Network", "ShiftedHill", "TwoStage", "classify_steady_states", "repressilator", "sample_parameters",
-           "simulate", "toggle_switch"]
+           "simulate", "simulate_langevin", "toggle_switch"]
 
 
 @dataclass(frozen=True)
@@ -141,10 +141,15 @@ class ShiftedHill(torch.nn.Module):
         self.threshold, self.hill, self.fold = threshold, hill, fold
         self.variables = list(network.genes)
 
-    def forward(self, t: Tensor, x: Tensor) -> Tensor:
+    def rates(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Production and degradation fluxes, each `(M, genes)`; the field is their difference."""
         factors = shifted_hill(x[:, self.sources], self.threshold, self.hill, self.fold)
-        return self.production * _product_over_regulators(factors, self.targets, self.network.n_genes) \
-            - self.degradation * x
+        made = self.production * _product_over_regulators(factors, self.targets, self.network.n_genes)
+        return made, self.degradation * x
+
+    def forward(self, t: Tensor, x: Tensor) -> Tensor:
+        made, lost = self.rates(x)
+        return made - lost
 
     def parameters_dict(self) -> dict[str, Tensor]:
         return {"production": self.production, "degradation": self.degradation, "threshold": self.threshold,
@@ -169,14 +174,20 @@ class TwoStage(torch.nn.Module):
         self.translation, self.gamma_p, self.threshold, self.hill = translation, gamma_p, threshold, hill
         self.variables = [f"m_{g}" for g in network.genes] + [f"p_{g}" for g in network.genes]
 
-    def forward(self, t: Tensor, y: Tensor) -> Tensor:
+    def rates(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Production and degradation fluxes of `[m, p]`, each `(M, 2 * genes)`."""
         n = self.network.n_genes
         m, p = y[:, :n], y[:, n:]
         regulator = p[:, self.sources]
         factors = torch.where(self.activating, hill_activation(regulator, self.threshold, self.hill),
                               hill_repression(regulator, self.threshold, self.hill))
         transcription = self.basal + self.rate * _product_over_regulators(factors, self.targets, n)
-        return torch.cat([transcription - self.gamma_m * m, self.translation * m - self.gamma_p * p], dim=1)
+        made = torch.cat([transcription, self.translation * m], dim=1)
+        return made, torch.cat([self.gamma_m * m, self.gamma_p * p], dim=1)
+
+    def forward(self, t: Tensor, y: Tensor) -> Tensor:
+        made, lost = self.rates(y)
+        return made - lost
 
     def parameters_dict(self) -> dict[str, Tensor]:
         return {"basal": self.basal, "rate": self.rate, "gamma_m": self.gamma_m, "translation": self.translation,
@@ -193,6 +204,38 @@ def simulate(model: torch.nn.Module, y0: Tensor, times: Tensor, method: str = "d
     import torchdiffeq
 
     solution = torchdiffeq.odeint(model, y0, times, method=method, rtol=rtol, atol=atol)
+    return _as_dataset(model, solution, times)
+
+
+def simulate_langevin(model: torch.nn.Module, y0: Tensor, times: Tensor, dt: float = 0.01, volume: float = 100.0,
+                      generator: torch.Generator | None = None) -> xr.Dataset:
+    r"""The chemical Langevin equation for single-cell-like data, every member at once (Euler-Maruyama):
+
+    $x_{t + \Delta t} = \left[x_t + (P - D)\,\Delta t + \sqrt{(P + D)\,\Delta t / \Omega}\;\xi\right]_+$,
+
+    with production $P$ and degradation $D$ fluxes of the model (`model.rates`), $\xi$ standard
+    normal per member and variable, and the system size $\Omega$ (`volume`): the noise shrinks as
+    $\Omega^{-1/2}$ and the deterministic model is the limit $\Omega \to \infty$. States are kept
+    non-negative. Returns the same layout as `simulate`.
+    """
+    if dt <= 0 or volume <= 0:
+        raise ValueError(f"dt and volume must be > 0; got {dt}, {volume}")
+    y = y0.clone()
+    out, t, index = [], float(times[0]), 0
+    while index < len(times):
+        if t >= float(times[index]) - 1e-12:
+            out.append(y.clone())
+            index += 1
+            continue
+        step = min(dt, float(times[index]) - t)
+        made, lost = model.rates(y)
+        noise = torch.randn(y.shape, generator=generator, dtype=y.dtype, device=y.device)
+        y = (y + (made - lost) * step + torch.sqrt((made + lost).clamp_min(0) * step / volume) * noise).clamp_min(0)
+        t += step
+    return _as_dataset(model, torch.stack(out), times)
+
+
+def _as_dataset(model: torch.nn.Module, solution: Tensor, times: Tensor) -> xr.Dataset:
     network = model.network
     data = {"state": (("time", "variable", "member"), solution.permute(0, 2, 1).detach().cpu().numpy())}
     for name, value in model.parameters_dict().items():
@@ -200,7 +243,8 @@ def simulate(model: torch.nn.Module, y0: Tensor, times: Tensor, method: str = "d
         data[name] = (("member", dim), value.detach().cpu().numpy())
     edges = [f"{network.genes[a]}->{network.genes[b]}" for a, b in zip(network.sources, network.targets)]
     return xr.Dataset(data, coords={"time": times.cpu().numpy(), "variable": model.variables,
-                                    "member": np.arange(y0.shape[0]), "gene": list(network.genes), "edge": edges})
+                                    "member": np.arange(solution.shape[1]), "gene": list(network.genes),
+                                    "edge": edges})
 
 
 def sample_parameters(network: Network, n: int, method: str = "sobol", seed: int = 0,

@@ -141,3 +141,23 @@ def test_inference_recovers_a_small_known_network_far_above_chance():
     scores = score_edges(result.weights, truth)
     assert abs(result.sparsity - 0.6) < 0.05 and (result.weights.diag() == 0).all()
     assert scores["auprc"] > 2 * scores["chance_auprc"] and scores["auroc"] > 0.7
+
+
+def test_chemical_langevin_noise_shrinks_with_volume_and_keeps_states_non_negative():
+    from biogrn.grn import simulate_langevin
+
+    model = toggle_switch(members=200)
+    start = torch.tensor([[100.0, 0.0]], dtype=F64).expand(200, 2).clone()
+    times = torch.linspace(0, 10, 6, dtype=F64)
+    deterministic = simulate(toggle_switch(1), start[:1], times)["state"].values[-1, :, 0]
+    spreads = []
+    for volume in (1.0, 1e4):
+        noisy = simulate_langevin(model, start, times, dt=0.01, volume=volume,
+                                  generator=torch.Generator().manual_seed(0))["state"].values
+        assert (noisy >= 0).all()
+        spreads.append(noisy[-1].std(axis=1))
+    assert (spreads[0] > 10 * spreads[1]).all()  # noise ~ volume^-1/2: 100x smaller at 10^4
+    large = simulate_langevin(model, start, times, dt=0.01, volume=1e8, generator=torch.Generator().manual_seed(1))
+    assert np.allclose(large["state"].values[-1].mean(axis=1), deterministic, rtol=2e-2, atol=2e-2)
+    again = simulate_langevin(model, start, times, dt=0.01, volume=1.0, generator=torch.Generator().manual_seed(0))
+    assert np.array_equal(again["state"].values[-1].std(axis=1), spreads[0])
