@@ -18,7 +18,10 @@ edges. `simulate` returns an `xarray.Dataset` (time x gene x member, parameters 
 
 from __future__ import annotations
 
+import importlib
+import logging
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,6 +112,51 @@ class Network:
         except ValueError as error:
             raise DataError(f"{path}: {error}") from None
 
+    @classmethod
+    def from_bnet(cls, path: str | Path) -> Network:
+        """From a Boolean model in BooleanNet's `.bnet` form (`target, rule` per line, `!`, `&`, `|`).
+
+        The signed interaction graph comes from the rules' prime implicants (pyboolnet, the
+        `boolean` extra): `a -> b` is +1 where `a` activates `b`, -1 where it represses. A
+        regulator that does both (neither monotone) has no single sign and is refused.
+
+        Raises:
+            DataError: a missing file, a rule that does not parse (with its line), or a dual sign.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{path}: no such file")
+        text = path.read_text()
+        primes = _bnet_primes(text)
+        if primes is None:
+            for number, line in enumerate(text.splitlines(), start=1):
+                body = line.split("#")[0].strip()
+                if body and not body.replace(" ", "").lower().startswith("targets,factors") \
+                        and _bnet_primes(body) is None:
+                    raise DataError(f"{path}: line {number}: {line.strip()!r} is not a .bnet rule `target, rule`")
+            raise DataError(f"{path}: not a Boolean model in .bnet form")
+        return cls._from_primes(primes, str(path))
+
+    @classmethod
+    def published(cls, name: str) -> Network:
+        """A published Boolean model's topology from pyboolnet's repository (for example
+        `krumsiek_myeloid`, the HSC model of BEELINE's curated set, or `faure_cellcycle`)."""
+        repository = _pyboolnet("repository")
+        names = repository.get_all_names()
+        if name not in names:
+            raise ValueError(f"name: {name!r} is not in pyboolnet's repository; choose one of {sorted(names)}")
+        return cls._from_primes(repository.get_primes(name), name)
+
+    @classmethod
+    def _from_primes(cls, primes: dict, origin: str) -> Network:
+        graph = _pyboolnet("interaction_graphs").primes2igraph(primes)
+        edges = []
+        for a, b, data in graph.edges(data=True):
+            if len(data["sign"]) != 1:
+                raise DataError(f"{origin}: {a} -> {b} both activates and represses; it has no single sign")
+            edges.append((str(a), str(b), next(iter(data["sign"]))))
+        return cls.from_edges(sorted(str(g) for g in graph.nodes), edges)
+
     @property
     def n_genes(self) -> int:
         return len(self.genes)
@@ -117,6 +165,37 @@ class Network:
     def n_edges(self) -> int:
         return len(self.sources)
 
+
+
+
+@contextmanager
+def _pyboolnet_logging(level: int):
+    logger = logging.getLogger("pyboolnet")
+    previous = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _pyboolnet(module: str):
+    # pyboolnet warns at import about graph-drawing programs (Graphviz) that nothing here uses
+    with _pyboolnet_logging(logging.ERROR):
+        try:
+            return importlib.import_module(f"pyboolnet.{module}")
+        except ImportError:
+            raise ImportError("Boolean models need pyboolnet: pip install 'biogrn[boolean]'") from None
+
+
+def _bnet_primes(text: str) -> dict | None:
+    """Prime implicants of `.bnet` text, or None where pyboolnet's BNetToPrime rejects it."""
+    file_exchange = _pyboolnet("file_exchange")
+    with _pyboolnet_logging(logging.CRITICAL):  # a rejection becomes a DataError naming the line
+        try:
+            return file_exchange.bnet2primes(text)
+        except Exception:  # noqa: BLE001 - BNetToPrime's failures surface as bare Exceptions
+            return None
 
 def _product_over_regulators(values: Tensor, targets: Tensor, n_genes: int) -> Tensor:
     """`(members, edges)` factors -> `(members, genes)` products over each gene's incoming edges."""

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
@@ -26,6 +28,35 @@ def test_batched_solutions_agree_with_solve_ivp_member_by_member():
         reference = solve_ivp(f, (0, 5), y0[member].numpy(), t_eval=times.numpy(), rtol=1e-10, atol=1e-10)
         assert np.allclose(batched[:, :, member], reference.y.T, rtol=1e-5, atol=1e-6)
 
+
+
+
+def test_a_large_batch_keeps_every_sampled_member_within_the_tolerance():
+    # one step size for all members and an RMS error norm over the batch: check it does not
+    # let single members drift past the tolerance they asked for
+    network = toggle_switch(1).network
+    params = sample_parameters(network, 4096, "sobol", seed=2)
+    y0 = torch.rand(4096, 2, dtype=F64, generator=torch.Generator().manual_seed(2)) * 100
+    rtol, atol = 1e-6, 1e-8
+    final = simulate(ShiftedHill(network, **params), y0, torch.tensor([0.0, 50.0], dtype=F64), rtol=rtol,
+                     atol=atol)["state"].values[-1]
+    for member in np.random.default_rng(0).choice(4096, 40, replace=False):
+        one = ShiftedHill(network, **{k: v[member:member + 1] for k, v in params.items()})
+        f = lambda t, y: one(torch.tensor(t), torch.as_tensor(y).unsqueeze(0))[0].numpy()  # noqa: E731
+        exact = solve_ivp(f, (0, 50), y0[member].numpy(), method="DOP853", rtol=1e-11, atol=1e-12).y[:, -1]
+        assert np.all(np.abs(final[:, member] - exact) <= atol + rtol * np.abs(exact))
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_simulation_on_cuda_agrees_with_the_cpu():
+    network = Network.from_matrix([[0, 1, -1], [-1, 0, 1], [1, -1, 0]])
+    params = sample_parameters(network, 512, "lhs", seed=5)
+    y0 = torch.rand(512, 3, dtype=F64, generator=torch.Generator().manual_seed(1)) * 50
+    times = torch.linspace(0, 10, 6, dtype=F64)
+    on_cpu = simulate(ShiftedHill(network, **params), y0, times, rtol=1e-9, atol=1e-9)
+    cuda = torch.device("cuda")
+    model = ShiftedHill(network, **{k: v.to(cuda) for k, v in params.items()}).to(cuda)
+    on_gpu = simulate(model, y0.to(cuda), times.to(cuda), rtol=1e-9, atol=1e-9)
+    assert np.allclose(on_gpu["state"].values, on_cpu["state"].values, rtol=1e-6, atol=1e-8)
 
 def test_two_stage_form_agrees_with_solve_ivp():
     model = repressilator(members=1)
@@ -96,6 +127,47 @@ def test_networks_from_files_graphs_and_their_errors(tmp_path):
         Network.from_edges(["a"], [("a", "z", 1)])
 
 
+
+def as_bnet(matrix: np.ndarray) -> str:
+    """Each gene's rule: the AND of its regulators, negated where they repress (1 without any)."""
+    lines = ["targets, factors"]
+    for target in range(len(matrix)):
+        literals = [("!" if matrix[source, target] < 0 else "") + f"g{source}"
+                    for source in range(len(matrix)) if matrix[source, target]]
+        lines.append(f"g{target}, " + (" & ".join(literals) or "1"))
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=20, deadline=None)
+@given(entries=st.integers(2, 5).flatmap(
+    lambda n: st.lists(st.sampled_from([-1, 0, 1]), min_size=n * n, max_size=n * n)))
+def test_a_boolean_model_gives_back_the_signed_network_it_was_written_from(entries, tmp_path_factory):
+    pytest.importorskip("pyboolnet")
+    matrix = np.array(entries).reshape(int(len(entries) ** 0.5), -1)
+    path = tmp_path_factory.mktemp("bnet") / "model.bnet"
+    path.write_text(as_bnet(matrix))
+    assert Network.from_bnet(path) == Network.from_matrix(matrix)
+
+
+def test_published_boolean_models_and_bad_bnet_files(tmp_path):
+    pytest.importorskip("pyboolnet")
+    myeloid = Network.published("krumsiek_myeloid")  # Krumsiek et al. 2011, BEELINE's HSC model
+    assert (myeloid.n_genes, myeloid.n_edges) == (11, 30)
+    edges = {(myeloid.genes[a], myeloid.genes[b]): s for a, b, s in zip(myeloid.sources, myeloid.targets, myeloid.signs)}
+    assert edges[("GATA1", "PU1")] == edges[("PU1", "GATA1")] == -1  # the GATA1 / PU.1 antagonism
+    with pytest.raises(ValueError, match="name: 'nope' is not in pyboolnet's repository"):
+        Network.published("nope")
+    with pytest.raises(DataError, match="no such file"):
+        Network.from_bnet(tmp_path / "missing.bnet")
+    broken = tmp_path / "broken.bnet"
+    broken.write_text("targets, factors\nA, !B\nB, !A &\n")
+    with pytest.raises(DataError, match=r"broken.bnet: line 3: 'B, !A &'"):
+        Network.from_bnet(broken)
+    exclusive = tmp_path / "xor.bnet"
+    exclusive.write_text("A, 1\nB, 1\nC, A & !B | !A & B\n")
+    with pytest.raises(DataError, match="A -> C both activates and represses"):
+        Network.from_bnet(exclusive)
+
 def test_sampled_parameters_are_in_racipe_ranges_and_seeded():
     network = Network.from_matrix([[0, -1], [1, 0]])
     a, b = sample_parameters(network, 64, "lhs", seed=1), sample_parameters(network, 64, "lhs", seed=1)
@@ -161,3 +233,22 @@ def test_chemical_langevin_noise_shrinks_with_volume_and_keeps_states_non_negati
     assert np.allclose(large["state"].values[-1].mean(axis=1), deterministic, rtol=2e-2, atol=2e-2)
     again = simulate_langevin(model, start, times, dt=0.01, volume=1.0, generator=torch.Generator().manual_seed(0))
     assert np.array_equal(again["state"].values[-1].std(axis=1), spreads[0])
+
+
+@pytest.mark.slow
+def test_inference_study_against_arboreto(tmp_path, capsys):
+    pytest.importorskip("arboreto")
+    import importlib.util
+    from pathlib import Path
+
+    import xarray as xr
+
+    spec = importlib.util.spec_from_file_location("gi", Path(__file__).parents[1] / "simulations" / "grn_inference.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.main(["--seeds", "0", "--genes", "5", "--edges", "6", "--published", "xiao_wnt5a",
+                        "--out", str(tmp_path)]) == 0
+    result = xr.load_dataset(tmp_path / "grn_inference.nc")
+    assert list(result["method"].values) == ["biogrn", "GENIE3", "GRNBoost2"]
+    assert "xiao_wnt5a" in result["network"].values
+    assert np.isfinite(result["auprc"]).all()

@@ -6,19 +6,21 @@ Every member is one parameter set (RACIPE ranges, Sobol) and one random initial 
 integrated over t = 0..50 with 6 output times. biogrn: one torchdiffeq call for all members
 (dopri5, rtol 1e-6, atol 1e-8, float64; and fixed-step rk4 with 0.1 steps, float32). scipy:
 solve_ivp (RK45, the same tolerances) member by member on a sample with a numpy right-hand side,
-scaled to solves per second.
+scaled to solves per second. Each biogrn row: a warm-up solve, then the median of `--repeats`.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import numpy as np
 import torch
+import torchdiffeq
 from scipy.integrate import solve_ivp
 
-from biogrn.grn import ShiftedHill, sample_parameters, simulate, toggle_switch
+from biogrn.grn import ShiftedHill, sample_parameters, toggle_switch
 
 
 def clock(device) -> float:
@@ -32,6 +34,7 @@ def main(argv=None) -> int:
     parser.add_argument("--members", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--scipy-sample", type=int, default=200)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=3, help="timed solves after a warm-up; the median is shown")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     network = toggle_switch(1).network
@@ -67,13 +70,19 @@ def main(argv=None) -> int:
         for label, dtype, method, options in (("biogrn dopri5 float64", torch.float64, "dopri5", {}),
                                               ("biogrn rk4 h=0.1 float32", torch.float32, "rk4", {"step_size": 0.1})):
             model = ShiftedHill(network, **{k: v.to(dtype) for k, v in params.items()}).to(device)
-            start = clock(device)
-            if options:
-                import torchdiffeq
-                torchdiffeq.odeint(model, y0.to(dtype), times.to(device, dtype), method=method, options=options)
-            else:
-                simulate(model, y0, times.to(device))
-            seconds = clock(device) - start
+
+            def solve():
+                with torch.no_grad():
+                    return torchdiffeq.odeint(model, y0.to(dtype), times.to(device, dtype), method=method,
+                                              rtol=1e-6, atol=1e-8, options=options)
+
+            solve()  # warm-up: kernels loaded, allocator filled
+            seconds = []
+            for _ in range(args.repeats):
+                start = clock(device)
+                solve()
+                seconds.append(clock(device) - start)
+            seconds = statistics.median(seconds)
             print(f"| {label} | {members:,} | {seconds:.2f} | {members / seconds:,.0f} | "
                   f"{members / seconds / scipy_rate:,.0f} |")
     return 0
