@@ -22,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from biogrn.data.dataset import DataError, read_table
+from biogrn.data.dataset import DataError, GrayscaleImages, read_table
 from biogrn.data.groups import assign_groups
 
 __all__ = ["AFFECTNET_EXPRESSIONS", "AffectNet"]
@@ -34,7 +33,7 @@ AFFECTNET_EXPRESSIONS = ("Neutral", "Happy", "Sad", "Surprise", "Fear", "Disgust
 COLUMNS = ("subDirectory_filePath", "face_x", "face_y", "face_width", "face_height", "expression")
 
 
-class AffectNet(Dataset):
+class AffectNet(GrayscaleImages):
     """One split of AffectNet: `x` is `(1, size, size)` in [0, 1], `y` the expression id.
 
     Args:
@@ -162,13 +161,3 @@ class AffectNet(Dataset):
         except (OSError, UnidentifiedImageError) as error:
             self._problem(f"{where}: {file} is not a readable image ({error})")
             return None
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.images[index].unsqueeze(0).float() / 255.0, self.labels[index]
-
-    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """All of the split: `(n, 1, size, size)` in [0, 1] and `(n,)`."""
-        return self.images.unsqueeze(1).float() / 255.0, self.labels

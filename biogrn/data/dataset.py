@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.utils.data import TensorDataset
+from torch.utils.data import Dataset, TensorDataset
 
-__all__ = ["DataError", "Splits", "flat_splits", "read_table", "split_arrays"]
+__all__ = ["DataError", "GrayscaleImages", "Splits", "flat_splits", "read_table", "split_arrays"]
 
 
 class DataError(ValueError):
@@ -33,6 +33,24 @@ def read_table(path, required: tuple[str, ...] = (), strip_names: bool = False):
     if missing:
         raise DataError(f"{path}: missing column(s) {missing}; columns are {list(table.columns)}")
     return table
+
+
+class GrayscaleImages(Dataset):
+    """A split held as `images` `(n, size, size)` uint8 and `labels` `(n,)`, served one channel
+    deep as floats in [0, 1]; subclasses fill both."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.images[index].unsqueeze(0).float() / 255.0, self.labels[index]
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """All of the split at once: `(n, 1, size, size)` in [0, 1] and `(n,)`."""
+        return self.images.unsqueeze(1).float() / 255.0, self.labels
 
 
 @dataclass(frozen=True)

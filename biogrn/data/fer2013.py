@@ -23,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from biogrn.data.dataset import DataError, Splits, flat_splits, read_table
+from biogrn.data.dataset import DataError, GrayscaleImages, Splits, flat_splits, read_table
 from biogrn.data.groups import assign_groups
 
 __all__ = ["EMOTIONS", "FER2013", "fer2013_splits", "read_fer_csv", "read_fer_folders"]
@@ -138,7 +137,7 @@ def read_fer_folders(root: str | Path, part: str, on_error: str = "raise") -> tu
     return np.stack(images), np.asarray(labels, dtype=np.int64), names, len(bad)
 
 
-class FER2013(Dataset):
+class FER2013(GrayscaleImages):
     """One split of FER-2013: `x` is `(1, 48, 48)` float in [0, 1], `y` the label id (-1: unlabeled).
 
     Args:
@@ -178,16 +177,6 @@ class FER2013(Dataset):
         self.labels = torch.from_numpy(labels)
         self.keys = [str(k) for k in keys]
         self.groups = assign_groups(self.keys, groups, str(path)) if groups is not None else None
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.images[index].unsqueeze(0).float() / 255.0, self.labels[index]
-
-    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """All of the split at once: `(n, 1, 48, 48)` in [0, 1] and `(n,)`."""
-        return self.images.unsqueeze(1).float() / 255.0, self.labels
 
 
 def fer2013_splits(path: str | Path, val_fraction: float = 0.1, seed: int = 0, on_error: str = "raise") -> Splits:
