@@ -13,13 +13,13 @@ means kernel launches, not the GPU, set the pace.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
 import torchdiffeq
 
 from biogrn.grn import ShiftedHill, sample_parameters, toggle_switch
+from regulator_overhead import median_time
 
 
 def main(argv=None) -> int:
@@ -30,12 +30,8 @@ def main(argv=None) -> int:
     network = toggle_switch(1).network
     times = torch.tensor([0.0, 200.0], device=device)
 
-    def solve(field, y0) -> float:
-        torch.cuda.synchronize()
-        start = time.perf_counter()
+    def solve(field, y0) -> None:
         torchdiffeq.odeint(field, y0, times, rtol=1e-5, atol=1e-6)
-        torch.cuda.synchronize()
-        return time.perf_counter() - start
 
     print("| members | field evaluations | one evaluation (us) | plain | torch.compile | reduce-overhead | "
           "linear field | host total | device total |\n|---|---|---|---|---|---|---|---|---|")
@@ -70,8 +66,7 @@ def main(argv=None) -> int:
             solve(counted, y0)
             medians = []
             for field in (model, compiled, replayed, lambda t, y: -y):
-                solve(field, y0), solve(field, y0)
-                medians.append(statistics.median(solve(field, y0) for _ in range(3)))
+                medians.append(median_time(lambda: solve(field, y0), device, 3, warmup=2))
             activities = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
             with torch.profiler.profile(activities=activities) as profile:
                 solve(model, y0)

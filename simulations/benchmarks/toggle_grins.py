@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ import torch
 from scipy.integrate import solve_ivp
 
 from biogrn.grn import ShiftedHill, toggle_switch
+from regulator_overhead import median_time
 
 T_END, RTOL, ATOL, MAX_STEPS = 200.0, 1e-5, 1e-6, 2048
 TOPOLOGY = "Source Target Type\nA B 2\nB A 2\n"  # RACIPE topo format: type 2 represses
@@ -74,24 +74,19 @@ def reference(parameters, starts, sample: np.ndarray) -> np.ndarray:
                                args=(i,)).y[:, -1] for i in range(len(sample))])
 
 
-def clock(device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter()
-
-
 def time_biogrn(model, y0, repeats: int = 3) -> tuple[float, np.ndarray]:
     import torchdiffeq
 
     times = torch.tensor([0.0, T_END], dtype=y0.dtype, device=y0.device)
-    seconds = []
-    for _ in range(repeats):
-        start = clock(y0.device)
+    final = None
+
+    def solve():
+        nonlocal final
         with torch.no_grad():
-            final = torchdiffeq.odeint(model, y0, times, rtol=RTOL, atol=ATOL,
-                                       options={"max_num_steps": MAX_STEPS})[-1]
-        seconds.append(clock(y0.device) - start)
-    return statistics.median(seconds), final.double().cpu().numpy()
+            final = torchdiffeq.odeint(model, y0, times, rtol=RTOL, atol=ATOL, options={"max_num_steps": MAX_STEPS})[-1]
+
+    seconds = median_time(solve, y0.device, repeats, warmup=0)  # the caller warms up on a smaller batch
+    return seconds, final.double().cpu().numpy()
 
 
 def time_grins_solver(topo_file: Path, parameters, starts, batch: int) -> tuple[float, np.ndarray, float]:

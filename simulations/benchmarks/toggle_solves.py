@@ -12,7 +12,6 @@ scaled to solves per second. Each biogrn row: a warm-up solve, then the median o
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
@@ -21,12 +20,7 @@ import torchdiffeq
 from scipy.integrate import solve_ivp
 
 from biogrn.grn import ShiftedHill, sample_parameters, toggle_switch
-
-
-def clock(device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter()
+from regulator_overhead import median_time
 
 
 def main(argv=None) -> int:
@@ -76,13 +70,8 @@ def main(argv=None) -> int:
                     return torchdiffeq.odeint(model, y0.to(dtype), times.to(device, dtype), method=method,
                                               rtol=1e-6, atol=1e-8, options=options)
 
-            solve()  # warm-up: kernels loaded, allocator filled
-            seconds = []
-            for _ in range(args.repeats):
-                start = clock(device)
-                solve()
-                seconds.append(clock(device) - start)
-            seconds = statistics.median(seconds)
+            # one warm-up solve loads the kernels and fills the allocator
+            seconds = median_time(solve, device, args.repeats, warmup=1)
             print(f"| {label} | {members:,} | {seconds:.2f} | {members / seconds:,.0f} | "
                   f"{members / seconds / scipy_rate:,.0f} |")
     return 0
