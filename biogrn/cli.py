@@ -1,4 +1,4 @@
-"""The `biogrn` command: `demo`, `run`, `report`.
+"""The `biogrn` command: `demo`, `run`, `report`, `simulate`.
 
 Bad input (a config field, a data file, an occupied output directory) ends with exit status 2 and
 one message on stderr that names the field or the file; nothing is trained or written before the
@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from biogrn.checkpoint import CheckpointError
-from biogrn.config import ConfigError
-from biogrn.data import DataError
+from biogrn.core import CheckpointError, ConfigError, DataError
+from biogrn.runs import CONFIG_FILE, RECORDS_FILE, load_run_config, parse_run_config, read_records, resume, run
 
 __all__ = ["main"]
 
@@ -33,10 +32,7 @@ def demo_configs(epochs: int, seed: int) -> dict[str, dict]:
             "regulated": {**base, "pruning": "gene", "records": {"trace_connections": 64}}}
 
 
-def demo(epochs: int, seed: int, out: Path, quiet: bool) -> int:
-    from biogrn.run_config import parse_run_config
-    from biogrn.runner import run
-
+def demo_command(epochs: int, seed: int, out: Path, quiet: bool) -> int:
     configs = {label: parse_run_config(c, source="demo") for label, c in demo_configs(epochs, seed).items()}
     _clear_previous_demo(out)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
@@ -61,7 +57,7 @@ def _clear_previous_demo(out: Path) -> None:
     if not out.exists():
         return
     entries = {p.name for p in out.iterdir()}
-    ours = entries <= {*DEMO_RUNS, "summary.txt"} and all((out / r / "config.json").is_file() or r not in entries
+    ours = entries <= {*DEMO_RUNS, "summary.txt"} and all((out / r / CONFIG_FILE).is_file() or r not in entries
                                                             for r in DEMO_RUNS)
     if entries and not ours:
         raise FileExistsError(f"{out}: exists and holds files that are not a biogrn demo; choose another --out")
@@ -71,9 +67,6 @@ def _clear_previous_demo(out: Path) -> None:
 
 
 def run_command(config_path: str | None, out: str | None, resume_dir: str | None, quiet: bool) -> int:
-    from biogrn.run_config import load_run_config
-    from biogrn.runner import resume, run
-
     config = load_run_config(config_path) if config_path else None
     if resume_dir is not None:
         records = resume(resume_dir, config, quiet=quiet)
@@ -82,13 +75,12 @@ def run_command(config_path: str | None, out: str | None, resume_dir: str | None
         out_dir = Path(out) if out else Path("runs") / Path(config_path).stem
         records = run(config, out_dir, quiet=quiet)
     print(f"test accuracy {float(records['test_accuracy']) * 100:.2f}%  "
-          f"sparsity {float(records['total_sparsity'][-1]) * 100:.1f}%  records: {out_dir / 'records.nc'}")
+          f"sparsity {float(records['total_sparsity'][-1]) * 100:.1f}%  records: {out_dir / RECORDS_FILE}")
     return 0
 
 
-def report(directory: str, figures: bool = True) -> int:
-    from biogrn.figures import plot_run
-    from biogrn.records import read_records
+def report_command(directory: str, figures: bool = True) -> int:
+    from biogrn.runs._figures import plot_run  # matplotlib loads only where figures are drawn
 
     records = read_records(directory)
     print(format_report(records))
@@ -200,13 +192,13 @@ def main(argv: list[str] | None = None) -> int:
             command_parser.error("run: --out and --resume exclude each other (a resumed run stays in its DIR)")
     try:
         if args.command == "demo":
-            return demo(args.epochs, args.seed, Path(args.out), args.quiet)
+            return demo_command(args.epochs, args.seed, Path(args.out), args.quiet)
         if args.command == "run":
             return run_command(args.config, args.out, args.resume, args.quiet)
         if args.command == "simulate":
             return simulate_command(args.network, Path(args.out), args.members, args.t_end, args.points, args.seed,
                                     args.iptg, args.hill)
-        return report(args.directory, figures=not args.no_figures)
+        return report_command(args.directory, figures=not args.no_figures)
     except USAGE_ERRORS as error:
         print(f"biogrn: error: {error}", file=sys.stderr)
         return 2

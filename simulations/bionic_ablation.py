@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from biogrn.run_config import load_run_config
-from biogrn.study import run_grid
+from biogrn.runs import load_run_config
+from biogrn.runs import sweep
 
 FULL = {"model.name": "bionic", "model.hidden": [128, 64], "model.connectome_density": 0.3, "model.dale": True,
         "model.noise": 0.05, "model.layernorm": True, "pruning": "gene", "regulator.drive": "hebbian",
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
         for seed in args.seeds:
             points.append({**FULL, **change, "seed": seed})
             names.append(f"{variant}-seed{seed}")
-    summaries = run_grid(base, points, Path(args.out) / "runs", args.workers, args.ray_address, names)
+    summaries = sweep(base, points, Path(args.out) / "runs", args.workers, args.ray_address, names)
     shape = (len(ABLATIONS), len(args.seeds))
     accuracy = np.asarray([s["test_accuracy"] for s in summaries]).reshape(shape)
     sparsity = np.asarray([s["sparsity"] for s in summaries]).reshape(shape)

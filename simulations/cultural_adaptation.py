@@ -36,12 +36,12 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from biogrn.data import digits
-from biogrn.data.groups import GroupShift
-from biogrn.evaluation import group_metrics, predict
+from biogrn.data import GroupShift
+from biogrn.runs import group_metrics, predict
 from biogrn.models import mlp
-from biogrn.regulator import regulate
-from biogrn.seeding import stream_seed
-from biogrn.train import train_epoch
+from biogrn.regulation import regulate
+from biogrn.core import stream_seed
+from biogrn.runs import train_epoch
 
 ARMS = ("before", "static", "rewiring")
 
@@ -75,7 +75,7 @@ def simulated_groups(seed: int, shots: int, strength: float) -> dict:
 def real_groups(path: str, groups_csv: str, key: str, majority: str, minority: str, shots: int, seed: int) -> dict:
     """FER-2013 with a group per example from a metadata CSV: train on `majority`, adapt on `minority`."""
     from biogrn.data import EMOTIONS, FER2013
-    from biogrn.data.groups import read_groups
+    from biogrn.data import read_groups
 
     mapping = read_groups(groups_csv, key)
     parts = {split: FER2013(path, split, groups=mapping) for split in ("train", "val", "test")}

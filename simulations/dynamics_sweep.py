@@ -24,8 +24,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from biogrn.run_config import load_run_config
-from biogrn.study import grid, run_grid
+from biogrn import runs
+from biogrn.runs import grid, load_run_config
 
 DEFAULT_GRID = {
     "gamma_m": [0.005, 0.02],
@@ -57,7 +57,7 @@ def sweep(base: dict, axes: dict[str, list], seeds: list[int], out: Path, worker
     """Run the grid (x seeds) and gather the metrics into one Dataset with one dimension per axis."""
     full_axes = {**{f"regulator.{name}": values for name, values in axes.items()}, "seed": seeds}
     points = grid(full_axes)
-    summaries = run_grid(base, points, out / "runs", workers, ray_address)
+    summaries = runs.sweep(base, points, out / "runs", workers, ray_address)
     shape = [len(v) for v in full_axes.values()]
     dims = [*axes, "seed"]
     data = {metric: np.asarray([s[metric] for s in summaries], dtype=float).reshape(shape) for metric in METRICS}

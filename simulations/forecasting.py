@@ -23,7 +23,8 @@ import xarray as xr
 from torch import nn
 
 import biogrn
-from biogrn.forecast import SERIES, forecast_errors, lagged, load_series, seasonal_naive
+from biogrn.data import SERIES, lagged, load_series
+from biogrn.runs import forecast_errors, seasonal_naive
 from biogrn.models import mlp
 
 MODELS = ("seasonal naive", "dense MLP", "regulated MLP")

@@ -29,7 +29,7 @@ import torch
 import xarray as xr
 
 from biogrn.grn import Network, ShiftedHill, repressilator, sample_parameters, simulate
-from biogrn.inference import infer_network, score_edges
+from biogrn.grn import infer_network, score_edges
 
 METHODS = ("biogrn", "GENIE3", "GRNBoost2")
 

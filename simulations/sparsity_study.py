@@ -26,8 +26,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from biogrn.run_config import load_run_config
-from biogrn.study import run_grid
+from biogrn.runs import load_run_config
+from biogrn.runs import sweep
 
 TARGETED = ("gene", "magnitude", "set", "rigl")
 NATURAL = ("dense", "gene-paper", "listing")
@@ -129,7 +129,7 @@ def main(argv=None) -> int:
     chosen, names, keys = points(args.sparsities, args.seeds, args.methods)
     out = Path(args.out)
     started = time.perf_counter()
-    summaries = run_grid(base, chosen, out / "runs", args.workers, args.ray_address, names)
+    summaries = sweep(base, chosen, out / "runs", args.workers, args.ray_address, names)
     study = tabulate(keys, summaries, args.sparsities, args.seeds, args.methods)
     study.attrs.update(command=" ".join(["python", "simulations/sparsity_study.py", *(argv or sys.argv[1:])]),
                        data=base.get("data", {}).get("name", "digits"), epochs=args.epochs)

@@ -5,8 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from biogrn.data import DataError
-from biogrn.data.affectnet import AffectNet
+from biogrn.core import DataError
+from biogrn.data import AffectNet
 
 HEADER = "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal"
 
@@ -82,8 +82,8 @@ def test_redistributed_class_folders(tmp_path):
 
 
 def test_a_run_config_reads_affectnet(tmp_path):
-    from biogrn.data import load_data
-    from biogrn.run_config import parse_run_config
+    from biogrn.runs import load_data
+    from biogrn.runs import parse_run_config
 
     root = release(tmp_path, [row(i, i % 7) for i in range(6)], [row(0, 3), row(1, 4)])
     config = parse_run_config({"data": {"name": "affectnet", "path": ".", "classes": 7, "image_size": 24,

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from biogrn.data.augment import Augment
+from biogrn.data import Augment
 
 images = arrays("float32", st.tuples(st.integers(1, 4), st.just(1), st.integers(2, 20), st.integers(2, 20)),
                 elements=st.floats(0, 1, width=32))

@@ -10,7 +10,7 @@ import xarray as xr
 
 import biogrn
 from biogrn.models import bionic
-from biogrn.synapses import DaleSign
+from biogrn.biology import DaleSign
 
 
 @pytest.mark.parametrize("shape", [(1, 8, 8), (1, 48, 48)])

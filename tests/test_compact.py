@@ -4,9 +4,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from biogrn.compact import SparseLinear, compact_structured, compact_unstructured, count_parameters
+from biogrn.regulation import SparseLinear, compact_structured, compact_unstructured, count_parameters
 from biogrn.models import mlp
-from biogrn.regulator import regulate
+from biogrn.regulation import regulate
 
 
 @given(seed=st.integers(0, 10_000), dead_in=st.floats(0, 0.6), dead_out=st.floats(0, 0.6),

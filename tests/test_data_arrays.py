@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from biogrn.data import DataError, digits, read_csv, read_npz, split_arrays
+from biogrn.core import DataError
+from biogrn.data import digits, read_csv, read_npz, split_arrays
 
 
 def test_digits_splits_are_disjoint_scaled_and_70_15_15():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from biogrn.evaluation import group_metrics
+from biogrn.runs import group_metrics
 
 
 def test_group_metrics_against_hand_computed_values():

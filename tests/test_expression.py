@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
-from biogrn.expression import METHODS, GeneField, GeneState, check_stability, integrate
-from biogrn.kinetics import Basal, DriveActivation, PoolRepression, SelfActivation, Transcription
+from biogrn.dynamics import METHODS, GeneField, GeneState, check_stability, integrate
+from biogrn.dynamics import Basal, DriveActivation, PoolRepression, SelfActivation, Transcription
 from biogrn.testing import linear_cascade
 
 F64 = torch.float64

@@ -5,8 +5,10 @@ import pytest
 import torch
 from PIL import Image
 
-from biogrn.data import EMOTIONS, FER2013, DataError, fer2013_splits, load_data
-from biogrn.run_config import parse_run_config
+from biogrn.core import DataError
+from biogrn.data import EMOTIONS, FER2013, fer2013_splits
+from biogrn.runs import load_data
+from biogrn.runs import parse_run_config
 
 USAGES = ["Training"] * 6 + ["PublicTest"] * 3 + ["PrivateTest"] * 3
 
@@ -117,7 +119,7 @@ def test_a_run_config_trains_on_fer2013(tmp_path):
 
 
 def test_examples_carry_groups_from_a_metadata_csv(tmp_path):
-    from biogrn.data.groups import read_groups
+    from biogrn.data import read_groups
 
     path = write_fer_csv(tmp_path / "fer2013.csv", faces(12), np.arange(12) % 7, USAGES)
     (tmp_path / "groups.csv").write_text("row,group\n" + "\n".join(f"{r},{'east' if r % 2 else 'west'}"

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from biogrn.forecast import SERIES, forecast_errors, lagged, load_series, seasonal_naive
+from biogrn.data import SERIES, lagged, load_series
+from biogrn.runs import forecast_errors, seasonal_naive
 
 
 @pytest.mark.parametrize(("name", "length"), [("sunspots", 309), ("elnino", 61 * 12)])

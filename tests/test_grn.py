@@ -8,9 +8,8 @@ from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
-from biogrn.data import DataError
-from biogrn.grn import (Network, ShiftedHill, classify_steady_states, repressilator, sample_parameters, simulate,
-                        toggle_switch)
+from biogrn.core import DataError
+from biogrn.grn import Network, ShiftedHill, classify_steady_states, repressilator, sample_parameters, simulate, toggle_switch
 
 F64 = torch.float64
 
@@ -199,7 +198,7 @@ def test_biogrn_simulate_writes_netcdf_and_a_plot(tmp_path, capsys):
 
 
 def test_inference_recovers_a_small_known_network_far_above_chance():
-    from biogrn.inference import infer_network, score_edges
+    from biogrn.grn import infer_network, score_edges
 
     truth = np.zeros((6, 6), int)
     for a, b, sign in [(0, 1, 1), (1, 2, -1), (2, 0, -1), (3, 4, 1), (4, 5, -1), (0, 3, 1), (5, 1, -1)]:

@@ -3,8 +3,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from biogrn.data import DataError
-from biogrn.data.groups import GroupShift, read_groups
+from biogrn.core import DataError
+from biogrn.data import GroupShift, read_groups
 
 
 def test_read_groups_and_its_errors(tmp_path):

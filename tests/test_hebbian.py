@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 import biogrn
-from biogrn.hebbian import HebbianRecorder, HebbianRule
+from biogrn.biology import HebbianRule
+from biogrn.regulation import HebbianRecorder
 
 
 @settings(max_examples=20, deadline=None)
@@ -57,7 +58,7 @@ def test_the_regulator_runs_on_the_hebbian_drive_and_resumes():
     model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     reg = biogrn.regulate(model, optimizer=optimizer, drive="hebbian", integrate_every=3, start_epoch=1, epochs=4)
-    p0 = reg.state.p.clone()
+    p0 = reg.genes.p.clone()
     for _ in range(2):
         for _ in range(6):
             optimizer.zero_grad()
@@ -65,7 +66,7 @@ def test_the_regulator_runs_on_the_hebbian_drive_and_resumes():
             optimizer.step()
             reg.step()
         reg.epoch_end(0.5)
-    assert not torch.equal(reg.state.p, p0) and reg.sparsity() > 0
+    assert not torch.equal(reg.genes.p, p0) and reg.sparsity() > 0
     state = reg.state_dict()
     assert state["hebbian"]["steps"] == 0 and len(state["hebbian"]["activity"]) == 2
     reg.remove()

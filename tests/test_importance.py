@@ -3,7 +3,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from biogrn.importance import connection_drive, importance, normalize_per_layer, reduce_to_units
+from biogrn.policies import importance, normalize_per_layer
+from biogrn.regulation import connection_drive, reduce_to_units
 
 F64 = torch.float64
 

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from biogrn.data.labels import DATASET_LABELS, SHARED_EMOTIONS, from_shared, to_shared
+from biogrn.data import DATASET_LABELS, SHARED_EMOTIONS, from_shared, to_shared
 
 
 @pytest.mark.parametrize("dataset", sorted(DATASET_LABELS))

@@ -12,8 +12,8 @@ from torch import nn
 from torch.nn.utils import prune as torch_prune
 
 from biogrn.policies import drop_fraction
-from biogrn.regulator import regulate
-from biogrn.threshold import cubic_sparsity
+from biogrn.regulation import regulate
+from biogrn.policies import cubic_sparsity
 
 
 def single_layer(policy, seed=0, **overrides):
@@ -34,7 +34,7 @@ def train_steps(model, optimizer, regulator, n=3):
 
 
 def weight(regulator):
-    return regulator.targets[0].original
+    return regulator.tensors[0].original
 
 
 @given(t=st.floats(0, 20), fraction=st.floats(0, 1), end=st.floats(0.1, 20))
@@ -170,10 +170,10 @@ def test_listing_rewires_at_most_max_regrow_of_its_candidates(monkeypatch):
 
 def test_baselines_do_not_integrate_the_gene_state():
     model, optimizer, reg = single_layer("rigl", integrate_every=1)
-    y = reg.state.y.clone()
+    y = reg.genes.y.clone()
     train_steps(model, optimizer, reg, 4)
     reg.epoch_end(0.5)
-    assert torch.equal(reg.state.y, y)
+    assert torch.equal(reg.genes.y, y)
     with pytest.raises(RuntimeError, match="keeps no last gradient"):
         single_layer("set")[2].last_gradient()
 
@@ -212,7 +212,7 @@ def test_the_sparse_start_is_independent_of_the_weight_initialisation(seed):
 
 @given(seed=st.integers(0, 2**64), other=st.integers(0, 2**64))
 def test_stream_seeds_are_deterministic_distinct_and_in_range(seed, other):
-    from biogrn.seeding import stream_seed
+    from biogrn.core import stream_seed
 
     a, b = stream_seed(seed, "regulator"), stream_seed(seed, "shuffle")
     assert a == stream_seed(seed, "regulator") and a != b and 0 <= a < 2**63

@@ -5,8 +5,8 @@ import pytest
 import torch
 from scipy.io import wavfile
 
-from biogrn.data import DataError
-from biogrn.data.ravdess import RAVDESS, actor_splits, parse_name, ravdess_splits
+from biogrn.core import DataError
+from biogrn.data import RAVDESS, actor_splits, parse_name, ravdess_splits
 
 
 def write_corpus(root, actors=(1, 2, 3, 4, 5, 6), emotions=(1, 3, 5)):

@@ -6,10 +6,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from biogrn.atomic import atomic_write
-from biogrn.records import VARIABLES, ConnectionTrace, Recorder, quantiles, read_records, write_records
-from biogrn.regulator import regulate
-from biogrn.train import EpochResult, mlp
+from biogrn.core import atomic_write
+from biogrn.runs import VARIABLES, ConnectionTrace, Recorder, quantiles, read_records, write_records
+from biogrn.regulation import regulate
+from biogrn.models import mlp
+from biogrn.runs import EpochResult
 
 
 @given(values=arrays(np.float64, st.integers(1, 300), elements=st.floats(-1e6, 1e6)),
@@ -58,7 +59,7 @@ def train_a_little(model, optimizer, regulator, trace, steps):
 
 def test_trace_records_the_sampled_connections_exactly():
     model, optimizer, regulator = regulated_model()
-    targets = regulator.targets
+    targets = regulator.tensors
     trace = ConnectionTrace([t.original for t in targets], [t.name for t in targets], 20, 3, 0, regulator)
     for _ in range(2):  # pruning starts after start_epoch = 1 epoch
         train_a_little(model, optimizer, regulator, trace, 4)
@@ -69,10 +70,10 @@ def test_trace_records_the_sampled_connections_exactly():
     names = [t.name for t in targets]
     for j, (layer, index) in enumerate(zip(trace.layer_names, trace.index)):
         target = targets[names.index(layer)]
-        sl = regulator.state.slices[names.index(layer)]
+        sl = regulator.genes.slices[names.index(layer)]
         assert values[-1, 0, j] == target.original.detach().reshape(-1)[index]
-        assert values[-1, 1, j] == regulator.state.y[0, sl][index]
-        assert values[-1, 2, j] == regulator.state.y[1, sl][index]
+        assert values[-1, 1, j] == regulator.genes.y[0, sl][index]
+        assert values[-1, 2, j] == regulator.genes.y[1, sl][index]
         assert values[-1, 3, j] == regulator.mask[sl][index]
     pairs = list(zip(trace.layer_names, trace.index))
     assert len(set(pairs)) == 20  # a sample without repeats
@@ -81,7 +82,7 @@ def test_trace_records_the_sampled_connections_exactly():
 
 def test_trace_state_round_trip_continues_identically():
     model, optimizer, regulator = regulated_model()
-    targets = regulator.targets
+    targets = regulator.tensors
     make = lambda: ConnectionTrace([t.original for t in targets], [t.name for t in targets], 10, 2, 1, regulator)
     a = make()
     train_a_little(model, optimizer, regulator, a, 5)
@@ -94,7 +95,7 @@ def test_trace_state_round_trip_continues_identically():
 
 def recorded_dataset():
     model, optimizer, regulator = regulated_model()
-    targets = regulator.targets
+    targets = regulator.tensors
     trace = ConnectionTrace([t.original for t in targets], [t.name for t in targets], 12, 2, 0, regulator)
     recorder = Recorder([t.name for t in targets], (0.1, 0.5, 0.9))
     for epoch in range(1, 4):
@@ -110,12 +111,12 @@ def test_records_have_the_schema_and_the_regulators_values():
     assert set(VARIABLES) <= set(ds.data_vars)
     for name, (dims, units, _) in VARIABLES.items():
         assert ds[name].dims == dims and ds[name].attrs["units"] == units
-    assert ds.sizes["epoch"] == 3 and list(ds["layer"].values) == [t.name for t in regulator.targets]
+    assert ds.sizes["epoch"] == 3 and list(ds["layer"].values) == [t.name for t in regulator.tensors]
     assert ds.sizes["update"] == len(regulator.history) == 2  # updates after epochs 2 and 3
     assert np.allclose(ds["sparsity"][-1], list(regulator.layer_sparsity().values()))
     assert (ds["n_pruned"].sum("epoch") == ds["update_n_pruned"].sum("update")).all()
     assert np.isnan(ds["tau"][0]).all() and np.isfinite(ds["tau"][1:]).all()
-    p = regulator.state.y[1, regulator.state.slices[0]].numpy()
+    p = regulator.genes.y[1, regulator.genes.slices[0]].numpy()
     assert np.allclose(ds["p_quantiles"][-1, 0], np.quantile(p, [0.1, 0.5, 0.9]), rtol=1e-6)
     assert ds.attrs["complete"] == 1 and float(ds["test_accuracy"]) == 0.7
 

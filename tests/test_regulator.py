@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import biogrn
-from biogrn.regulator import reset_optimizer_entries
+from biogrn.regulation import reset_optimizer_entries
 
 
 def make_data(seed=0, n=192, d=12, classes=3):
@@ -62,7 +62,7 @@ def test_pruned_weights_are_zero_and_do_not_change_the_output():
     masks = reg.masks()
     with torch.no_grad():
         before = model(x)
-        for target in reg.targets:
+        for target in reg.tensors:
             w = target.original
             assert (w[~masks[target.name]] == 0).all()
             w.add_(torch.randn_like(w) * (~masks[target.name]))
@@ -79,7 +79,7 @@ def test_pruned_weights_stay_zero_under_adam_between_updates():
         opt.zero_grad()
         nn.functional.cross_entropy(model(x[i:i + 32]), y[i:i + 32]).backward()
         opt.step()
-    for target in reg.targets:
+    for target in reg.tensors:
         assert (target.original.detach()[~masks[target.name]] == 0).all()
 
 
@@ -107,7 +107,7 @@ def test_target_policy_reaches_its_sparsity_within_one_connection_per_layer(scop
     x, y = make_data()
     model, opt, reg = regulated(policy="target", target_sparsity=0.8, scope=scope, end_epoch=4, max_regrow=5)
     train(model, opt, reg, x, y, 6)
-    counts = [t.n_genes for t in reg.targets]
+    counts = [t.n_genes for t in reg.tensors]
     pruned = [round(s * n) for s, n in zip(reg.layer_sparsity().values(), counts)]
     if scope == "layer":
         for k, n in zip(pruned, counts):
@@ -154,7 +154,7 @@ def test_state_dict_round_trip_continues_identically():
     reg2.load_state_dict(saved["reg"])
     train(model2, opt2, reg2, x, y, 4)
     assert torch.equal(reg.mask, reg2.mask)
-    assert torch.equal(reg.state.y, reg2.state.y)
+    assert torch.equal(reg.genes.y, reg2.genes.y)
     assert reg.history == reg2.history
     for a, b in zip(model.state_dict().values(), model2.state_dict().values()):
         assert torch.equal(a, b)
@@ -188,7 +188,7 @@ def test_hill_gate_scales_by_expression():
     reg = biogrn.regulate(model, gate="hill", gate_half=0.5, gate_hill=2.0, initial_p=1.0)
     w = model[0].parametrizations.weight.original.detach()
     assert torch.allclose(model[0].weight, w * 0.8)
-    reg.state.y[1, :4] = 0.5
+    reg.genes.y[1, :4] = 0.5
     assert torch.allclose(model[0].weight[0], w[0] * 0.5)
 
 
@@ -217,16 +217,16 @@ def test_unit_genes_prune_whole_channels_of_a_conv_net():
     assert int((~per_channel.any(1)).sum()) == 4
     dead = ~per_channel.any(1)
     assert (model[0].bias[dead] == 0).all()
-    assert reg.state.n_genes == 8  # the output layer's units (classes) are left out by default
+    assert reg.genes.n_genes == 8  # the output layer's units (classes) are left out by default
 
 
 def test_unit_genes_leave_the_output_layer_out_unless_named():
     model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
-    assert [t.name for t in biogrn.regulate(model, genes="unit").targets] == ["0.weight"]
+    assert [t.name for t in biogrn.regulate(model, genes="unit").tensors] == ["0.weight"]
     model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
-    assert [t.name for t in biogrn.regulate(model, genes="unit", layers=["0", "2"]).targets] == ["0.weight", "2.weight"]
+    assert [t.name for t in biogrn.regulate(model, genes="unit", layers=["0", "2"]).tensors] == ["0.weight", "2.weight"]
     model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
-    assert len(biogrn.regulate(model).targets) == 2  # connection genes: every layer
+    assert len(biogrn.regulate(model).tensors) == 2  # connection genes: every layer
 
 
 def test_optimizer_moments_are_reset_where_connections_change():
@@ -261,11 +261,11 @@ def test_rewiring_regrows_only_previously_pruned_and_allowed_connections():
     x, y = make_data()
     model, opt, reg = regulated(max_regrow=10, max_regrow_fraction=1.0)
     train(model, opt, reg, x, y, 2)
-    reg.allow[: reg.state.sizes[0] // 2] = False
+    reg.allow[: reg.genes.sizes[0] // 2] = False
     before = reg.mask.clone()
     record = reg.update()
     grown = (before == 0) & (reg.mask == 1)
-    assert not grown[: reg.state.sizes[0] // 2].any()
+    assert not grown[: reg.genes.sizes[0] // 2].any()
     assert int(grown.sum()) == sum(record["n_regrown"])
     assert record["n_regrown"][0] == 10
 
@@ -273,7 +273,7 @@ def test_rewiring_regrows_only_previously_pruned_and_allowed_connections():
 def test_named_tensors_and_unknown_names():
     model = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 2))
     reg = biogrn.regulate(model, layers=["0.weight", "1"])
-    assert [t.name for t in reg.targets] == ["0.weight", "1.weight"]
+    assert [t.name for t in reg.tensors] == ["0.weight", "1.weight"]
     with pytest.raises(ValueError, match=r"layers: 'fc9' is neither"):
         biogrn.regulate(nn.Sequential(nn.Linear(2, 2)), layers=["fc9"])
 
@@ -298,7 +298,7 @@ def test_masks_binary_and_weights_consistent_under_any_seed(seed):
     model, opt, reg = regulated(seed=seed, epochs=4, regrow_init="normal")
     train(model, opt, reg, x, y, 4)
     assert set(torch.unique(reg.mask).tolist()) <= {0.0, 1.0}
-    for target, mask in zip(reg.targets, reg.masks().values()):
+    for target, mask in zip(reg.tensors, reg.masks().values()):
         assert (target.original.detach()[~mask] == 0).all()
 
 
@@ -307,6 +307,6 @@ def test_regrowth_is_capped_by_a_fraction_of_the_active_connections():
     model, opt, reg = regulated(max_regrow=1000, max_regrow_fraction=0.05)
     train(model, opt, reg, x, y, 2)
     reg.update()
-    active = [int((reg.mask[s] > 0).sum()) for s in reg.state.slices]
+    active = [int((reg.mask[s] > 0).sum()) for s in reg.genes.slices]
     record = reg.update()
     assert all(0 < n <= math.floor(0.05 * a) for n, a in zip(record["n_regrown"], active))

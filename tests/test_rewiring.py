@@ -7,17 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import chisquare
 
-from biogrn.rewiring import (
-    ConstantSigma,
-    ExponentialSigma,
-    PaperSigma,
-    deficit,
-    gumbel_topk,
-    make_sigma_schedule,
-    mean_distance,
-    rewiring_logits,
-    rewiring_probabilities,
-)
+from biogrn.policies import ConstantSigma, ExponentialSigma, PaperSigma, deficit, gumbel_topk, make_sigma_schedule, mean_distance, rewiring_logits, rewiring_probabilities
 
 F64 = torch.float64
 

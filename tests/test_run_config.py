@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from biogrn.config import ConfigError
-from biogrn.run_config import RunConfig, load_run_config, parse_run_config
+from biogrn.core import ConfigError
+from biogrn.runs import RunConfig, load_run_config, parse_run_config
 
 TOML = """
 seed = 3

@@ -10,11 +10,11 @@ import pytest
 import torch
 import xarray as xr
 
-import biogrn.runner
-from biogrn.checkpoint import load_checkpoint
+import biogrn.runs._trainer
+from biogrn.runs import load_checkpoint
 from biogrn.cli import main
-from biogrn.records import VARIABLES, read_records
-from biogrn.run_config import load_run_config
+from biogrn.runs import VARIABLES, read_records
+from biogrn.runs import load_run_config
 
 TINY = """
 seed = 1
@@ -71,21 +71,21 @@ def test_run_writes_records_with_the_schema_and_figures(tmp_path, capsys):
 
 
 def test_dense_run_records_no_pruning(tmp_path):
-    records = biogrn.runner.run(load_run_config(tiny_config(tmp_path, pruning="none")), tmp_path / "dense", quiet=True)
+    records = biogrn.runs.run(load_run_config(tiny_config(tmp_path, pruning="none")), tmp_path / "dense", quiet=True)
     assert (records["sparsity"] == 0).all() and records["tau"].isnull().all() and records.sizes["update"] == 0
     assert not (tmp_path / "dense" / "expression.png").exists()
 
 
 def test_same_seed_same_records(tmp_path):
     config = load_run_config(tiny_config(tmp_path, epochs=3))
-    a = biogrn.runner.run(config, tmp_path / "a", quiet=True)
-    b = biogrn.runner.run(config, tmp_path / "b", quiet=True)
+    a = biogrn.runs.run(config, tmp_path / "a", quiet=True)
+    b = biogrn.runs.run(config, tmp_path / "b", quiet=True)
     xr.testing.assert_identical(without_timing(a), without_timing(b))
 
 
 def crash_in_epoch(monkeypatch, epoch):
     """Make `train_epoch` raise when epoch `epoch` of the next run starts; returns the undo."""
-    real = biogrn.runner.train_epoch
+    real = biogrn.runs._trainer.train_epoch
     calls = {"n": 0}
 
     def crashing(*args, **kwargs):
@@ -94,22 +94,22 @@ def crash_in_epoch(monkeypatch, epoch):
             raise RuntimeError("power cut")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(biogrn.runner, "train_epoch", crashing)
-    return lambda: monkeypatch.setattr(biogrn.runner, "train_epoch", real)
+    monkeypatch.setattr(biogrn.runs._trainer, "train_epoch", crashing)
+    return lambda: monkeypatch.setattr(biogrn.runs._trainer, "train_epoch", real)
 
 
 def test_a_crash_leaves_the_finished_epochs_and_resume_completes_identically(tmp_path, monkeypatch):
     config = load_run_config(tiny_config(tmp_path))
-    whole = biogrn.runner.run(config, tmp_path / "whole", quiet=True)
+    whole = biogrn.runs.run(config, tmp_path / "whole", quiet=True)
     undo = crash_in_epoch(monkeypatch, 3)
     with pytest.raises(RuntimeError, match="power cut"):
-        biogrn.runner.run(config, tmp_path / "crashed", quiet=True)
+        biogrn.runs.run(config, tmp_path / "crashed", quiet=True)
     partial = read_records(tmp_path / "crashed")
     assert partial.attrs["complete"] == 0 and partial.sizes["epoch"] == 2
     assert np.isnan(float(partial["test_accuracy"]))
     assert main(["report", str(tmp_path / "crashed"), "--no-figures"]) == 0
     undo()
-    resumed = biogrn.runner.resume(tmp_path / "crashed", quiet=True)
+    resumed = biogrn.runs.resume(tmp_path / "crashed", quiet=True)
     xr.testing.assert_identical(without_timing(whole), without_timing(resumed))
 
 
@@ -193,27 +193,27 @@ def test_resume_refuses_another_config_and_missing_runs(tmp_path, capsys):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_run_resumes_identically(tmp_path, monkeypatch):
     config = load_run_config(tiny_config(tmp_path)).model_copy(update={"device": "cuda"})
-    whole = biogrn.runner.run(config, tmp_path / "whole", quiet=True)
+    whole = biogrn.runs.run(config, tmp_path / "whole", quiet=True)
     assert whole.attrs["device"].startswith("cuda")
     undo = crash_in_epoch(monkeypatch, 2)
     with pytest.raises(RuntimeError):
-        biogrn.runner.run(config, tmp_path / "crashed", quiet=True)
+        biogrn.runs.run(config, tmp_path / "crashed", quiet=True)
     undo()
-    resumed = biogrn.runner.resume(tmp_path / "crashed", quiet=True)
+    resumed = biogrn.runs.resume(tmp_path / "crashed", quiet=True)
     xr.testing.assert_identical(without_timing(whole), without_timing(resumed))
 
 
 def test_augmented_runs_resume_identically_and_differ_from_plain_ones(tmp_path, monkeypatch):
     config = load_run_config(tiny_config(tmp_path, epochs=3))
     augmented = config.model_copy(update={"data": config.data.model_copy(update={"augment": True})})
-    plain = biogrn.runner.run(config, tmp_path / "plain", quiet=True, figures=False)
-    whole = biogrn.runner.run(augmented, tmp_path / "whole", quiet=True, figures=False)
+    plain = biogrn.runs.run(config, tmp_path / "plain", quiet=True, figures=False)
+    whole = biogrn.runs.run(augmented, tmp_path / "whole", quiet=True, figures=False)
     assert not np.allclose(plain["train_loss"], whole["train_loss"])
     undo = crash_in_epoch(monkeypatch, 2)
     with pytest.raises(RuntimeError):
-        biogrn.runner.run(augmented, tmp_path / "crashed", quiet=True, figures=False)
+        biogrn.runs.run(augmented, tmp_path / "crashed", quiet=True, figures=False)
     undo()
-    resumed = biogrn.runner.resume(tmp_path / "crashed", quiet=True, figures=False)
+    resumed = biogrn.runs.resume(tmp_path / "crashed", quiet=True, figures=False)
     xr.testing.assert_identical(without_timing(whole), without_timing(resumed))
 
 

@@ -10,10 +10,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 import biogrn
-from biogrn.data import DataError
-from biogrn.structure import (distance_mask, laminar_mask, mask_from_edge_list, mask_from_graph, mask_from_sparse,
-                              random_mask)
-from biogrn.synapses import apply_dale, apply_noise, dale_signs
+from biogrn.core import DataError
+from biogrn.biology import distance_mask, laminar_mask, mask_from_edge_list, mask_from_graph, mask_from_sparse, random_mask
+from biogrn.biology import apply_dale, apply_noise, dale_signs
 
 
 def test_masks_from_every_format_agree(tmp_path):

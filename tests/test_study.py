@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from biogrn.config import ConfigError
-from biogrn.study import grid, point_name, run_grid, with_overrides
+from biogrn.core import ConfigError
+from biogrn.runs import grid, point_name, sweep, with_overrides
 
 SIMULATIONS = Path(__file__).parents[1] / "simulations"
 
@@ -35,7 +35,7 @@ def test_grid_and_overrides():
 
 def test_a_bad_point_is_refused_before_anything_runs(tmp_path):
     with pytest.raises(ConfigError, match=r"gamma_m=-1: invalid configuration\nregulator.gamma_m"):
-        run_grid({"training": {"epochs": 1}}, grid({"regulator.gamma_m": [0.01, -1]}), tmp_path / "s")
+        sweep({"training": {"epochs": 1}}, grid({"regulator.gamma_m": [0.01, -1]}), tmp_path / "s")
     assert not (tmp_path / "s").exists()
 
 

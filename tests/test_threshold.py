@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from biogrn.threshold import PaperThreshold, TargetThreshold, cubic_sparsity, lowest_active
+from biogrn.policies import PaperThreshold, ScheduledThreshold, cubic_sparsity, lowest_active
 
 F64 = torch.float64
 
@@ -87,7 +87,7 @@ def test_target_threshold_holds_exactly_the_scheduled_count(n, sparsity, regrow,
     already = torch.rand(n, generator=gen) < sparsity / 2
     active = ~already
     k = min(regrow, int(already.sum()))
-    policy = TargetThreshold(final=sparsity, start=0.0, end=1.0)
+    policy = ScheduledThreshold(final=sparsity, start=0.0, end=1.0)
     prune, tau = policy.select(scores, active, [slice(0, n)], [k], 1.0)
     target = round(sparsity * n)
     assert not (prune & ~active).any()

@@ -1,36 +1,70 @@
-"""Data sets as users have them, each returned as train / val / test `Splits`."""
+"""Data sets as users have them, each returned as train / val / test `Splits`.
 
-from __future__ import annotations
+- `_splits`: what every loader returns, and the seeded train / val / test cut.
+- `_embedded`: scikit-learn's digits (ships offline).
+- `_arrays`: `.npz` and CSV feature tables.
+- `_fer2013`, `_affectnet`, `_ravdess`: the emotion data sets in the forms users download.
+- `_labels`: one emotion vocabulary across the three.
+- `_groups`: group labels per example (metadata CSV, or a labelled simulation).
+- `_augment`, `_faces`: the seed paper's augmentation, face crops.
+- `_series`: the time series that ship inside statsmodels, and lagged windows.
+- `_problems`: what a loader does with a malformed row (`on_error`).
+"""
 
-from biogrn.data.affectnet import AFFECTNET_EXPRESSIONS, AffectNet
-from biogrn.data.arrays import read_csv, read_npz
-from biogrn.data.dataset import DataError, Splits, flat_splits, split_arrays
-from biogrn.data.embedded import digits
-from biogrn.data.ravdess import RAVDESS, RAVDESS_EMOTIONS, parse_name, ravdess_splits
-from biogrn.data.fer2013 import EMOTIONS, FER2013, fer2013_splits, read_fer_csv, read_fer_folders
+from biogrn.core import DataError
+from biogrn.data._affectnet import AFFECTNET_EXPRESSIONS, AffectNet
+from biogrn.data._arrays import read_csv, read_npz
+from biogrn.data._augment import Augment
+from biogrn.data._embedded import digits
+from biogrn.data._faces import FaceCropper
+from biogrn.data._fer2013 import EMOTIONS, FER2013, fer2013_splits, read_fer_csv, read_fer_folders
+from biogrn.data._groups import GroupShift, assign_groups, read_groups
+from biogrn.data._labels import DATASET_LABELS, SHARED_EMOTIONS, from_shared, to_shared
+from biogrn.data._ravdess import (
+    RAVDESS,
+    RAVDESS_EMOTIONS,
+    RavdessFile,
+    actor_splits,
+    log_mel,
+    parse_name,
+    ravdess_splits,
+)
+from biogrn.data._series import SERIES, lagged, load_series
+from biogrn.data._splits import GrayscaleImages, Splits, flat_splits, split_arrays
 
-__all__ = ["RAVDESS", "RAVDESS_EMOTIONS", "parse_name", "ravdess_splits", "AFFECTNET_EXPRESSIONS", "AffectNet", "EMOTIONS", "FER2013", "flat_splits", "DataError", "Splits", "digits", "fer2013_splits", "load_data", "read_csv",
-           "read_fer_csv", "read_fer_folders", "read_npz", "split_arrays"]
-
-
-def load_data(config, seed: int) -> Splits:
-    """The splits a `DataConfig` describes, shuffled with `seed`.
-
-    Raises:
-        DataError: the file is malformed (the message names the file and line).
-    """
-    if config.name == "digits":
-        return digits(config.val_fraction, config.test_fraction, seed)
-    if config.name == "npz":
-        return read_npz(config.path, config.val_fraction, config.test_fraction, seed)
-    if config.name == "csv":
-        return read_csv(config.path, config.label_column, config.val_fraction, config.test_fraction, seed)
-    if config.name == "fer2013":
-        return fer2013_splits(config.path, config.val_fraction, seed, config.on_error)
-    if config.name == "affectnet":
-        parts = {split: AffectNet(config.path, split, config.classes, config.image_size, config.on_error,
-                                  config.val_fraction, seed) for split in ("train", "val", "test")}
-        return flat_splits(parts, config.classes, f"AffectNet {config.path}")
-    if config.name == "ravdess":
-        return ravdess_splits(config.path, config.val_fraction, config.test_fraction, seed, config.on_error)
-    raise DataError(f"data.name: {config.name!r} is unknown")
+__all__ = [
+    "AFFECTNET_EXPRESSIONS",
+    "DATASET_LABELS",
+    "EMOTIONS",
+    "FER2013",
+    "RAVDESS",
+    "RAVDESS_EMOTIONS",
+    "SERIES",
+    "SHARED_EMOTIONS",
+    "AffectNet",
+    "Augment",
+    "DataError",
+    "FaceCropper",
+    "GrayscaleImages",
+    "GroupShift",
+    "RavdessFile",
+    "Splits",
+    "actor_splits",
+    "assign_groups",
+    "digits",
+    "fer2013_splits",
+    "flat_splits",
+    "from_shared",
+    "lagged",
+    "load_series",
+    "log_mel",
+    "parse_name",
+    "ravdess_splits",
+    "read_csv",
+    "read_fer_csv",
+    "read_fer_folders",
+    "read_groups",
+    "read_npz",
+    "split_arrays",
+    "to_shared",
+]

@@ -1,5 +1,5 @@
 """Reference solutions and hypothesis strategies, public so that users' tests can reuse them."""
 
-from biogrn.testing.reference import linear_cascade
+from biogrn.testing._reference import linear_cascade
 
 __all__ = ["linear_cascade"]

@@ -22,14 +22,14 @@ import time
 import torch
 from torch.utils.data import DataLoader
 
-from biogrn.compact import compact_structured, compact_unstructured, count_parameters
-from biogrn.run_config import parse_run_config
-from biogrn.runner import Run
-from biogrn.train import evaluate
+from biogrn.regulation import compact_structured, compact_unstructured, count_parameters
+from biogrn.runs import parse_run_config
+from biogrn.runs import Trainer
+from biogrn.runs import evaluate
 
 
 def trained(config: dict, directory: str) -> torch.nn.Module:
-    session = Run(parse_run_config(config), directory)
+    session = Trainer(parse_run_config(config), directory)
     session.create_directory()
     session.train(quiet=True, figures=False)
     model = session.regulator.remove() if session.regulator is not None else session.model

@@ -22,8 +22,8 @@ import torchdiffeq
 from torch import nn
 
 import biogrn
-from biogrn.expression import METHODS, integrate
-from biogrn.kinetics import hill_activation
+from biogrn.dynamics import METHODS, integrate
+from biogrn.dynamics import hill_activation
 
 
 def clock(device: torch.device) -> float:
@@ -100,7 +100,7 @@ def update_time(device, repeats: int) -> float:
     for gate in reg.gates:  # a realistic drive: recorded gradients of one step
         gate.grad_sq.copy_(torch.rand(gate.grad_sq.shape, generator=gen, device=device))
         gate.n_backward = 1
-    reg._steps_since_integration = 10
+    reg.clock.steps_since_integration = 10
     reg.integrate()
     reg.update()  # first update: tau from mu + 0.5 sigma, prunes about 60%
     return median_time(reg.update, device, repeats)  # later updates prune and rewire 100 per layer
@@ -138,7 +138,7 @@ def gene_update_rates(device, repeats: int, n_genes: int) -> dict[str, float]:
     t = median_time(lambda: torchdiffeq.odeint(naive, state.y, grid, method="rk4"), device, repeats)
     results["naive eager field, rk4"] = useful_bytes / t / 1e9
 
-    from biogrn.regulator import transcription_from_config
+    from biogrn.regulation import transcription_from_config
     for label, method, compile_ in (("biogrn field, rk4", "rk4", False), ("biogrn field, euler", "euler", False),
                                     ("biogrn field compiled, rk4", "rk4", True)):
         # Euler's admissible step is shorter than RK4's: give each method its largest one-step interval

@@ -1,0 +1,24 @@
+"""Shared ground of every layer: errors, atomic files, random streams, tables, segment reductions.
+
+Nothing here imports another part of biogrn.
+"""
+
+from biogrn.core._atomic import atomic_write
+from biogrn.core._errors import CheckpointError, ConfigError, DataError, format_validation_error
+from biogrn.core._parameters import stored_parameter
+from biogrn.core._segments import segment_counts, segment_sums
+from biogrn.core._streams import stream_seed
+from biogrn.core._tables import read_table
+
+__all__ = [
+    "CheckpointError",
+    "ConfigError",
+    "DataError",
+    "atomic_write",
+    "format_validation_error",
+    "read_table",
+    "segment_counts",
+    "segment_sums",
+    "stored_parameter",
+    "stream_seed",
+]

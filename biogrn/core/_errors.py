@@ -1,0 +1,41 @@
+"""The errors biogrn raises for bad input, and the one-line form of a pydantic validation error.
+
+Each is a `ValueError`, so code that catches `ValueError` keeps working; the CLI catches these
+three and prints their message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CheckpointError", "ConfigError", "DataError", "format_validation_error"]
+
+
+class ConfigError(ValueError):
+    """A setting is unknown or invalid; the message names the field and the value."""
+
+
+class DataError(ValueError):
+    """A data file is missing or malformed; the message names the file and, where it can, the line."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, unreadable, or from another version or run."""
+
+
+def format_validation_error(error) -> str:
+    """One line per problem of a pydantic `ValidationError`: `field: what is allowed (got value)`.
+
+    Checks of a whole section (model validators) are written as their message says, prefixed by
+    the section's path.
+    """
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "value_error" and isinstance(problem["input"], dict):
+            # a check of the whole section: its message starts with the field it names
+            lines.append(f"{field}.{message}" if field else message)
+        elif field:
+            lines.append(f"{field}: {message} (got {problem['input']!r})")
+        else:
+            lines.append(message)
+    return "\n".join(lines)

@@ -1,0 +1,155 @@
+"""AffectNet (Mollahosseini et al. 2017), the manually annotated release and the common
+redistribution in class-numbered folders.
+
+- Release layout: `ROOT/Manually_Annotated_Images/<subDirectory_filePath>` with annotations
+  `ROOT/training.csv` and `ROOT/validation.csv`, columns `subDirectory_filePath, face_x, face_y,
+  face_width, face_height, facial_landmarks, expression, valence, arousal`. Each image is cropped
+  to its face box. Splits: `train` = training.csv less a seeded `val_fraction`, `val` = that
+  fraction, `test` = validation.csv (the release has no public test set).
+- Redistributed layout: `ROOT/train/<id>/*.jpg` and `ROOT/val/<id>/*.jpg` (folders named by the
+  expression id); `test` = `val/`, and `val` is carved from `train/` as above.
+
+Expression ids: 0 Neutral, 1 Happy, 2 Sad, 3 Surprise, 4 Fear, 5 Disgust, 6 Anger, 7 Contempt;
+8 None, 9 Uncertain and 10 No-Face are left out and counted in `excluded`; with `classes=7`
+Contempt is left out (and counted) too. Images become `size` x `size` grayscale in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from biogrn.core import DataError, read_table
+from biogrn.data._groups import assign_groups
+from biogrn.data._problems import Problems
+from biogrn.data._splits import GrayscaleImages
+
+__all__ = ["AFFECTNET_EXPRESSIONS", "AffectNet"]
+
+AFFECTNET_EXPRESSIONS = ("Neutral", "Happy", "Sad", "Surprise", "Fear", "Disgust", "Anger", "Contempt",
+                         "None", "Uncertain", "No-Face")
+COLUMNS = ("subDirectory_filePath", "face_x", "face_y", "face_width", "face_height", "expression")
+
+
+class AffectNet(GrayscaleImages):
+    """One split of AffectNet: `x` is `(1, size, size)` in [0, 1], `y` the expression id.
+
+    Args:
+        root: the folder holding training.csv / validation.csv and Manually_Annotated_Images/,
+            or train/ and val/ with class-numbered folders.
+        split: `train`, `val` or `test`.
+        classes: 8 (with Contempt) or 7.
+        size: side of the square output image.
+        on_error: `raise` at a malformed row or a missing or unreadable image, or `skip` it
+            (counted in `skipped`, reported in a warning).
+        val_fraction, seed: the validation carve-out of the training annotations.
+        groups: `{key: group}` (e.g. from `read_groups`) keyed by `subDirectory_filePath` (the
+            release) or by path relative to `root` (folders); sets `self.groups`.
+    """
+
+    def __init__(self, root: str | Path, split: str = "train", classes: int = 8, size: int = 48,
+                 on_error: str = "raise", val_fraction: float = 0.1, seed: int = 0,
+                 groups: dict[str, str] | None = None):
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"split: {split!r} is unknown; choose 'train', 'val' or 'test'")
+        if classes not in (7, 8):
+            raise ValueError(f"classes: {classes} is not 7 or 8")
+        self.root, self.classes, self.size = Path(root), classes, size
+        self.problems = Problems(on_error, self.root)
+        self.excluded: Counter = Counter()
+        if (self.root / "training.csv").exists() or (self.root / "validation.csv").exists():
+            entries = self._annotated("validation.csv" if split == "test" else "training.csv")
+        elif (self.root / "train").is_dir():
+            entries = self._folders("val" if split == "test" else "train")
+        else:
+            raise DataError(f"{self.root}: neither training.csv/validation.csv nor train/ and val/ folders")
+        if split != "test":
+            order = np.random.default_rng(seed).permutation(len(entries))
+            cut = int(round(val_fraction * len(entries)))
+            entries = [entries[i] for i in sorted(order[:cut] if split == "val" else order[cut:])]
+        images, labels, self.keys = [], [], []
+        for file, box, label, where in entries:
+            image = self._load(file, box, where)
+            if image is not None:
+                images.append(image)
+                labels.append(label)
+                base = self.root / "Manually_Annotated_Images" if box is not None else self.root
+                self.keys.append(file.relative_to(base).as_posix())
+        self.skipped = len(self.problems)
+        self.problems.warn("example(s)")
+        self.images = torch.from_numpy(np.stack(images)) if images else torch.zeros(0, size, size, dtype=torch.uint8)
+        self.labels = torch.as_tensor(labels, dtype=torch.long)
+        self.groups = assign_groups(self.keys, groups, str(self.root)) if groups is not None else None
+
+    def _keep(self, label: int) -> bool:
+        if label >= 8 or (self.classes == 7 and label == 7):
+            self.excluded[AFFECTNET_EXPRESSIONS[label]] += 1
+            return False
+        return True
+
+    def _annotated(self, name: str) -> list:
+        import pandas as pd
+
+        path = self.root / name
+        if not path.is_file():
+            raise DataError(f"{path}: annotation file not found")
+        table = read_table(path, COLUMNS)
+        numbers = table[list(COLUMNS[1:])].apply(pd.to_numeric, errors="coerce")
+        entries = []
+        for row in range(len(table)):
+            where = f"{path}: line {row + 2}"
+            values = numbers.iloc[row]
+            if values.isna().any() or (values != values.round()).any():
+                column = values.index[(values.isna() | (values != values.round())).to_numpy()][0]
+                self.problems.report(f"{where}: {column} {table[column].iloc[row]!r} is not an integer")
+                continue
+            x, y, w, h, label = (int(v) for v in values)
+            if not 0 <= label < len(AFFECTNET_EXPRESSIONS):
+                self.problems.report(f"{where}: expression {label} is not an id 0-10")
+                continue
+            if w <= 0 or h <= 0 or x < 0 or y < 0:
+                self.problems.report(f"{where}: face box x={x} y={y} w={w} h={h} is empty or negative")
+                continue
+            if self._keep(label):
+                file = self.root / "Manually_Annotated_Images" / table["subDirectory_filePath"].iloc[row]
+                entries.append((file, (x, y, w, h), label, where))
+        return entries
+
+    def _folders(self, part: str) -> list:
+        folder = self.root / part
+        if not folder.is_dir():
+            raise DataError(f"{folder}: no such folder")
+        entries = []
+        for class_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+            if not class_dir.name.isdigit() or int(class_dir.name) >= len(AFFECTNET_EXPRESSIONS):
+                raise DataError(f"{class_dir}: folder names must be expression ids 0-10")
+            label = int(class_dir.name)
+            files = sorted(p for p in class_dir.iterdir() if p.is_file())
+            for file in files:
+                if self._keep(label):
+                    entries.append((file, None, label, str(file)))
+        return entries
+
+    def _load(self, file: Path, box, where: str) -> np.ndarray | None:
+        from PIL import Image, UnidentifiedImageError
+
+        if not file.is_file():
+            self.problems.report(f"{where}: image {file} not found")
+            return None
+        try:
+            with Image.open(file) as image:
+                image = image.convert("L")
+                if box is not None:
+                    x, y, w, h = box
+                    if x + w > image.width or y + h > image.height:
+                        self.problems.report(f"{where}: face box x={x} y={y} w={w} h={h} leaves the "
+                                      f"{image.width}x{image.height} image {file.name}")
+                        return None
+                    image = image.crop((x, y, x + w, y + h))
+                return np.asarray(image.resize((self.size, self.size), Image.BILINEAR), dtype=np.uint8)
+        except (OSError, UnidentifiedImageError) as error:
+            self.problems.report(f"{where}: {file} is not a readable image ({error})")
+            return None

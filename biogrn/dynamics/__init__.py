@@ -1,0 +1,43 @@
+r"""The Eq. 1 engine: regulatory functions, the flat gene state, its vector field, the solvers.
+
+$$\frac{dm_c}{dt} = f_c(m, p, u) - \gamma_m m_c, \qquad \frac{dp_c}{dt} = k_p m_c - \gamma_p p_c$$
+
+- `_kinetics`: Hill activation and repression, RACIPE's shifted Hill, the transcription terms of $f$.
+- `_state`: `GeneState`, one `(2, n_genes)` buffer with a slice per layer.
+- `_field`: `GeneField`, the vector field with the drive $u$ held over an interval.
+- `_solvers`: `integrate` through `torchdiffeq.odeint`, the methods and their admissible steps.
+"""
+
+from biogrn.dynamics._field import GeneField
+from biogrn.dynamics._kinetics import (
+    Basal,
+    DriveActivation,
+    PoolRepression,
+    SelfActivation,
+    Transcription,
+    hill_activation,
+    hill_repression,
+    shifted_hill,
+    translation,
+)
+from biogrn.dynamics._solvers import METHODS, MethodInfo, check_stability, integrate, method_info
+from biogrn.dynamics._state import GeneState
+
+__all__ = [
+    "METHODS",
+    "Basal",
+    "DriveActivation",
+    "GeneField",
+    "GeneState",
+    "MethodInfo",
+    "PoolRepression",
+    "SelfActivation",
+    "Transcription",
+    "check_stability",
+    "hill_activation",
+    "hill_repression",
+    "integrate",
+    "method_info",
+    "shifted_hill",
+    "translation",
+]

@@ -1,0 +1,50 @@
+r"""The Eq. 1 vector field over the flat gene state."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from biogrn.dynamics._kinetics import Transcription
+from biogrn.dynamics._state import GeneState
+
+__all__ = ["GeneField"]
+
+
+class GeneField(nn.Module):
+    r"""The Eq. 1 vector field for a flat state $y = (m, p)$ of shape `(2, n_genes)`.
+
+    $$\dot m = f(m, p, u) - \gamma_m m,\qquad \dot p = k_p m - \gamma_p p.$$
+
+    The drive $u$ (shape `(n_genes,)`) is held constant over an integration interval: call
+    `set_drive(u)` before integrating, which also evaluates the state-free terms of $f$ once.
+    """
+
+    def __init__(self, transcription: Transcription, gamma_m: float, gamma_p: float, k_p: float,
+                 state: GeneState | None = None):
+        super().__init__()
+        if transcription.uses_pool and state is None:
+            raise ValueError("a PoolRepression term needs the GeneState that defines the pools")
+        self.transcription = transcription
+        self.gamma_m = float(gamma_m)
+        self.gamma_p = float(gamma_p)
+        self.k_p = float(k_p)
+        self.state = state
+        self._u: Tensor | None = None
+        self._constant: tuple[Tensor, Tensor | None] | None = None
+
+    @property
+    def fastest_rate(self) -> float:
+        return max(self.gamma_m, self.gamma_p)
+
+    def set_drive(self, u: Tensor) -> None:
+        self._u = u
+        self._constant = self.transcription.constant_part(u)
+
+    def forward(self, t: Tensor, y: Tensor) -> Tensor:
+        if self._constant is None:
+            raise RuntimeError("GeneField.set_drive(u) must be called before integrating")
+        m, p = y[0], y[1]
+        pool = self.state.pooled_mean(p) if self.transcription.uses_pool else None
+        f = self.transcription.rate(m, p, self._u, self._constant, pool)
+        return torch.stack((f - self.gamma_m * m, self.k_p * m - self.gamma_p * p))

@@ -1,0 +1,38 @@
+r"""Gene regulatory networks in their own right: many parameter sets simulated at once.
+
+Parameters are tensors with a leading *member* axis (one row per parameter set), states are
+`(members, variables)`; one `torchdiffeq.odeint` call integrates every member.
+
+- `_network`: `Network`, genes and signed edges, from edge lists, matrices, graphs, CSV and
+  Boolean `.bnet` models (`_boolean`, through pyboolnet).
+- `_forms`: the RACIPE shifted-Hill form and the two-stage mRNA/protein form of Eq. 1.
+- `_simulation`: deterministic and chemical Langevin simulation, as an `xarray.Dataset`.
+- `_sampling`: parameter sets in RACIPE's ranges (Sobol, Latin hypercube).
+- `_steady_states`: steady states classified by their Jacobians' eigenvalues.
+- `_presets`: the toggle switch (Gardner 2000) and the repressilator (Elowitz 2000).
+- `_inference`: network inference by gradient matching under gene-regulated pruning.
+"""
+
+from biogrn.grn._forms import ShiftedHill, TwoStage
+from biogrn.grn._inference import InferenceResult, edge_scores, infer_network, score_edges
+from biogrn.grn._network import Network
+from biogrn.grn._presets import repressilator, toggle_switch
+from biogrn.grn._sampling import sample_parameters
+from biogrn.grn._simulation import simulate, simulate_langevin
+from biogrn.grn._steady_states import classify_steady_states
+
+__all__ = [
+    "InferenceResult",
+    "Network",
+    "ShiftedHill",
+    "TwoStage",
+    "classify_steady_states",
+    "edge_scores",
+    "infer_network",
+    "repressilator",
+    "sample_parameters",
+    "score_edges",
+    "simulate",
+    "simulate_langevin",
+    "toggle_switch",
+]

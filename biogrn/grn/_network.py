@@ -1,0 +1,146 @@
+r"""A gene regulatory network: genes and signed edges, from edge lists, matrices, graphs and files.
+
+An edge `source -> target` activates (+1) or represses (-1) its target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from biogrn.core import DataError, read_table
+from biogrn.grn._boolean import bnet_primes, pyboolnet
+
+__all__ = ["Network"]
+
+
+@dataclass(frozen=True)
+class Network:
+    """Genes and signed edges `source -> target` (sign +1 activates, -1 represses)."""
+
+    genes: tuple[str, ...]
+    sources: tuple[int, ...]
+    targets: tuple[int, ...]
+    signs: tuple[int, ...]
+
+    @classmethod
+    def from_edges(cls, genes: Sequence[str], edges: Sequence[tuple[str, str, int]]) -> Network:
+        """From `(source, target, sign)` triples naming genes.
+
+        Raises:
+            ValueError: an unknown gene, a sign other than +1 / -1, or an edge given twice.
+        """
+        index = {g: i for i, g in enumerate(genes)}
+        seen, sources, targets, signs = set(), [], [], []
+        for k, (a, b, sign) in enumerate(edges):
+            for gene in (a, b):
+                if gene not in index:
+                    raise ValueError(f"edges[{k}]: gene {gene!r} is unknown")
+            if sign not in (1, -1):
+                raise ValueError(f"edges[{k}]: sign {sign!r} must be +1 or -1")
+            if (a, b) in seen:
+                raise ValueError(f"edges[{k}]: {a} -> {b} is given twice")
+            seen.add((a, b))
+            sources.append(index[a])
+            targets.append(index[b])
+            signs.append(int(sign))
+        return cls(tuple(genes), tuple(sources), tuple(targets), tuple(signs))
+
+    @classmethod
+    def from_matrix(cls, matrix, genes: Sequence[str] | None = None) -> Network:
+        """From a signed `(n, n)` matrix, entry `[source, target]` in {-1, 0, +1}."""
+        matrix = np.asarray(matrix)
+        if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+            raise ValueError(f"matrix: expected a square matrix, got shape {matrix.shape}")
+        if not np.isin(matrix, (-1, 0, 1)).all():
+            raise ValueError("matrix: entries must be -1, 0 or +1")
+        genes = list(genes) if genes is not None else [f"g{i}" for i in range(len(matrix))]
+        a, b = np.nonzero(matrix)
+        return cls.from_edges(genes, [(genes[i], genes[j], int(matrix[i, j])) for i, j in zip(a, b)])
+
+    @classmethod
+    def from_graph(cls, graph, sign_attribute: str = "sign") -> Network:
+        """From a networkx directed graph whose edges carry a +1 / -1 `sign` attribute."""
+        genes = [str(n) for n in graph.nodes]
+        return cls.from_edges(genes, [(str(a), str(b), data.get(sign_attribute, 1))
+                                      for a, b, data in graph.edges(data=True)])
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Network:
+        """From a CSV with columns `source, target, sign` (sign: +1/-1, or activation/repression).
+
+        Raises:
+            DataError: a missing column or a bad sign, with the file and line.
+        """
+        path = Path(path)
+        table = read_table(path, ("source", "target", "sign"))
+        words = {"1": 1, "+1": 1, "+": 1, "activation": 1, "-1": -1, "-": -1, "repression": -1}
+        edges, genes = [], []
+        for row in range(len(table)):
+            a, b, sign = (table[c].iloc[row].strip() for c in ("source", "target", "sign"))
+            if sign.lower() not in words:
+                raise DataError(f"{path}: line {row + 2}: sign {sign!r} is not +1, -1, activation or repression")
+            if not a or not b:
+                raise DataError(f"{path}: line {row + 2}: an empty gene name")
+            edges.append((a, b, words[sign.lower()]))
+            genes += [g for g in (a, b) if g not in genes]
+        try:
+            return cls.from_edges(genes, edges)
+        except ValueError as error:
+            raise DataError(f"{path}: {error}") from None
+
+    @classmethod
+    def from_bnet(cls, path: str | Path) -> Network:
+        """From a Boolean model in BooleanNet's `.bnet` form (`target, rule` per line, `!`, `&`, `|`).
+
+        The signed interaction graph comes from the rules' prime implicants (pyboolnet, the
+        `boolean` extra): `a -> b` is +1 where `a` activates `b`, -1 where it represses. A
+        regulator that does both (neither monotone) has no single sign and is refused.
+
+        Raises:
+            DataError: a missing file, a rule that does not parse (with its line), or a dual sign.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{path}: no such file")
+        text = path.read_text()
+        primes = bnet_primes(text)
+        if primes is None:
+            for number, line in enumerate(text.splitlines(), start=1):
+                body = line.split("#")[0].strip()
+                if body and not body.replace(" ", "").lower().startswith("targets,factors") \
+                        and bnet_primes(body) is None:
+                    raise DataError(f"{path}: line {number}: {line.strip()!r} is not a .bnet rule `target, rule`")
+            raise DataError(f"{path}: not a Boolean model in .bnet form")
+        return cls._from_primes(primes, str(path))
+
+    @classmethod
+    def published(cls, name: str) -> Network:
+        """A published Boolean model's topology from pyboolnet's repository (for example
+        `krumsiek_myeloid`, the HSC model of BEELINE's curated set, or `faure_cellcycle`)."""
+        repository = pyboolnet("repository")
+        names = repository.get_all_names()
+        if name not in names:
+            raise ValueError(f"name: {name!r} is not in pyboolnet's repository; choose one of {sorted(names)}")
+        return cls._from_primes(repository.get_primes(name), name)
+
+    @classmethod
+    def _from_primes(cls, primes: dict, origin: str) -> Network:
+        graph = pyboolnet("interaction_graphs").primes2igraph(primes)
+        edges = []
+        for a, b, data in graph.edges(data=True):
+            if len(data["sign"]) != 1:
+                raise DataError(f"{origin}: {a} -> {b} both activates and represses; it has no single sign")
+            edges.append((str(a), str(b), next(iter(data["sign"]))))
+        return cls.from_edges(sorted(str(g) for g in graph.nodes), edges)
+
+    @property
+    def n_genes(self) -> int:
+        return len(self.genes)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.sources)

@@ -1,0 +1,84 @@
+"""Reference architectures.
+
+- `mlp`: the seed paper's listing model.
+- `bionic`: a BioNIC-style network for images: a retinotopic convolutional front end, then
+  "cortical" Linear layers under a laminar connectome mask, Dale's law with graded inhibition,
+  synaptic noise and LayerNorm; each feature can be switched off (simulations/bionic_ablation.py).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from biogrn.biology import FixedMask, apply_dale, apply_noise, laminar_mask
+
+__all__ = ["bionic", "mlp"]
+
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
+
+
+def mlp(sizes: list[int], activation: str = "relu", dropout: float = 0.0) -> nn.Sequential:
+    """Linear layers of the given widths with an activation (and dropout) between them.
+
+    `mlp([64, 128, 64, 10])` is the seed paper's listing model on 64 inputs and 10 classes.
+    """
+    if len(sizes) < 2:
+        raise ValueError(f"sizes: need an input and an output width, got {sizes}")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation: {activation!r} is unknown; choose from {sorted(_ACTIVATIONS)}")
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(_ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+def bionic(image_shape: tuple[int, int, int], n_classes: int, hidden: tuple[int, ...] = (256, 128),
+           connectome_density: float = 0.3, dale: bool = True, inhibitory_fraction: float = 0.2,
+           inhibitory_gain: float = 1.0, noise: float = 0.0, layernorm: bool = True, seed: int = 0) -> nn.Sequential:
+    """A BioNIC-style network; returns it with `model.allow` (`{weight name: mask}`) for the regulator.
+
+    Front end: flat input -> `(c, h, w)` -> Conv 3x3 (16) -> ReLU -> MaxPool 2 -> Conv 3x3 (32)
+    -> ReLU -> adaptive average pool to 4x4 (retinotopic: local receptive fields). Cortex: for each
+    width in `hidden`, Linear -> (LayerNorm) -> ReLU, then the Linear read-out. The cortical
+    Linear layers between hidden populations carry a laminar mask: each hidden layer is split into
+    two populations (input-like "L4" and output-like "L2/3") with connection probabilities
+    {L4 -> L2/3: 2d, L2/3 -> L2/3: d, L4 -> L4: d, L2/3 -> L4: d/2} for density d (capped at 1);
+    Dale's law (`inhibitory_fraction`, `inhibitory_gain`) and synaptic noise act on the same layers.
+    """
+
+    generator = torch.Generator().manual_seed(seed)
+    c, _, _ = image_shape
+    layers: list[nn.Module] = [nn.Unflatten(1, tuple(image_shape)), nn.Conv2d(c, 16, 3, padding=1), nn.ReLU(),
+                               nn.MaxPool2d(2, ceil_mode=True), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+                               nn.AdaptiveAvgPool2d(4), nn.Flatten()]
+    width, cortical = 32 * 16, []
+    for size in hidden:
+        layers.append(nn.Linear(width, size))
+        cortical.append(len(layers) - 1)
+        if layernorm:
+            layers.append(nn.LayerNorm(size))
+        layers.append(nn.ReLU())
+        width = size
+    layers.append(nn.Linear(width, n_classes))
+    model = nn.Sequential(*layers)
+    model.allow = {}
+    d = connectome_density
+    for first, second in zip(cortical[:-1], cortical[1:]):  # hidden -> hidden: the laminar connectome
+        pre, post = model[first].out_features, model[second].out_features
+        pre_layers, post_layers = {"L4": pre // 2, "L23": pre - pre // 2}, {"L4": post // 2, "L23": post - post // 2}
+        table = {"L4": {"L23": min(1.0, 2 * d), "L4": d}, "L23": {"L23": d, "L4": d / 2}}
+        mask = laminar_mask(pre_layers, post_layers, table, generator)
+        parametrize.register_parametrization(model[second], "weight", FixedMask(mask))
+        model.allow[f"{second}.weight"] = mask
+    for index in cortical[1:] + [len(layers) - 1]:  # layers whose inputs are cortical units
+        if dale:
+            apply_dale(model[index], inhibitory_fraction, inhibitory_gain, generator)
+        if noise > 0:
+            apply_noise(model[index], additive=noise, multiplicative=noise)
+    return model

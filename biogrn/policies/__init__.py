@@ -1,0 +1,52 @@
+r"""Mask policies: what one prune/rewire update decides, from a frozen view of the genes.
+
+- `_base`: the contract, `Policy`, `PolicyView` and `Decision`.
+- `_importance`: Eq. 2, $S = \hat{|w|} + \alpha \hat p + \beta\,\mathrm{Time}$.
+- `_thresholds`: $\tau$ as the seed paper sets it, or as the quantile of a sparsity schedule.
+- `_rewiring`: Eq. 3, $P_c \propto \exp(-\Delta_c/\sigma_r)$, drawn by Gumbel top-$k$.
+- `_schedules`: $\sigma_r$, the cubic sparsity and the drop fraction over training time.
+- `_gene`: `GenePolicy`, gene regulation (`paper`, `target`).
+- `_baselines`: magnitude pruning, SET, RigL and the seed listing.
+"""
+
+from biogrn.policies._base import Decision, Policy, PolicyView
+from biogrn.policies._baselines import ListingPolicy, MagnitudePolicy, RigLPolicy, SETPolicy
+from biogrn.policies._gene import GenePolicy
+from biogrn.policies._importance import importance, normalize_per_layer
+from biogrn.policies._rewiring import deficit, gumbel_topk, mean_distance, rewiring_logits, rewiring_probabilities
+from biogrn.policies._schedules import (
+    ConstantSigma,
+    ExponentialSigma,
+    PaperSigma,
+    cubic_sparsity,
+    drop_fraction,
+    make_sigma_schedule,
+)
+from biogrn.policies._thresholds import PaperThreshold, ScheduledThreshold, lowest_active
+
+__all__ = [
+    "ConstantSigma",
+    "Decision",
+    "ExponentialSigma",
+    "GenePolicy",
+    "ListingPolicy",
+    "MagnitudePolicy",
+    "PaperSigma",
+    "PaperThreshold",
+    "Policy",
+    "PolicyView",
+    "RigLPolicy",
+    "SETPolicy",
+    "ScheduledThreshold",
+    "cubic_sparsity",
+    "deficit",
+    "drop_fraction",
+    "gumbel_topk",
+    "importance",
+    "lowest_active",
+    "make_sigma_schedule",
+    "mean_distance",
+    "normalize_per_layer",
+    "rewiring_logits",
+    "rewiring_probabilities",
+]

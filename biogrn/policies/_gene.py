@@ -1,0 +1,85 @@
+r"""Gene regulation as a policy: the Eq. 2 score against a threshold, then Eq. 3 rewiring."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from biogrn.core import segment_counts
+from biogrn.policies._base import Decision, Policy, PolicyView
+from biogrn.policies._importance import importance
+from biogrn.policies._rewiring import deficit, gumbel_topk, mean_distance, rewiring_logits
+from biogrn.policies._thresholds import PaperThreshold, ScheduledThreshold
+
+__all__ = ["GenePolicy"]
+
+
+class GenePolicy(Policy):
+    r"""Prune active genes whose Eq. 2 score falls under $\tau$; regrow candidates drawn by Eq. 3.
+
+    Args:
+        threshold: the rule for $\tau$ (`PaperThreshold` for `paper`, `ScheduledThreshold` for
+            `target`).
+        alpha, beta, normalization: the weights and the per-layer normalisation of Eq. 2.
+        scope: `layer` ($\tau$ per regulated tensor) or `global` (one $\tau$ over every gene).
+        rewire: draw regrowths at all.
+        max_regrow, max_regrow_fraction: at most this many, and at most this fraction of a layer's
+            active connections, regrown per layer and update.
+        delta: $\Delta$ of Eq. 3, `deficit` ($\max(\tau - S, 0)$) or `mean_distance` ($|S - \bar S|$).
+    """
+
+    uses_expression = True
+
+    def __init__(self, threshold: PaperThreshold | ScheduledThreshold, alpha: float = 0.5, beta: float = 0.2,
+                 normalization: str = "mean", scope: str = "layer", rewire: bool = True, max_regrow: int = 100,
+                 max_regrow_fraction: float = 0.1, delta: str = "deficit"):
+        if scope not in ("layer", "global"):
+            raise ValueError(f"scope: {scope!r} is unknown; choose 'layer' or 'global'")
+        if delta not in ("deficit", "mean_distance"):
+            raise ValueError(f"delta: {delta!r} is unknown; choose 'deficit' or 'mean_distance'")
+        self.threshold = threshold
+        self.alpha, self.beta, self.normalization = float(alpha), float(beta), normalization
+        self.scope, self.rewire, self.delta = scope, bool(rewire), delta
+        self.max_regrow, self.max_regrow_fraction = int(max_regrow), float(max_regrow_fraction)
+
+    @property
+    def frozen(self) -> bool:
+        return bool(self.threshold.frozen)
+
+    def observe(self, metric: float | None) -> None:
+        self.threshold.observe(metric)
+
+    def scores(self, view: PolicyView) -> Tensor:
+        """Eq. 2 for every gene, flat."""
+        return importance(view.magnitude, view.expression, list(view.slices), self.alpha, self.beta, view.time,
+                          self.normalization)
+
+    def decide(self, view: PolicyView) -> Decision:
+        scores = self.scores(view)
+        active = view.active
+        candidates = ~active & view.allow
+        slices = list(view.slices)
+        counts = zip(*segment_counts(candidates, active, slices=slices))
+        regrow = [min(self.max_regrow, c, math.floor(self.max_regrow_fraction * a)) if self.rewire else 0
+                  for c, a in counts]
+        if self.scope == "layer":
+            scopes, scope_regrow = slices, regrow
+        else:
+            scopes, scope_regrow = [slice(0, view.n_genes)], [sum(regrow)]
+        prune, tau = self.threshold.select(scores, active, scopes, scope_regrow, view.epochs_done)
+        layer_tau = tau if self.scope == "layer" else tau.expand(len(slices))
+        grow = torch.zeros_like(active)
+        for i, sl in enumerate(slices):
+            if regrow[i] == 0:
+                continue
+            delta = deficit(scores[sl], layer_tau[i]) if self.delta == "deficit" else mean_distance(scores[sl])
+            grow[sl][gumbel_topk(rewiring_logits(delta, candidates[sl], view.sigma), regrow[i], view.generator)] = True
+        return Decision(prune, grow, layer_tau)
+
+    def state_dict(self) -> dict:
+        return {"threshold": self.threshold.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.threshold.load_state_dict(state["threshold"])

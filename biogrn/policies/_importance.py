@@ -1,0 +1,53 @@
+r"""The importance score of Eq. 2, with its per-layer normalisation.
+
+$$S_c = \hat{|w_c|} + \alpha\, \hat p_c + \beta\, \mathrm{Time},$$
+
+where $\hat x$ is $x$ normalised per layer (see `normalize_per_layer`), $p_c$ the expression (the
+protein level of Eq. 1) and $\mathrm{Time}$ the training progress in $[0, 1]$.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["importance", "normalize_per_layer"]
+
+
+def normalize_per_layer(x: Tensor, slices: list[slice], how: str) -> Tensor:
+    r"""Normalise a flat, non-negative per-gene quantity within each layer's slice.
+
+    - `mean`: $x / \bar x_{\text{layer}}$, the mean over all of the layer's genes, pruned ones
+      included (their magnitude is zero), so remaining connections score higher as a layer
+      thins;
+    - `max`: $x / \max_{\text{layer}} x$, into $[0, 1]$;
+    - `none`: unchanged.
+
+    A layer whose reference is 0 (all of it zero) stays 0.
+    """
+    if how == "none":
+        return x
+    if how not in ("mean", "max"):
+        raise ValueError(f"normalization: {how!r} is unknown; choose 'mean', 'max' or 'none'")
+    out = torch.empty_like(x)
+    tiny = torch.finfo(x.dtype).tiny
+    for s in slices:  # layers are contiguous slices: no gather/scatter over genes
+        part = x[s]
+        reference = part.mean() if how == "mean" else part.max()
+        torch.div(part, reference.clamp_min(tiny), out=out[s])
+    return out
+
+
+def importance(magnitude: Tensor, expression: Tensor, slices: list[slice], alpha: float, beta: float,
+               time: float, normalization: str = "mean") -> Tensor:
+    r"""Eq. 2 for every gene: $S = \hat{|w|} + \alpha \hat p + \beta\,\mathrm{Time}$.
+
+    Args:
+        magnitude: $|w|$ per gene (the fan-in mean of $|w|$ for unit genes), shape `(n_genes,)`.
+        expression: protein level $p$ per gene, shape `(n_genes,)`.
+        slices: each layer's contiguous slice of the flat gene axis.
+        time: training progress in $[0, 1]$.
+    """
+    w_hat = normalize_per_layer(magnitude, slices, normalization)
+    p_hat = normalize_per_layer(expression.clamp_min(0.0), slices, normalization)
+    return torch.add(w_hat, p_hat, alpha=alpha).add_(beta * time)

@@ -1,0 +1,111 @@
+r"""The drive $u$ of Eq. 1: what the training tells each gene between two integrations.
+
+From the gradients $g_t = \partial L/\partial w^{\text{eff}}_t$ recorded over the $T$ backward
+passes since the last integration:
+
+- `taylor` (default): $u = |w| \cdot \sqrt{\tfrac1T\sum_t g_t^2}$, a first-order Taylor saliency
+  with the root-mean-square gradient (it equals $\overline{|g w|}$ when $|g|$ is steady, and is
+  $|w|$ times the root of the empirical Fisher diagonal). A pruned connection has $w = 0$; it is
+  driven by its dense gradient at the layer's mean active magnitude,
+  $u = \overline{|w|}_{\text{active}} \sqrt{\overline{g^2}}$, so it can earn its way back.
+- `grad`: $u = \sqrt{\overline{g^2}}$.
+- `magnitude`: $u = |w|$ (zero for pruned connections).
+- `hebbian`: pre/post co-activity with homeostasis (`HebbianRecorder`), on Linear layers; other
+  regulated layers keep `taylor`.
+
+For unit genes (one per output unit or channel) the drive is the mean over the unit's fan-in.
+With `normalize_drive`, $u$ is divided by its mean over the layer, so that the Hill constant
+$K_u = 1$ means "the layer's average saliency".
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from biogrn.policies import normalize_per_layer
+from biogrn.regulation._gate import GeneGate
+from biogrn.regulation._hebbian import HebbianRecorder
+from biogrn.regulation._tensors import RegulatedTensor
+
+__all__ = ["DRIVES", "GeneDrive", "connection_drive", "reduce_to_units"]
+
+DRIVES = ("taylor", "grad", "magnitude")
+
+
+def connection_drive(kind: str, weight: Tensor, grad_sq_sum: Tensor, n_backward: int,
+                     active: Tensor) -> Tensor:
+    """Per-connection drive, weight-shaped.
+
+    Args:
+        kind: one of `DRIVES`.
+        weight: the stored weight; pruned entries are zero (the Regulator keeps them so).
+        grad_sq_sum: $\\sum_t g_t^2$ over the recorded backward passes, weight-shaped.
+        n_backward: number of backward passes recorded ($T$); 0 gives zero gradient terms.
+        active: boolean, broadcastable to the weight: True where the connection is unpruned.
+    """
+    if kind not in DRIVES:
+        raise ValueError(f"drive: {kind!r} is unknown; choose one of {DRIVES}")
+    magnitude = weight.abs()
+    if kind == "magnitude":
+        return magnitude
+    if n_backward == 0:
+        return torch.zeros_like(weight)
+    rms = grad_sq_sum.div(n_backward).sqrt_()
+    if kind == "grad":
+        return rms
+    per_gene = weight.numel() // active.numel()
+    n_active = active.sum() * per_gene
+    # Pruned weights are zero, so the sum of |w| is the sum over active ones. A layer with
+    # nothing active falls back to 0 and is driven by nothing but its basal rate.
+    reference = magnitude.sum() / n_active.clamp_min(1)
+    return rms.mul_(torch.where(active, magnitude, reference))
+
+
+def reduce_to_units(x: Tensor) -> Tensor:
+    """Mean over every axis but the first (the unit / output-channel axis)."""
+    return x.reshape(x.shape[0], -1).mean(dim=1) if x.dim() > 1 else x
+
+
+class GeneDrive:
+    r"""The drive of every gene, flat, from what the gates and the Hebbian hooks recorded.
+
+    Args:
+        tensors, gates: the regulated tensors and the gate on each (its $\sum g^2$ record).
+        mask: the flat gene mask.
+        slices: each tensor's slice of the gene axis.
+        kind: `taylor`, `grad`, `magnitude` or `hebbian`.
+        hebbian: the co-activity recorder of the Linear tensors (kind `hebbian`), and which
+            tensor index reads which recorder layer.
+        normalize: divide by the layer mean.
+    """
+
+    def __init__(self, tensors: list[RegulatedTensor], gates: list[GeneGate], mask: Tensor, slices: list[slice],
+                 kind: str, hebbian: HebbianRecorder | None = None, hebbian_index: dict[int, int] | None = None,
+                 normalize: bool = True):
+        self.tensors, self.gates, self.mask, self.slices = tensors, gates, mask, slices
+        self.kind, self.normalize = kind, normalize
+        self.hebbian, self.hebbian_index = hebbian, dict(hebbian_index or {})
+
+    def __call__(self, dtype: torch.dtype) -> Tensor:
+        """$u$ for every gene, in `dtype`, from the records since the last `reset`."""
+        parts = []
+        for i, (tensor, gate, sl) in enumerate(zip(self.tensors, self.gates, self.slices)):
+            if i in self.hebbian_index:
+                parts.append(tensor.per_gene(self.hebbian.drive(self.hebbian_index[i])))
+                continue
+            weight = tensor.original.detach()
+            active = self.mask[sl].view(tensor.gene_view_shape) > 0
+            kind = "taylor" if self.kind == "hebbian" else self.kind  # conv layers: taylor
+            parts.append(tensor.per_gene(connection_drive(kind, weight, gate.grad_sq, gate.n_backward, active)))
+        u = torch.cat(parts).to(dtype)
+        if self.normalize:
+            u = normalize_per_layer(u, self.slices, "mean")
+        return u
+
+    def reset(self) -> None:
+        """Start a new interval: clear the gradient and co-activity records."""
+        for gate in self.gates:
+            gate.reset_record()
+        if self.hebbian is not None:
+            self.hebbian.reset()

@@ -1,0 +1,388 @@
+"""The `Regulator`: gene-regulated pruning and rewiring attached to any PyTorch model.
+
+    reg = biogrn.regulate(model, optimizer=opt)      # attach
+    ...; opt.step(); reg.step()                       # in the training loop
+    reg.epoch_end(val_metric=acc)                     # once per epoch
+
+The regulator orchestrates parts with one job each: the gates on the model (`Attachment`), the
+clock (`GeneClock`), the drive (`GeneDrive`), the Eq. 1 state and field (`biogrn.dynamics`), the
+policy that decides (`biogrn.policies`) and the edits a decision makes (`WeightEditor`).
+
+Per step nothing reads back to the host. Host reads happen once per integration only where a
+count is needed (none by default) and once per prune/rewire update: the number of candidates
+per layer (to clamp k), the number of active genes per scope (`target`), and the update's
+statistics for `history`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from biogrn.core import segment_counts, stream_seed
+from biogrn.dynamics import GeneField, GeneState, integrate
+from biogrn.policies import PolicyView, importance, make_sigma_schedule
+from biogrn.regulation._attachment import Attachment
+from biogrn.regulation._clock import GeneClock
+from biogrn.regulation._drive import GeneDrive
+from biogrn.regulation._edits import WeightEditor
+from biogrn.regulation._factory import make_policy, transcription_from_config
+from biogrn.regulation._hebbian import HebbianRecorder
+from biogrn.regulation._regulator_config import RegulatorConfig, make_config
+from biogrn.regulation._tensors import RegulatedTensor, select_tensors
+
+__all__ = ["Regulator", "regulate"]
+
+STATE_VERSION = 2
+
+
+class Regulator:
+    """Gene regulation of a model's weights: Eq. 1 dynamics, Eq. 2 scores, pruning, Eq. 3 rewiring.
+
+    Create it with `regulate`. Move the model to its device before attaching: the gene state,
+    masks and random generator live on the device of the regulated weights.
+
+    Attributes:
+        tensors: the regulated tensors, in gene order.
+        genes: the Eq. 1 state $(m, p)$ of every gene, one slice per tensor.
+        mask: the flat binary mask (1 active, 0 pruned), in the weights' dtype.
+        allow: the flat structural allow-mask.
+        history: one record per prune/rewire update.
+    """
+
+    def __init__(self, model: nn.Module, config: RegulatorConfig, optimizer: torch.optim.Optimizer | None = None,
+                 allow: Tensor | dict[str, Tensor] | None = None):
+        self.config = config
+        self.model = model
+        self.tensors: list[RegulatedTensor] = select_tensors(model, config.layers, config.genes)
+        weights = [t.original for t in self.tensors]
+        devices = {w.device for w in weights}
+        dtypes = {w.dtype for w in weights}
+        if len(devices) > 1:
+            raise ValueError(f"layers: the regulated weights are on several devices {sorted(map(str, devices))}")
+        if len(dtypes) > 1:
+            raise ValueError(f"layers: the regulated weights have several dtypes {sorted(map(str, dtypes))}")
+        self.device = devices.pop()
+        weight_dtype = dtypes.pop()
+        state_dtype = weight_dtype if weight_dtype in (torch.float32, torch.float64) else torch.float32
+
+        self.genes = GeneState([t.n_genes for t in self.tensors], [t.n_pools for t in self.tensors],
+                               device=self.device, dtype=state_dtype)
+        self.genes.y[0].fill_(config.initial_m)
+        self.genes.y[1].fill_(config.initial_p)
+        self.mask = torch.ones(self.genes.n_genes, device=self.device, dtype=weight_dtype)
+        self.allow = torch.ones(self.genes.n_genes, device=self.device, dtype=torch.bool)
+        self.field = GeneField(transcription_from_config(config), config.gamma_m, config.gamma_p, config.k_p,
+                               state=self.genes)
+
+        self.policy = make_policy(config)
+        self.attachment = Attachment(self.tensors, self.genes.slices, self.mask, self.genes.y[1], config.gate,
+                                     config.gate_half, config.gate_hill, record=self.policy.uses_expression,
+                                     keep_last=self.policy.needs_last_gradient, unit_genes=config.genes == "unit")
+        self.hebbian = self._hebbian_recorder()
+        self.drive = GeneDrive(self.tensors, self.attachment.gates, self.mask, self.genes.slices, config.drive,
+                               self.hebbian, self._hebbian_index, config.normalize_drive)
+        self.sigma_schedule = make_sigma_schedule(config.sigma_schedule, config.sigma0, config.sigma_min,
+                                                  config.sigma_decay)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(stream_seed(config.seed, "regulator"))
+        self.editor = WeightEditor(self.attachment, self.genes.slices, self.mask, self.regrow_init,
+                                   config.regrow_scale, self.generator)
+        self.clock = GeneClock(config.epochs)
+        self.history: list[dict] = []
+        self._attached = True
+        if optimizer is not None:
+            self.attach_optimizer(optimizer)
+        if allow is not None:  # connections outside the structural mask never exist
+            self.allow.copy_(self._flat_allow(allow))
+            self._apply(~self.allow, torch.zeros_like(self.allow))
+        initial = self.policy.initial_prune(self.view())
+        if initial is not None:  # sparse-to-sparse policies start sparse
+            self._apply(initial, torch.zeros_like(initial))
+
+    # -- attaching --------------------------------------------------------------------------------
+    def _hebbian_recorder(self) -> HebbianRecorder | None:
+        """Forward hooks on the regulated Linear layers when the drive is `hebbian`."""
+        self._hebbian_index: dict[int, int] = {}  # tensor -> recorder layer; other tensors use taylor
+        if self.config.drive != "hebbian":
+            return None
+        linear = [i for i, t in enumerate(self.tensors) if isinstance(t.module, nn.Linear) and t.param == "weight"]
+        if not linear:
+            raise ValueError("drive: 'hebbian' needs at least one regulated Linear layer")
+        self._hebbian_index = {tensor: k for k, tensor in enumerate(linear)}
+        return HebbianRecorder([self.tensors[i].module for i in linear], self.config.hebbian_target,
+                               self.config.hebbian_rate)
+
+    def _flat_allow(self, allow: Tensor | dict[str, Tensor]) -> Tensor:
+        """A flat boolean gene mask from a flat tensor or `{tensor name: mask in gene or weight shape}`.
+
+        Raises:
+            ValueError: a name is not regulated, or a shape or size does not match.
+        """
+        if isinstance(allow, Tensor):
+            if allow.shape != (self.genes.n_genes,):
+                raise ValueError(f"allow: expected a flat mask of {self.genes.n_genes} genes, got {tuple(allow.shape)}")
+            return allow.to(device=self.device, dtype=torch.bool)
+        names = [t.name for t in self.tensors]
+        unknown = sorted(set(allow) - set(names))
+        if unknown:
+            raise ValueError(f"allow: {unknown} are not regulated tensors; regulated: {names}")
+        flat = torch.ones(self.genes.n_genes, dtype=torch.bool, device=self.device)
+        for tensor, sl in zip(self.tensors, self.genes.slices):
+            if tensor.name in allow:
+                mask = torch.as_tensor(allow[tensor.name]).to(device=self.device, dtype=torch.bool)
+                if mask.numel() != tensor.n_genes:
+                    raise ValueError(f"allow[{tensor.name!r}]: {mask.numel()} entries for {tensor.n_genes} genes")
+                flat[sl] = mask.reshape(-1)
+        return flat
+
+    def attach_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        """Use `optimizer`'s state: pruned and regrown entries get their moments reset.
+
+        Raises:
+            ValueError: the optimizer does not hold one of the regulated weights.
+        """
+        held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        for tensor in self.tensors:
+            if id(tensor.original) not in held:
+                raise ValueError(f"optimizer: it does not hold the regulated weight {tensor.name!r}")
+        self.editor.optimizer = optimizer
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer | None:
+        return self.editor.optimizer
+
+    @property
+    def gates(self):
+        return self.attachment.gates
+
+    def _check_attached(self) -> None:
+        if not self._attached:
+            raise RuntimeError("this Regulator was removed; attach a new one with biogrn.regulate")
+
+    # -- time -----------------------------------------------------------------------------------------
+    @property
+    def step_count(self) -> int:
+        return self.clock.step_count
+
+    @property
+    def epoch(self) -> int:
+        return self.clock.epoch
+
+    @property
+    def epochs_done(self) -> float:
+        """Completed epochs, with the fraction of the current one once an epoch length is known."""
+        return self.clock.epochs_done
+
+    @property
+    def time(self) -> float:
+        """Training progress $\\mathrm{Time} = \\mathrm{epochs\\ done} / \\mathrm{epochs}$ in [0, 1]."""
+        return self.clock.time
+
+    @property
+    def sigma(self) -> float:
+        return self.sigma_schedule(self.clock.time, self.clock.epoch)
+
+    # -- the training loop ----------------------------------------------------------------------------
+    def step(self) -> None:
+        """Call once after each `optimizer.step()`."""
+        self._check_attached()
+        cfg = self.config
+        self.clock.tick()
+        if self.hebbian is not None:
+            self.hebbian.count_step()
+        if self.clock.steps_since_integration >= cfg.integrate_every and self.policy.uses_expression:
+            self.integrate()
+        if cfg.update_every is not None and self.clock.step_count % cfg.update_every == 0 \
+                and self.clock.epochs_done >= cfg.start_epoch:
+            self.update()
+
+    def epoch_end(self, val_metric: float | None = None) -> None:
+        """Call once per epoch: integrates pending steps, feeds the plateau rule, prunes and rewires."""
+        self._check_attached()
+        self.integrate()
+        self.clock.end_epoch()
+        self.policy.observe(val_metric)
+        if self.config.update_every is None and self.clock.epoch > self.config.start_epoch:
+            self.update()
+
+    # -- Eq. 1 -----------------------------------------------------------------------------------------
+    def integrate(self) -> None:
+        """Advance every gene over the steps since the last integration (one odeint call)."""
+        n = self.clock.steps_since_integration
+        if n == 0 or not self.policy.uses_expression:
+            self.clock.steps_since_integration = 0
+            return
+        cfg = self.config
+        y1 = integrate(self.field, self.genes.y, n * cfg.dt, cfg.method, cfg.step_size, cfg.rtol, cfg.atol,
+                       drive=self.drive(self.genes.y.dtype), compile=cfg.compile)
+        self.genes.y.copy_(y1)
+        self.drive.reset()
+        self.clock.steps_since_integration = 0
+
+    # -- Eq. 2, pruning, Eq. 3 --------------------------------------------------------------------------
+    def _per_gene(self, values: list[Tensor]) -> Tensor:
+        """Weight-shaped values of every tensor as one flat per-gene tensor in the state's dtype."""
+        return torch.cat([t.per_gene(v) for t, v in zip(self.tensors, values)]).to(self.genes.y.dtype)
+
+    def magnitudes(self) -> Tensor:
+        """$|w|$ per gene (fan-in mean for unit genes), flat."""
+        return self._per_gene([t.original.detach().abs() for t in self.tensors])
+
+    def scores(self) -> Tensor:
+        """Eq. 2 for every gene, flat, with the config's alpha, beta and normalisation."""
+        cfg = self.config
+        return importance(self.magnitudes(), self.genes.p, self.genes.slices, cfg.alpha, cfg.beta, self.time,
+                          cfg.normalization)
+
+    def last_gradient(self) -> Tensor:
+        """$|g|$ of the last backward pass per gene, flat (fan-in mean for unit genes).
+
+        $g$ is the dense gradient of the effective weight.
+
+        Raises:
+            RuntimeError: the policy keeps no gradient (only `rigl` and `listing` do).
+        """
+        if any(gate.last_grad is None for gate in self.gates):
+            raise RuntimeError(f"policy {self.config.policy!r} keeps no last gradient")
+        return self._per_gene([gate.last_grad.abs() for gate in self.gates])
+
+    def view(self) -> PolicyView:
+        """The frozen picture of the genes that the policy decides from."""
+        return PolicyView(
+            magnitude=self.magnitudes(), expression=self.genes.p, mask=self.mask, allow=self.allow,
+            slices=tuple(self.genes.slices), epoch=self.clock.epoch, epochs_done=self.clock.epochs_done,
+            time=self.clock.time, sigma=self.sigma, generator=self.generator,
+            last_gradient=self.last_gradient() if self.policy.needs_last_gradient else None,
+        )
+
+    def update(self) -> dict:
+        """One prune + rewire event decided by the policy; returns (and appends to `history`) its statistics."""
+        self._check_attached()
+        view = self.view()
+        decision = self.policy.decide(view)
+        self._apply(decision.prune, decision.grow)
+        n_pruned, n_regrown = segment_counts(decision.prune, decision.grow, slices=self.genes.slices)
+        tau = decision.tau.tolist() if decision.tau is not None else [float("nan")] * len(self.genes.slices)
+        record = {
+            "step": self.clock.step_count,
+            "epoch": self.clock.epoch,
+            "time": view.time,
+            "sigma": view.sigma,
+            "frozen": bool(self.policy.frozen),
+            "n_pruned": [int(x) for x in n_pruned],
+            "n_regrown": [int(x) for x in n_regrown],
+            "tau": [float(x) for x in tau],
+            "sparsity": list(self.layer_sparsity().values()),
+        }
+        self.history.append(record)
+        return record
+
+    def _apply(self, prune: Tensor, grow: Tensor) -> None:
+        """Mask off `prune`, mask on `grow`; policies that zero pruned weights also edit the weights."""
+        self.mask.masked_fill_(prune, 0)
+        self.mask.masked_fill_(grow, 1)
+        if self.policy.zeroes_pruned:
+            self.editor.apply(prune, grow)
+
+    @property
+    def regrow_init(self) -> str:
+        """The initialisation of regrown weights, with `auto` resolved by the gene granularity."""
+        if self.config.regrow_init != "auto":
+            return self.config.regrow_init
+        return "zero" if self.config.genes == "connection" else "normal"
+
+    # -- views for users ---------------------------------------------------------------------------------
+    def masks(self) -> dict[str, Tensor]:
+        """Boolean mask of every regulated weight, in the weight's shape."""
+        return {t.name: (self.mask[sl].view(t.gene_view_shape) > 0).expand(t.weight_shape).clone()
+                for t, sl in zip(self.tensors, self.genes.slices)}
+
+    def expression(self) -> dict[str, Tensor]:
+        """Protein level $p$ of every layer's genes (weight-shaped, or `(out,)` for unit genes)."""
+        shape = (lambda t: t.weight_shape) if self.config.genes == "connection" else (lambda t: (t.weight_shape[0],))
+        return {t.name: self.genes.y[1, sl].view(shape(t)).clone() for t, sl in zip(self.tensors, self.genes.slices)}
+
+    def layer_sparsity(self) -> dict[str, float]:
+        """Fraction of pruned connections of each regulated weight."""
+        pruned = segment_counts(self.mask == 0, slices=self.genes.slices)
+        return {t.name: k / t.n_genes for t, k in zip(self.tensors, pruned)}
+
+    def sparsity(self) -> float:
+        """Fraction of pruned connections over every regulated weight."""
+        total = sum(t.weight_shape.numel() for t in self.tensors)
+        pruned = sum(s * t.weight_shape.numel() for t, s in zip(self.tensors, self.layer_sparsity().values()))
+        return pruned / total
+
+    # -- persistence --------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything needed to continue identically (with the model's and optimizer's own state)."""
+        return {
+            "version": STATE_VERSION,
+            "layers": [t.name for t in self.tensors],
+            "sizes": list(self.genes.sizes),
+            "y": self.genes.y.clone(),
+            "mask": self.mask.clone(),
+            "allow": self.allow.clone(),
+            "grad_sq": [g.grad_sq.clone() if g.grad_sq is not None else None for g in self.gates],
+            "n_backward": [g.n_backward for g in self.gates],
+            **self.clock.state_dict(),
+            "policy": self.policy.state_dict(),
+            "generator": self.generator.get_state(),
+            "history": [dict(r) for r in self.history],
+            "hebbian": self.hebbian.state_dict() if self.hebbian is not None else None,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a `state_dict` taken from a Regulator of the same layers and config.
+
+        Raises:
+            ValueError: the state was taken from other layers or another version.
+        """
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"state_dict: version {state.get('version')!r} is not {STATE_VERSION}")
+        names = [t.name for t in self.tensors]
+        if state["layers"] != names or list(state["sizes"]) != self.genes.sizes:
+            raise ValueError(f"state_dict: it regulates {state['layers']} with sizes {state['sizes']}, "
+                             f"this Regulator {names} with sizes {self.genes.sizes}")
+        self.genes.y.copy_(state["y"])
+        self.mask.copy_(state["mask"])
+        self.allow.copy_(state["allow"])
+        for gate, grad_sq, n in zip(self.gates, state["grad_sq"], state["n_backward"]):
+            if grad_sq is not None:
+                gate.grad_sq.copy_(grad_sq)
+            gate.n_backward = int(n)
+        self.clock.load_state_dict(state)
+        self.policy.load_state_dict(state["policy"])
+        self.generator.set_state(state["generator"].cpu())  # generator states are CPU byte tensors
+        self.history = [dict(r) for r in state["history"]]
+        if self.hebbian is not None:
+            self.hebbian.load_state_dict(state["hebbian"])
+
+    def remove(self) -> nn.Module:
+        """Bake mask and gate into plain weights and detach from the model; returns the model."""
+        self._check_attached()
+        self.attachment.remove()
+        if self.hebbian is not None:
+            self.hebbian.remove()
+        self._attached = False
+        return self.model
+
+    def __repr__(self) -> str:
+        return (f"Regulator({len(self.tensors)} tensors, {self.genes.n_genes} {self.config.genes} genes, "
+                f"policy={self.config.policy!r}, sparsity={self.sparsity():.3f}, epoch={self.epoch})")
+
+
+def regulate(model: nn.Module, config: RegulatorConfig | dict | None = None,
+             optimizer: torch.optim.Optimizer | None = None, allow: Tensor | dict[str, Tensor] | None = None,
+             **overrides) -> Regulator:
+    """Attach gene regulation to `model`; settings from `config` and keyword overrides.
+
+    `allow` is a structural mask (flat over genes, or per tensor name): connections outside it are
+    pruned from the start and never grow.
+
+    Raises:
+        ValueError: a setting is unknown or invalid, a named layer does not exist, or the
+            optimizer does not hold a regulated weight.
+    """
+    return Regulator(model, make_config(config, **overrides), optimizer, allow)

@@ -1,0 +1,170 @@
+"""Validated configuration of a `Regulator`.
+
+One flat, frozen pydantic model: every field is named in the docs (docs/configuration.md) with
+the equation it enters. Unknown keys and bad values raise `ValueError` (pydantic's
+`ValidationError` is a subclass) naming the field, the value received and what is allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from biogrn.core import ConfigError, format_validation_error
+from biogrn.dynamics import check_stability
+
+__all__ = ["RegulatorConfig", "make_config"]
+
+
+class RegulatorConfig(BaseModel):
+    """Every setting of the gene-regulated pruning loop (defaults: the seed paper's listing)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    # -- what is regulated ------------------------------------------------------------------------
+    layers: tuple[str, ...] | None = None
+    """Module names (their `weight`) or full parameter names; `None`: every Linear and ConvNd."""
+    genes: Literal["connection", "unit"] = "connection"
+    """One gene per connection (unstructured) or per output unit / channel (structured)."""
+
+    # -- Eq. 1: kinetics ------------------------------------------------------------------------------
+    gamma_m: float = Field(default=0.02, gt=0.0)
+    gamma_p: float = Field(default=0.01, gt=0.0)
+    k_p: float = Field(default=0.01, gt=0.0)
+    basal: float = Field(default=0.0, ge=0.0)
+    drive_rate: float = Field(default=0.02, ge=0.0)
+    drive_half: float = Field(default=1.0, gt=0.0)
+    drive_hill: float = Field(default=2.0, gt=0.0)
+    self_rate: float = Field(default=0.0, ge=0.0)
+    self_half: float = Field(default=0.5, gt=0.0)
+    self_hill: float = Field(default=4.0, gt=0.0)
+    pool_half: float | None = Field(default=None, gt=0.0)
+    pool_hill: float = Field(default=2.0, gt=0.0)
+    initial_m: float = Field(default=1.0, ge=0.0)
+    initial_p: float = Field(default=1.0, ge=0.0)
+
+    # -- integration ---------------------------------------------------------------------------------
+    dt: float = Field(default=1.0, gt=0.0)
+    """Gene-clock time per training step: gamma is a rate per unit of this clock."""
+    integrate_every: int = Field(default=50, ge=1)
+    method: str = "rk4"
+    step_size: float | None = Field(default=None, gt=0.0)
+    """Fixed-step size; `None`: one step over each integration interval."""
+    rtol: float = Field(default=1e-5, gt=0.0)
+    atol: float = Field(default=1e-7, gt=0.0)
+    compile: bool = False
+    """Compile each integration call (field and solver stages) with torch.compile."""
+
+    # -- drive --------------------------------------------------------------------------------------------
+    drive: Literal["taylor", "grad", "magnitude", "hebbian"] = "taylor"
+    """`hebbian`: pre/post co-activity with homeostasis (biogrn.regulation.HebbianRecorder) on Linear layers; other
+    regulated layers (convolutions) keep the `taylor` drive."""
+    hebbian_target: float = Field(default=0.1, gt=0.0)
+    """Homeostatic target $a^*$ of a unit's mean rectified activity (drive `hebbian`)."""
+    hebbian_rate: float = Field(default=0.01, gt=0.0, le=1.0)
+    """Rate of the running mean activity (drive `hebbian`)."""
+    normalize_drive: bool = True
+
+    # -- Eq. 2: importance ---------------------------------------------------------------------------
+    alpha: float = Field(default=0.5, ge=0.0)
+    beta: float = Field(default=0.2, ge=0.0)
+    normalization: Literal["mean", "max", "none"] = "mean"
+
+    # -- threshold and pruning -------------------------------------------------------------------------
+    policy: Literal["paper", "target", "magnitude", "set", "rigl", "listing"] = "paper"
+    """`paper`, `target`: gene regulation; `magnitude`, `set`, `rigl`, `listing`: the baselines
+    (biogrn.policies)."""
+    scope: Literal["layer", "global"] = "layer"
+    epochs: int = Field(default=20, ge=1)
+    start_epoch: int = Field(default=5, ge=0)
+    """Pruning starts after this many epochs (the listing's `epoch > 5`)."""
+    update_every: int | None = Field(default=None, ge=1)
+    """Prune/rewire every this many steps; `None`: once per epoch, at `epoch_end`."""
+    tau_sigmas: float = 0.5
+    median_rule: Literal["cap", "always", "never"] = "cap"
+    patience: int = Field(default=3, ge=1)
+    plateau_tol: float = Field(default=0.005, ge=0.0)
+    target_sparsity: float = Field(default=0.5, ge=0.0, lt=1.0)
+    initial_sparsity: float = Field(default=0.0, ge=0.0, lt=1.0)
+    end_epoch: int | None = Field(default=None, ge=1)
+    """Epoch at which `target` reaches its sparsity; `None`: three quarters of `epochs`."""
+
+    # -- drop and grow (set, rigl) -----------------------------------------------------------------------
+    drop_fraction: float = Field(default=0.3, ge=0.0, le=1.0)
+    """Fraction of active connections an update of `set` or `rigl` replaces (zeta, alpha)."""
+    drop_schedule: Literal["cosine", "constant"] = "cosine"
+    """RigL's cosine decay of the drop fraction to `end_epoch`, or SET's constant."""
+
+    # -- Eq. 3: rewiring -------------------------------------------------------------------------------
+    rewire: bool = True
+    max_regrow: int = Field(default=100, ge=0)
+    """At most this many reconnections per layer per update (the listing's 100)."""
+    max_regrow_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
+    """Gene policies also regrow at most this fraction of a layer's active connections per update:
+    100 zero-initialised regrowths would replace a small layer's trained connections wholesale."""
+    delta: Literal["deficit", "mean_distance"] = "deficit"
+    sigma_schedule: Literal["paper", "exponential", "constant"] = "paper"
+    sigma0: float = Field(default=2.0, gt=0.0)
+    sigma_min: float = Field(default=0.5, gt=0.0)
+    sigma_decay: float = Field(default=0.9, gt=0.0, le=1.0)
+    regrow_init: Literal["auto", "zero", "normal"] = "auto"
+    """`auto`: `zero` for connection genes (as RigL), `normal` for unit genes: a regrown unit with
+    zero weights and bias sits at ReLU's kink with zero gradient and never trains."""
+    regrow_scale: float = Field(default=0.1, ge=0.0)
+
+    # -- gate -----------------------------------------------------------------------------------------------
+    gate: Literal["mask", "hill"] = "mask"
+    gate_half: float = Field(default=0.5, gt=0.0)
+    gate_hill: float = Field(default=2.0, gt=0.0)
+
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _check_pairs(self) -> RegulatorConfig:
+        interval = self.dt * self.integrate_every
+        if self.step_size is None or self.step_size >= interval:
+            step, what = interval, "dt * integrate_every (one solver step per integration)"
+        else:
+            step, what = self.step_size, "step_size"
+        check_stability(self.method, step, max(self.gamma_m, self.gamma_p), what)
+        if self.sigma_min > self.sigma0:
+            raise ValueError(f"sigma_min: {self.sigma_min} exceeds sigma0 = {self.sigma0}")
+        if self.initial_sparsity > self.target_sparsity:
+            raise ValueError(
+                f"initial_sparsity: {self.initial_sparsity} exceeds target_sparsity = {self.target_sparsity}"
+            )
+        if self.end_epoch is not None and self.end_epoch <= self.start_epoch:
+            raise ValueError(f"end_epoch: {self.end_epoch} must exceed start_epoch = {self.start_epoch}")
+        return self
+
+    @property
+    def schedule_end(self) -> float:
+        """Epoch at which the `target` schedule reaches `target_sparsity`."""
+        if self.end_epoch is not None:
+            return float(self.end_epoch)
+        return max(self.start_epoch + 1.0, 0.75 * self.epochs)
+
+
+def make_config(config: RegulatorConfig | dict | None = None, **overrides) -> RegulatorConfig:
+    """Merge a config (object, mapping or None) with keyword overrides, and validate.
+
+    Raises:
+        ValueError: a field is unknown or out of range; the message names the field, the value
+            received and the allowed range or choices.
+    """
+    if config is None:
+        base: dict = {}
+    elif isinstance(config, RegulatorConfig):
+        base = config.model_dump(exclude_unset=True)
+    elif isinstance(config, dict):
+        base = dict(config)
+    else:
+        raise TypeError(f"config: expected RegulatorConfig, dict or None, got {type(config).__name__}")
+    base.update(overrides)
+    if isinstance(base.get("layers"), str):
+        base["layers"] = (base["layers"],)
+    try:
+        return RegulatorConfig(**base)
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error)) from None

@@ -1,0 +1,112 @@
+"""Which tensors of a model are regulated, and how their genes are laid out.
+
+A `RegulatedTensor` is one regulated weight: the module that owns it, the parameter name, and the shape of
+its genes. Connection genes have the weight's shape (row-major, so the fan-in of an output unit
+is contiguous); unit genes have one gene per entry of the weight's first axis (the output unit
+or channel of Linear and ConvNd).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from biogrn.core import stored_parameter
+
+__all__ = ["DEFAULT_TYPES", "RegulatedTensor", "select_tensors"]
+
+DEFAULT_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+@dataclass
+class RegulatedTensor:
+    name: str
+    """Full parameter name in the model (`fc1.weight`)."""
+    module: nn.Module
+    param: str
+    weight_shape: torch.Size
+    genes: str
+
+    @property
+    def n_genes(self) -> int:
+        return self.weight_shape.numel() if self.genes == "connection" else self.weight_shape[0]
+
+    @property
+    def n_pools(self) -> int:
+        """Pools of shared protein: output units for connection genes, the layer for unit genes."""
+        return self.weight_shape[0] if self.genes == "connection" else 1
+
+    @property
+    def connections_per_gene(self) -> int:
+        return 1 if self.genes == "connection" else self.weight_shape.numel() // self.weight_shape[0]
+
+    @property
+    def gene_view_shape(self) -> tuple[int, ...]:
+        """Shape that broadcasts a layer's genes against its weight."""
+        if self.genes == "connection":
+            return tuple(self.weight_shape)
+        return (self.weight_shape[0],) + (1,) * (len(self.weight_shape) - 1)
+
+    @property
+    def original(self) -> nn.Parameter:
+        """The stored (unmasked) parameter, under parametrization or not."""
+        return stored_parameter(self.module, self.param)
+
+    def per_gene(self, x: Tensor) -> Tensor:
+        """A weight-shaped quantity as one value per gene, flat: itself for connection genes, the
+        mean over each unit's fan-in (every axis but the first) for unit genes."""
+        if self.genes == "connection":
+            return x.reshape(-1)
+        return x.reshape(x.shape[0], -1).mean(dim=1) if x.dim() > 1 else x
+
+
+def select_tensors(model: nn.Module, layers: tuple[str, ...] | None, genes: str) -> list[RegulatedTensor]:
+    """The tensors to regulate: every Linear/ConvNd weight, or those named in `layers`.
+
+    A name is a module name (its `weight` is regulated) or a full parameter name. By default
+    every Linear/ConvNd weight is regulated; with unit genes the last one (in module order) is
+    left out, since its units are the model's outputs. Name it in `layers` to regulate it anyway.
+
+    Raises:
+        ValueError: a name matches neither a module with a `weight` nor a parameter, a tensor
+            has fewer than one axis, or nothing is left to regulate.
+    """
+    modules = dict(model.named_modules())
+    params = dict(model.named_parameters())
+    chosen: list[tuple[str, nn.Module, str]] = []
+    if layers is None:
+        for name, module in modules.items():
+            if isinstance(module, DEFAULT_TYPES):
+                chosen.append((f"{name}.weight" if name else "weight", module, "weight"))
+        if genes == "unit" and len(chosen) > 1:
+            # the last layer's units are the model's outputs (classes): pruning one removes a class
+            chosen.pop()
+    else:
+        for name in layers:
+            if name in modules and name and isinstance(getattr(modules[name], "weight", None), torch.Tensor):
+                chosen.append((f"{name}.weight", modules[name], "weight"))
+            elif name in params:
+                owner, _, pname = name.rpartition(".")
+                chosen.append((name, modules[owner], pname))
+            else:
+                available = [n for n, m in modules.items() if isinstance(getattr(m, "weight", None), torch.Tensor) and n]
+                raise ValueError(
+                    f"layers: {name!r} is neither a module with a weight nor a parameter of the model; "
+                    f"modules with a weight: {available[:20]}"
+                    + (" ..." if len(available) > 20 else "")
+                )
+    if not chosen:
+        raise ValueError("layers: the model has no Linear or ConvNd layer to regulate; name the tensors in `layers`")
+    seen = set()
+    selected = []
+    for name, module, pname in chosen:
+        if name in seen:
+            raise ValueError(f"layers: {name!r} is named twice")
+        seen.add(name)
+        weight = getattr(module, pname)
+        if weight.dim() < 1:
+            raise ValueError(f"layers: {name!r} is a scalar; only tensors with at least one axis can be regulated")
+        selected.append(RegulatedTensor(name, module, pname, weight.shape, genes))
+    return selected

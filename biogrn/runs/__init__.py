@@ -1,0 +1,90 @@
+"""Whole runs: configuration, building the pieces, the training loop, records, checkpoints, sweeps.
+
+- `_run_config`: `RunConfig` (data, model, training, regulator, records), from TOML, YAML or a dict.
+- `_build`: device, data, model and optimizer from a configuration.
+- `_loop`: one epoch of training, evaluation, `fit`; what is minimised is an `Objective`.
+- `_records`: the records of a run as one `xarray.Dataset`, written as NetCDF.
+- `_checkpoint`: atomic checkpoints that load without running pickled code.
+- `_trainer`: `Trainer`, `run` and `resume`: a run directory from start to finish.
+- `_sweep`: grids of runs for studies, locally or on Ray.
+- `_metrics`: group-wise evaluation and forecast errors.
+- `_figures`: the figures of a run (matplotlib, loaded only when drawn).
+- `_files`: the names of a run directory's files.
+"""
+
+from biogrn.runs._build import build_model, load_data, make_optimizer, resolve_device
+from biogrn.runs._checkpoint import CHECKPOINT_VERSION, load_checkpoint, restore_rng, rng_states, save_checkpoint
+from biogrn.runs._files import CHECKPOINT_FILE, CONFIG_FILE, RECORDS_FILE
+from biogrn.runs._loop import CLASSIFICATION, REGRESSION, EpochResult, Objective, evaluate, fit, train_epoch
+from biogrn.runs._metrics import forecast_errors, group_metrics, predict, seasonal_naive
+from biogrn.runs._records import (
+    VARIABLES,
+    ConnectionTrace,
+    Recorder,
+    config_of,
+    package_versions,
+    quantiles,
+    read_records,
+    write_records,
+)
+from biogrn.runs._run_config import (
+    DataConfig,
+    ModelConfig,
+    RecordsConfig,
+    RunConfig,
+    TrainingConfig,
+    load_run_config,
+    parse_run_config,
+)
+from biogrn.runs._sweep import grid, point_name, summarize, sweep, sweep_point, with_overrides
+from biogrn.runs._trainer import Trainer, resume, run
+
+__all__ = [
+    "CHECKPOINT_FILE",
+    "CHECKPOINT_VERSION",
+    "CLASSIFICATION",
+    "CONFIG_FILE",
+    "RECORDS_FILE",
+    "REGRESSION",
+    "VARIABLES",
+    "ConnectionTrace",
+    "DataConfig",
+    "EpochResult",
+    "ModelConfig",
+    "Objective",
+    "RecordsConfig",
+    "Recorder",
+    "RunConfig",
+    "Trainer",
+    "TrainingConfig",
+    "build_model",
+    "config_of",
+    "evaluate",
+    "fit",
+    "forecast_errors",
+    "grid",
+    "group_metrics",
+    "load_checkpoint",
+    "load_data",
+    "load_run_config",
+    "make_optimizer",
+    "package_versions",
+    "parse_run_config",
+    "point_name",
+    "predict",
+    "quantiles",
+    "read_records",
+    "resolve_device",
+    "restore_rng",
+    "resume",
+    "rng_states",
+    "run",
+    "save_checkpoint",
+    "seasonal_naive",
+    "summarize",
+    "sweep",
+    "sweep_point",
+    "train_epoch",
+    "with_overrides",
+    "write_records",
+]

@@ -1,0 +1,77 @@
+"""The pieces of a run, built from its configuration: device, data, model, optimizer."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from biogrn.core import DataError
+from biogrn.data import AffectNet, Splits, digits, fer2013_splits, flat_splits, ravdess_splits, read_csv, read_npz
+from biogrn.models import bionic, mlp
+
+__all__ = ["build_model", "load_data", "make_optimizer", "resolve_device"]
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """`auto` is CUDA when present, else the CPU; other names as torch reads them.
+
+    Raises:
+        ValueError: the named device is not available here.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {name!r} asked for, but CUDA is not available here")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device: {name!r} asked for, but MPS is not available here")
+    return device
+
+
+def load_data(config, seed: int) -> Splits:
+    """The splits a `DataConfig` describes, shuffled with `seed`.
+
+    Raises:
+        DataError: the file is malformed (the message names the file and line).
+    """
+    if config.name == "digits":
+        return digits(config.val_fraction, config.test_fraction, seed)
+    if config.name == "npz":
+        return read_npz(config.path, config.val_fraction, config.test_fraction, seed)
+    if config.name == "csv":
+        return read_csv(config.path, config.label_column, config.val_fraction, config.test_fraction, seed)
+    if config.name == "fer2013":
+        return fer2013_splits(config.path, config.val_fraction, seed, config.on_error)
+    if config.name == "affectnet":
+        parts = {split: AffectNet(config.path, split, config.classes, config.image_size, config.on_error,
+                                  config.val_fraction, seed) for split in ("train", "val", "test")}
+        return flat_splits(parts, config.classes, f"AffectNet {config.path}")
+    if config.name == "ravdess":
+        return ravdess_splits(config.path, config.val_fraction, config.test_fraction, seed, config.on_error)
+    raise DataError(f"data.name: {config.name!r} is unknown")
+
+
+def build_model(config, n_features: int, n_classes: int, image_shape: tuple[int, ...] | None = None,
+                seed: int = 0) -> nn.Module:
+    """The network a `ModelConfig` names, for `n_features` inputs and `n_classes` outputs.
+
+    Raises:
+        ValueError: `bionic` on data that are not images.
+    """
+    if config.name == "mlp":
+        return mlp([n_features, *config.hidden, n_classes], config.activation, config.dropout)
+    if config.name == "bionic":
+        if image_shape is None:
+            raise ValueError("model.name: 'bionic' needs image data (digits, fer2013, affectnet)")
+        return bionic(image_shape, n_classes, config.hidden, config.connectome_density, config.dale,
+                      config.inhibitory_fraction, config.inhibitory_gain, config.noise, config.layernorm, seed)
+    raise ValueError(f"model.name: {config.name!r} is unknown")
+
+
+def make_optimizer(config, parameters) -> torch.optim.Optimizer:
+    """The optimizer a `TrainingConfig` names."""
+    if config.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)

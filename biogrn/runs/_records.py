@@ -1,0 +1,297 @@
+"""A run's records: one `xarray.Dataset` per run, written atomically as NetCDF (records.nc).
+
+The schema (docs/records.md) in short:
+
+| dims | variables |
+|---|---|
+| (epoch) | train_loss, train_accuracy, val_loss, val_accuracy, step, total_sparsity, sigma, frozen, epoch_seconds |
+| (epoch, layer) | sparsity, tau, n_pruned, n_regrown |
+| (epoch, layer, quantile) | m_quantiles, p_quantiles |
+| (update) / (update, layer) | update_step, update_epoch, update_sigma / update_tau, update_n_pruned, update_n_regrown, update_sparsity |
+| (trace_step, connection) | trace_w, trace_m, trace_p, trace_mask |
+| () | test_loss, test_accuracy (NaN until the run completes) |
+
+Every value is computed on the model's device and read back once per epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import Tensor
+
+from biogrn._version import __version__
+from biogrn.core import atomic_write
+from biogrn.regulation import Regulator
+from biogrn.runs._files import RECORDS_FILE
+from biogrn.runs._loop import EpochResult
+
+__all__ = ["ConnectionTrace", "Recorder", "VARIABLES", "config_of", "package_versions", "quantiles",
+           "read_records",
+           "write_records"]
+
+NAN = float("nan")
+
+VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    # name: (dims, units, description)
+    "train_loss": (("epoch",), "nat", "mean cross-entropy over the epoch's training batches"),
+    "train_accuracy": (("epoch",), "1", "accuracy over the epoch's training batches, as they were trained"),
+    "val_loss": (("epoch",), "nat", "cross-entropy on the validation split after the epoch"),
+    "val_accuracy": (("epoch",), "1", "accuracy on the validation split after the epoch"),
+    "step": (("epoch",), "1", "optimizer steps done at the end of the epoch"),
+    "total_sparsity": (("epoch",), "1", "pruned fraction of all regulated connections"),
+    "sigma": (("epoch",), "1", "rewiring temperature sigma_r of Eq. 3 at the end of the epoch"),
+    "frozen": (("epoch",), "1", "1 once the threshold policy has frozen tau (plateau rule)"),
+    "epoch_seconds": (("epoch",), "s", "wall-clock time of the epoch (training and validation); "
+                                       "the only variable that differs between identical runs"),
+    "sparsity": (("epoch", "layer"), "1", "pruned fraction of the layer's connections"),
+    "tau": (("epoch", "layer"), "1", "threshold of the last prune/rewire update so far (NaN before the first)"),
+    "n_pruned": (("epoch", "layer"), "1", "connections pruned during the epoch"),
+    "n_regrown": (("epoch", "layer"), "1", "connections regrown (rewired) during the epoch"),
+    "m_quantiles": (("epoch", "layer", "quantile"), "1", "quantiles of the layer's mRNA level m (Eq. 1)"),
+    "p_quantiles": (("epoch", "layer", "quantile"), "1", "quantiles of the layer's protein level p, "
+                                                         "the expression of Eq. 2"),
+    "update_step": (("update",), "1", "optimizer steps done when the update ran"),
+    "update_epoch": (("update",), "1", "epochs completed when the update ran"),
+    "update_sigma": (("update",), "1", "sigma_r used by the update's rewiring"),
+    "update_tau": (("update", "layer"), "1", "threshold tau of the update"),
+    "update_n_pruned": (("update", "layer"), "1", "connections the update pruned"),
+    "update_n_regrown": (("update", "layer"), "1", "connections the update regrew"),
+    "update_sparsity": (("update", "layer"), "1", "pruned fraction after the update"),
+    "trace_w": (("trace_step", "connection"), "1", "stored weight w of each traced connection"),
+    "trace_m": (("trace_step", "connection"), "1", "mRNA level m of the traced connection's gene"),
+    "trace_p": (("trace_step", "connection"), "1", "protein level p of the traced connection's gene"),
+    "trace_mask": (("trace_step", "connection"), "1", "1 if the traced connection is active, 0 if pruned"),
+    "test_loss": ((), "nat", "cross-entropy on the test split at the end (NaN until the run completes)"),
+    "test_accuracy": ((), "1", "accuracy on the test split at the end (NaN until the run completes)"),
+}
+
+
+def quantiles(values: Tensor, qs: Tensor) -> Tensor:
+    """Quantiles of `values` along its last axis by linear interpolation (numpy's default method).
+
+    Works at any size (`torch.quantile` refuses more than 2**24 elements). Shapes: values
+    `(..., n)` with n >= 1, qs `(Q,)` in [0, 1]; result `(..., Q)`.
+    """
+    ordered = values.sort(dim=-1).values
+    position = qs.to(ordered.dtype) * (ordered.shape[-1] - 1)
+    low = position.floor().long()
+    high = torch.clamp(low + 1, max=ordered.shape[-1] - 1)
+    lower, upper = ordered[..., low], ordered[..., high]
+    return lower + (upper - lower) * (position - low)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages that decide a run's numbers."""
+    import torchdiffeq
+
+    return {"python_version": platform.python_version(), "biogrn_version": __version__,
+            "torch_version": torch.__version__, "torchdiffeq_version": torchdiffeq.__version__,
+            "numpy_version": np.__version__, "xarray_version": xr.__version__}
+
+
+class ConnectionTrace:
+    """w, m, p and mask of a fixed random sample of connections, every `every` steps.
+
+    The sample is drawn once, uniformly over all regulated connections, with `seed`. Values are
+    gathered on the device at each capture and read back only by `state_dict` / `arrays`.
+    """
+
+    def __init__(self, weights: Sequence[Tensor], names: Sequence[str], n: int, every: int, seed: int,
+                 regulator: Regulator | None = None):
+        sizes = [w.numel() for w in weights]
+        n = min(n, sum(sizes))
+        chosen = torch.randperm(sum(sizes), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+        offsets = torch.tensor(np.cumsum([0] + sizes))
+        layer = torch.searchsorted(offsets, chosen, right=True) - 1
+        self.weights = list(weights)
+        self.every = every
+        self.regulator = regulator
+        self.layer_names = [names[i] for i in layer.tolist()]
+        self.index = (chosen - offsets[layer]).tolist()
+        device = weights[0].device if weights else torch.device("cpu")
+        self._positions = []  # per layer: (flat weight positions, gene indices, slice into the sample)
+        start = 0
+        for i, w in enumerate(weights):
+            positions = chosen[layer == i] - offsets[i]
+            if regulator is not None:
+                tensor, sl = regulator.tensors[i], regulator.genes.slices[i]
+                genes = sl.start + positions // tensor.connections_per_gene
+            else:
+                genes = positions
+            self._positions.append((positions.to(device), genes.to(device), slice(start, start + len(positions))))
+            start += len(positions)
+        self.n = n
+        self.step = 0
+        self.steps: list[int] = []
+        self._chunks: list[Tensor] = []  # (k, 4, n) blocks on the device
+
+    def __call__(self) -> None:
+        """Count a training step; capture the sample every `every` steps."""
+        self.step += 1
+        if self.n == 0 or self.step % self.every:
+            return
+        parts = []
+        for w, (positions, genes, _) in zip(self.weights, self._positions):
+            if len(positions) == 0:
+                continue
+            values = w.detach().reshape(-1)[positions].float()
+            if self.regulator is not None:
+                y, mask = self.regulator.genes.y, self.regulator.mask
+                m, p, active = y[0, genes].float(), y[1, genes].float(), mask[genes].float()
+            else:
+                m = p = torch.full_like(values, NAN)
+                active = torch.ones_like(values)
+            parts.append(torch.stack([values, m, p, active]))
+        self._chunks.append(torch.cat(parts, dim=1).unsqueeze(0))
+        self.steps.append(self.step)
+
+    def values(self) -> Tensor:
+        """`(steps, 4, connections)` on the CPU: w, m, p, mask."""
+        if not self._chunks:
+            return torch.zeros(0, 4, self.n)
+        if len(self._chunks) > 1:
+            self._chunks = [torch.cat(self._chunks)]
+        return self._chunks[0].cpu()
+
+    def state_dict(self) -> dict:
+        return {"step": self.step, "steps": list(self.steps), "values": self.values()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step = int(state["step"])
+        self.steps = [int(s) for s in state["steps"]]
+        device = self.weights[0].device if self.weights else torch.device("cpu")
+        self._chunks = [state["values"].to(device)]
+
+
+class Recorder:
+    """Collects one row per epoch (and the regulator's updates) and builds the records Dataset."""
+
+    def __init__(self, layers: Sequence[str], qs: Sequence[float]):
+        self.layers = list(layers)
+        self.qs = list(qs)
+        self.rows: list[dict] = []
+        self.updates: list[dict] = []
+
+    def add_epoch(self, result: EpochResult, seconds: float, step: int, regulator: Regulator | None) -> None:
+        """Record the epoch that just ended (after `regulator.epoch_end`)."""
+        n_layers = len(self.layers)
+        row = {"epoch": result.epoch, "train_loss": result.train_loss, "train_accuracy": result.train_accuracy,
+               "val_loss": result.val_loss, "val_accuracy": result.val_accuracy, "step": step,
+               "epoch_seconds": seconds}
+        if regulator is None:
+            row.update(total_sparsity=0.0, sigma=NAN, frozen=0, sparsity=[0.0] * n_layers,
+                       tau=[NAN] * n_layers, n_pruned=[0] * n_layers, n_regrown=[0] * n_layers,
+                       m_quantiles=[[NAN] * len(self.qs)] * n_layers, p_quantiles=[[NAN] * len(self.qs)] * n_layers)
+        else:
+            new = regulator.history[len(self.updates):]
+            self.updates.extend(dict(u) for u in new)
+            last_tau = self.updates[-1]["tau"] if self.updates else [NAN] * n_layers
+            y, qs = regulator.genes.y, torch.tensor(self.qs, device=regulator.device)
+            per_layer = torch.stack([quantiles(y[:, sl], qs) for sl in regulator.genes.slices], dim=1)
+            m_q, p_q = per_layer.tolist()
+            row.update(total_sparsity=regulator.sparsity(), sigma=regulator.sigma,
+                       frozen=int(bool(regulator.policy.frozen)), sparsity=list(regulator.layer_sparsity().values()),
+                       tau=list(last_tau), n_pruned=[sum(u["n_pruned"][i] for u in new) for i in range(n_layers)],
+                       n_regrown=[sum(u["n_regrown"][i] for u in new) for i in range(n_layers)],
+                       m_quantiles=m_q, p_quantiles=p_q)
+        self.rows.append(row)
+
+    def state_dict(self) -> dict:
+        return {"layers": list(self.layers), "quantiles": list(self.qs), "rows": [dict(r) for r in self.rows],
+                "updates": [dict(u) for u in self.updates]}
+
+    def load_state_dict(self, state: dict) -> None:
+        if list(state["layers"]) != self.layers:
+            raise ValueError(f"records: layers {state['layers']} differ from this run's {self.layers}")
+        self.rows = [dict(r) for r in state["rows"]]
+        self.updates = [dict(u) for u in state["updates"]]
+
+    def to_dataset(self, attrs: dict, trace: ConnectionTrace | None = None,
+                   test: tuple[float, float] | None = None) -> xr.Dataset:
+        """The records so far; `test` (loss, accuracy) marks the run complete."""
+        rows, updates, n_layers = self.rows, self.updates, len(self.layers)
+
+        def column(key, dtype=np.float64, width=None):
+            if not rows:
+                return np.zeros((0,) + ((n_layers,) if width == "layer" else (n_layers, len(self.qs))
+                                        if width == "quantile" else ()), dtype)
+            return np.asarray([r[key] for r in rows], dtype=dtype)
+
+        def update_column(key, dtype=np.float64, per_layer=False):
+            if not updates:
+                return np.zeros((0, n_layers) if per_layer else (0,), dtype)
+            return np.asarray([u[key] for u in updates], dtype=dtype)
+
+        data = {
+            "train_loss": column("train_loss"), "train_accuracy": column("train_accuracy"),
+            "val_loss": column("val_loss"), "val_accuracy": column("val_accuracy"),
+            "step": column("step", np.int64), "total_sparsity": column("total_sparsity"),
+            "sigma": column("sigma"), "frozen": column("frozen", np.int8),
+            "epoch_seconds": column("epoch_seconds"),
+            "sparsity": column("sparsity", width="layer"), "tau": column("tau", width="layer"),
+            "n_pruned": column("n_pruned", np.int64, "layer"), "n_regrown": column("n_regrown", np.int64, "layer"),
+            "m_quantiles": column("m_quantiles", width="quantile"),
+            "p_quantiles": column("p_quantiles", width="quantile"),
+            "update_step": update_column("step", np.int64), "update_epoch": update_column("epoch", np.int64),
+            "update_sigma": update_column("sigma"), "update_tau": update_column("tau", per_layer=True),
+            "update_n_pruned": update_column("n_pruned", np.int64, True),
+            "update_n_regrown": update_column("n_regrown", np.int64, True),
+            "update_sparsity": update_column("sparsity", per_layer=True),
+            "test_loss": np.float64(test[0] if test else NAN),
+            "test_accuracy": np.float64(test[1] if test else NAN),
+        }
+        coords = {
+            "epoch": np.asarray([r["epoch"] for r in rows], dtype=np.int64),
+            "layer": np.asarray(self.layers, dtype=str),
+            "quantile": np.asarray(self.qs, dtype=np.float64),
+            "update": np.arange(len(updates), dtype=np.int64),
+        }
+        values = trace.values().numpy() if trace is not None else np.zeros((0, 4, 0), np.float32)
+        for i, name in enumerate(("trace_w", "trace_m", "trace_p", "trace_mask")):
+            data[name] = values[:, i, :]
+        coords["trace_step"] = np.asarray(trace.steps if trace is not None else [], dtype=np.int64)
+        coords["connection"] = np.arange(values.shape[2], dtype=np.int64)
+        coords["trace_layer"] = ("connection", np.asarray(trace.layer_names if trace else [], dtype=str))
+        coords["trace_index"] = ("connection", np.asarray(trace.index if trace else [], dtype=np.int64))
+
+        variables = {}
+        for name, (dims, units, description) in VARIABLES.items():
+            variables[name] = xr.Variable(dims, data[name], attrs={"units": units, "description": description})
+        dataset = xr.Dataset(variables, coords=coords)
+        dataset["trace_layer"].attrs["description"] = "regulated tensor of each traced connection"
+        dataset["trace_index"].attrs["description"] = "flat (row-major) index of the connection in its tensor"
+        dataset.attrs.update(attrs)
+        dataset.attrs["complete"] = np.int8(test is not None)
+        dataset.attrs["epochs_done"] = np.int64(len(rows))
+        return dataset
+
+
+def write_records(dataset: xr.Dataset, path: str | Path) -> None:
+    """Write `dataset` as NetCDF-4 at `path`, atomically (readers never see half a file)."""
+    atomic_write(path, lambda tmp: dataset.to_netcdf(tmp, engine="netcdf4"))
+
+
+def read_records(path: str | Path) -> xr.Dataset:
+    """Load a records file fully into memory (the file is closed on return); `config` parsed to a dict.
+
+    Raises:
+        FileNotFoundError: there is no records file at `path`.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / RECORDS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no records file")
+    return xr.load_dataset(path)
+
+
+def config_of(dataset: xr.Dataset) -> dict:
+    """The run's full configuration, from the records' `config` attribute."""
+    return json.loads(dataset.attrs["config"])

@@ -1,0 +1,258 @@
+"""Validated configuration of a whole run: data, model, training, regulator, records.
+
+A run is written as a TOML or YAML file with one table per section:
+
+    seed = 0
+    pruning = "gene"            # or "none" (the dense baseline)
+    [data]     name = "digits"
+    [model]    hidden = [128, 64]
+    [training] epochs = 20, batch_size = 64, lr = 1e-3
+    [regulator] ...             # any `RegulatorConfig` field except epochs and seed
+    [records]  trace_connections = 64
+
+Every problem is refused before anything is trained or written, as `ConfigError` with one line
+per problem that starts with the dotted path of the field (`regulator.gamma_m: ...`). Relative
+data paths are resolved against the directory of the config file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from biogrn.core import ConfigError, format_validation_error
+from biogrn.regulation import RegulatorConfig
+
+__all__ = [
+    "DataConfig", "ModelConfig", "RecordsConfig", "RunConfig", "TrainingConfig", "load_run_config",
+    "parse_run_config",
+]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+PositiveInt = Annotated[int, Field(gt=0)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class DataConfig(BaseModel):
+    """Where the examples come from and how they are split."""
+
+    model_config = _STRICT
+
+    name: Literal["digits", "npz", "csv", "fer2013", "affectnet", "ravdess"] = "digits"
+    """`digits`: scikit-learn's 8x8 digits (ships offline); `npz`: arrays `x` and `y` in a NumPy
+    archive; `csv`: numeric feature columns and an integer label column; `fer2013`: FER-2013's
+    CSV (fer2013.csv, icml_face_data.csv) or its train/ and test/ image folders; `affectnet`: the
+    manually annotated release or class-numbered folders (docs/affectnet.md); `ravdess`: the
+    Actor_NN/ speech wav files as log-mel features, split by actor (docs/ravdess.md)."""
+    path: Path | None = None
+    """The file (or FER-2013 folder); relative paths start at the config file's directory."""
+    label_column: str = "label"
+    """Name of the label column of a `csv` file."""
+    val_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
+    """For `fer2013`: only the image-folder form, which has no validation set, uses it."""
+    test_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
+    """Unused by `fer2013` and `affectnet`, whose test splits are their own; for `ravdess` a
+    fraction of the actors."""
+    on_error: Literal["raise", "skip"] = "raise"
+    """`fer2013`, `affectnet`, `ravdess`: stop at a malformed row, image or file name, or skip it
+    (counted and reported)."""
+    augment: bool = False
+    """Image data (digits, fer2013, affectnet): the seed paper's augmentation of every training
+    batch (rotation within 15 degrees, flips, brightness within 20%; biogrn.data.augment)."""
+    classes: Literal[7, 8] = 8
+    """`affectnet`: with Contempt (8) or without (7)."""
+    image_size: int = Field(default=48, gt=0)
+    """`affectnet`: side of the square grayscale image each face box is resized to."""
+
+    @field_validator("path")
+    @classmethod
+    def _resolve(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        if path is None:
+            return None
+        base = (info.context or {}).get("base")
+        if not path.is_absolute() and base is not None:
+            path = Path(base) / path
+        path = path.resolve()
+        if not path.exists():
+            raise ValueError(f"file not found: {path}")
+        return path
+
+    @model_validator(mode="after")
+    def _check(self) -> DataConfig:
+        if self.name == "digits" and self.path is not None:
+            raise ValueError("path: the digits set ships with scikit-learn and takes no path")
+        if self.name != "digits" and self.path is None:
+            raise ValueError(f"path: data set {self.name!r} needs a file")
+        if self.val_fraction + self.test_fraction >= 1.0:
+            raise ValueError(f"val_fraction + test_fraction: {self.val_fraction + self.test_fraction} "
+                             "leaves no training data (must be < 1)")
+        return self
+
+
+class ModelConfig(BaseModel):
+    """The network: input and output widths come from the data."""
+
+    model_config = _STRICT
+
+    name: Literal["mlp", "bionic"] = "mlp"
+    """`mlp`: the seed listing's model; `bionic`: the BioNIC-style image model (docs/structure.md)."""
+    hidden: tuple[PositiveInt, ...] = (128, 64)
+    """Widths of the hidden (for `bionic`: cortical) layers (the seed paper's listing: 128, 64)."""
+    activation: Literal["relu", "tanh", "gelu"] = "relu"
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    connectome_density: float = Field(default=0.3, gt=0.0, le=1.0)
+    """`bionic`: density d of the laminar connectome between cortical layers."""
+    dale: bool = True
+    """`bionic`: Dale's law on the layers fed by cortical units."""
+    inhibitory_fraction: float = Field(default=0.2, ge=0.0, le=1.0)
+    inhibitory_gain: float = Field(default=1.0, gt=0.0)
+    noise: float = Field(default=0.0, ge=0.0)
+    """`bionic`: additive and multiplicative synaptic noise (training only)."""
+    layernorm: bool = True
+    """`bionic`: LayerNorm after each cortical layer."""
+
+
+class TrainingConfig(BaseModel):
+    """The optimisation loop (the seed paper's: Adam, lr 1e-3, batch 64)."""
+
+    model_config = _STRICT
+
+    epochs: PositiveInt = 20
+    batch_size: PositiveInt = 64
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: float = Field(default=1e-3, gt=0.0)
+    weight_decay: float = Field(default=0.0, ge=0.0)
+    momentum: float = Field(default=0.9, ge=0.0, lt=1.0)
+    """SGD only."""
+
+
+class RecordsConfig(BaseModel):
+    """What goes into records.nc beyond the per-epoch variables."""
+
+    model_config = _STRICT
+
+    quantiles: tuple[Probability, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
+    """Quantiles of m and p recorded per layer and epoch."""
+    trace_connections: int = Field(default=0, ge=0)
+    """Size of a fixed random sample of connections whose w, m, p and mask are traced."""
+    trace_every: PositiveInt = 10
+    """Steps between two trace samples."""
+
+
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+class RunConfig(BaseModel):
+    """One study: every section validated, the regulator's epochs and seed taken from the run."""
+
+    model_config = _STRICT
+
+    seed: int = 0
+    device: str = "auto"
+    """`auto` (CUDA when present), `cpu`, `cuda`, `cuda:N` or `mps`."""
+    pruning: Literal["gene", "none"] = "gene"
+    """`gene`: gene-regulated pruning and rewiring; `none`: the dense baseline."""
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    regulator: RegulatorConfig = RegulatorConfig()
+    records: RecordsConfig = RecordsConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _share_epochs_and_seed(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        regulator = data.get("regulator", {})
+        if not isinstance(regulator, dict):
+            return data
+        training = data.get("training", {})
+        epochs = training.get("epochs", TrainingConfig().epochs) if isinstance(training, dict) else None
+        shared = {}
+        for key, owner, value in (("epochs", "training.epochs", epochs), ("seed", "seed", data.get("seed", 0))):
+            if key in regulator and regulator[key] != value:
+                raise ValueError(f"regulator.{key}: {regulator[key]!r} differs from {owner} = {value!r}; "
+                                 f"set it once, as {owner}")
+            if isinstance(value, int) and not isinstance(value, bool) and (key == "seed" or value > 0):
+                # a bad value is reported once, at its owner
+                shared[key] = value
+        return {**data, "regulator": {**regulator, **shared}}
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, device: str) -> str:
+        if not _DEVICE.fullmatch(device):
+            raise ValueError("choose 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+        return device
+
+    def to_json(self) -> str:
+        """The full config, every default written out (the records' `config` attribute)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+
+def parse_run_config(data: dict, base: Path | None = None, source: str = "config") -> RunConfig:
+    """Validate a mapping (as read from a file); `base` resolves relative data paths.
+
+    Raises:
+        ConfigError: one line per problem, each starting with the field's dotted path.
+    """
+    try:
+        return RunConfig.model_validate(data, context={"base": base})
+    except ValidationError as error:
+        raise ConfigError(f"{source}: invalid configuration\n{format_validation_error(error)}") from None
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read and validate a `.toml`, `.yaml` or `.yml` run configuration.
+
+    Raises:
+        ConfigError: the file is missing, unparsable (with its line), or a field is invalid.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    text = path.read_text()
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    elif suffix in (".yaml", ".yml"):
+        data = _load_yaml(text, path)
+    else:
+        raise ConfigError(f"{path}: unknown config format {suffix!r}; use .toml, .yaml or .yml")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a table of sections, got {type(data).__name__}")
+    return parse_run_config(data, base=path.parent, source=str(path))
+
+
+def _load_yaml(text: str, path: Path) -> Any:
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        """A safe loader that refuses a key given twice instead of keeping the last one."""
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return loader.construct_mapping(node, deep=deep)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    try:
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{path}:{where}: not valid YAML: {problem}") from None

@@ -1,0 +1,227 @@
+"""A whole run from a `RunConfig`: data, model, optimizer, regulator, records, figures, checkpoints.
+
+`Trainer` holds the pieces of one run; `run` starts one in a new directory, `resume` continues one.
+
+    records = biogrn.run(config, "runs/a")            # train, writing runs/a/...
+    records = biogrn.resume("runs/a")                 # continue a killed run where it stopped
+
+The run directory holds `config.json` (the full configuration), `checkpoint.pt` (after every
+epoch), `records.nc` (after every epoch; `complete` = 1 once the test split is scored) and the
+figures. Checkpoint and records are replaced atomically, checkpoint first, so a run killed at any
+moment resumes from its last finished epoch and ends with the same records as a run never
+stopped (except the wall-clock `epoch_seconds`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+import xarray as xr
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from biogrn.core import CheckpointError, ConfigError, atomic_write, stream_seed
+from biogrn.data import Augment
+from biogrn.regulation import Regulator, select_tensors
+from biogrn.runs._build import build_model, load_data, make_optimizer, resolve_device
+from biogrn.runs._checkpoint import load_checkpoint, restore_rng, rng_states, save_checkpoint
+from biogrn.runs._files import CHECKPOINT_FILE, CONFIG_FILE, RECORDS_FILE
+from biogrn.runs._loop import EpochResult, evaluate, train_epoch
+from biogrn.runs._records import ConnectionTrace, Recorder, package_versions, write_records
+from biogrn.runs._run_config import RunConfig, parse_run_config
+
+__all__ = ["Trainer", "resume", "run"]
+
+
+class Trainer:
+    """Everything one run trains and records; building it reads the data but writes nothing.
+
+    Raises:
+        ConfigError: the device is not available.
+        DataError: the data file is malformed.
+    """
+
+    def __init__(self, config: RunConfig, out: str | Path):
+        self.config = config
+        self.out = Path(out)
+        try:
+            self.device = resolve_device(config.device)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        self.data = load_data(config.data, config.seed)
+        torch.manual_seed(config.seed)
+        try:
+            self.model = build_model(config.model, self.data.n_features, self.data.n_classes,
+                                     self.data.image_shape, stream_seed(config.seed, "structure")).to(self.device)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        self.optimizer = make_optimizer(config.training, self.model.parameters())
+        allow = getattr(self.model, "allow", None) or None
+        self.regulator = (Regulator(self.model, config.regulator, self.optimizer, allow)
+                          if config.pruning == "gene" else None)
+        tensors = (self.regulator.tensors if self.regulator is not None
+                   else select_tensors(self.model, config.regulator.layers, "connection"))
+        names = [t.name for t in tensors]
+        self.recorder = Recorder(names, config.records.quantiles)
+        self.trace = (ConnectionTrace([t.original for t in tensors], names, config.records.trace_connections,
+                                      config.records.trace_every, stream_seed(config.seed, "trace"),
+                                      self.regulator)
+                      if config.records.trace_connections else None)
+        self.generator = torch.Generator().manual_seed(stream_seed(config.seed, "shuffle"))
+        self.augment_generator: torch.Generator | None = None
+        if config.data.augment:
+            if self.data.image_shape is None:
+                raise ConfigError(f"data.augment: {self.data.source} are not images; augmentation needs images")
+            self.augment_generator = torch.Generator(self.device).manual_seed(stream_seed(config.seed, "augment"))
+        self.train_loader = DataLoader(self.data.train, batch_size=config.training.batch_size, shuffle=True,
+                                       generator=self.generator)
+        self.val_loader = DataLoader(self.data.val, batch_size=512)
+        self.test_loader = DataLoader(self.data.test, batch_size=512)
+        self.epoch = 0
+        self.step = 0
+
+    # -- files ------------------------------------------------------------------------------------------
+    def create_directory(self) -> None:
+        """Make the run directory and write `config.json`.
+
+        Raises:
+            FileExistsError: the directory already holds files (a run is never overwritten).
+        """
+        if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
+            raise FileExistsError(f"{self.out}: already exists and is not empty; resume the run there with "
+                                  f"--resume {self.out}, or choose another --out")
+        self.out.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.out / CONFIG_FILE, lambda tmp: tmp.write_text(self.config.to_json() + "\n"))
+
+    def attributes(self) -> dict:
+        """The records' global attributes: the full config, the seed, what ran where, versions."""
+        regulated = sum(t.original.numel() for t in self.regulator.tensors) if self.regulator else 0
+        policy = self.config.regulator.policy if self.regulator is not None else "none"
+        return {"config": self.config.to_json(), "seed": self.config.seed, "pruning": self.config.pruning,
+                "policy": policy,
+                "data_source": self.data.source, "device": str(self.device),
+                "n_parameters": sum(p.numel() for p in self.model.parameters()), "n_regulated": regulated,
+                "epochs_planned": self.config.training.epochs, **package_versions()}
+
+    def records(self, test: tuple[float, float] | None = None) -> xr.Dataset:
+        return self.recorder.to_dataset(self.attributes(), self.trace, test)
+
+    def state_dict(self) -> dict:
+        return {
+            "config": self.config.to_json(), "epoch": self.epoch, "step": self.step,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "regulator": self.regulator.state_dict() if self.regulator is not None else None,
+            "rng": rng_states(*self.generators()), "records": self.recorder.state_dict(),
+            "trace": self.trace.state_dict() if self.trace is not None else None,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a checkpoint of this same configuration.
+
+        Raises:
+            CheckpointError: the checkpoint was written by another configuration.
+        """
+        if json.loads(state["config"]) != json.loads(self.config.to_json()):
+            raise CheckpointError(f"{self.out / CHECKPOINT_FILE}: written by another configuration")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.regulator is not None:
+            self.regulator.load_state_dict(state["regulator"])
+        if self.trace is not None:
+            self.trace.load_state_dict(state["trace"])
+        self.recorder.load_state_dict(state["records"])
+        restore_rng(state["rng"], *self.generators())
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+
+    def generators(self) -> list[torch.Generator]:
+        return [self.generator] + ([self.augment_generator] if self.augment_generator is not None else [])
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """The paper's augmentation of a flat batch of images, on the device."""
+        images = x.reshape(len(x), *self.data.image_shape)
+        return Augment()(images, self.augment_generator).reshape(len(x), -1)
+
+    # -- training ------------------------------------------------------------------------------------------
+    def train(self, quiet: bool = False, figures: bool = True) -> xr.Dataset:
+        """Train the remaining epochs, checkpointing and recording each; then score the test split."""
+        epochs = self.config.training.epochs
+        for epoch in range(self.epoch + 1, epochs + 1):
+            started = time.perf_counter()
+            bar = tqdm(total=len(self.train_loader), desc=f"epoch {epoch}/{epochs}", leave=False,
+                       disable=True if quiet else None, file=sys.stderr, dynamic_ncols=True)
+            with bar:
+                train_loss, train_accuracy = train_epoch(
+                    self.model, self.train_loader, self.optimizer, self.device, self.regulator, self.trace, bar,
+                    transform=self.augment if self.augment_generator is not None else None)
+            val_loss, val_accuracy = evaluate(self.model, self.val_loader, self.device)
+            if self.regulator is not None:
+                self.regulator.epoch_end(val_accuracy)
+            self.step += len(self.train_loader)
+            sparsity = self.regulator.sparsity() if self.regulator is not None else 0.0
+            result = EpochResult(epoch, train_loss, train_accuracy, val_loss, val_accuracy, sparsity)
+            self.recorder.add_epoch(result, time.perf_counter() - started, self.step, self.regulator)
+            self.epoch = epoch
+            save_checkpoint(self.out / CHECKPOINT_FILE, self.state_dict())
+            write_records(self.records(), self.out / RECORDS_FILE)
+            if not quiet:
+                tqdm.write(f"epoch {epoch:3d}/{epochs}  loss {train_loss:.4f}  val loss {val_loss:.4f}  "
+                           f"val acc {val_accuracy * 100:6.2f}%  sparsity {sparsity * 100:5.1f}%", file=sys.stderr)
+        records = self.records(evaluate(self.model, self.test_loader, self.device))
+        write_records(records, self.out / RECORDS_FILE)
+        if figures:
+            from biogrn.runs._figures import plot_run  # matplotlib loads only where figures are drawn
+
+            plot_run(records, self.out)
+        return records
+
+
+def run(config: RunConfig | dict, out: str | Path, quiet: bool = False, figures: bool = True) -> xr.Dataset:
+    """Train the run `config` describes into the new directory `out`; returns its records.
+
+    Raises:
+        ConfigError, DataError: before anything is written.
+        FileExistsError: `out` already holds files.
+    """
+    if not isinstance(config, RunConfig):
+        config = parse_run_config(config)
+    session = Trainer(config, out)
+    session.create_directory()
+    return session.train(quiet, figures)
+
+
+def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False,
+           figures: bool = True) -> xr.Dataset:
+    """Continue the run in `out` from its last checkpoint (its own config.json, or `config` if equal).
+
+    Raises:
+        CheckpointError: no checkpoint in `out`, or `config` differs from the run's.
+    """
+    out = Path(out)
+    stored_file = out / CONFIG_FILE
+    if not stored_file.is_file():
+        raise CheckpointError(f"{out}: no run to resume here ({CONFIG_FILE} is missing)")
+    stored = parse_run_config(json.loads(stored_file.read_text()), source=str(stored_file))
+    if config is not None and config.to_json() != stored.to_json():
+        ours, theirs = config.model_dump(mode="json"), stored.model_dump(mode="json")
+        differing = sorted(_differences(ours, theirs))
+        raise ConfigError(f"{out}: the run there has another configuration; differing fields: {', '.join(differing)}")
+    session = Trainer(stored, out)
+    checkpoint = out / CHECKPOINT_FILE
+    if checkpoint.exists():  # killed before its first epoch ended: start again
+        session.load_state_dict(load_checkpoint(checkpoint))
+    return session.train(quiet, figures)
+
+
+def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
+    found = []
+    for key in sorted(set(a) | set(b)):
+        left, right = a.get(key), b.get(key)
+        if isinstance(left, dict) and isinstance(right, dict):
+            found += _differences(left, right, f"{prefix}{key}.")
+        elif left != right:
+            found.append(prefix + key)
+    return found
