@@ -27,8 +27,19 @@ from biogrn._version import __version__
 from biogrn.core import CheckpointError, ConfigError, DataError
 from biogrn.regulation import Regulator, RegulatorConfig, regulate
 
-_NAMESPACES = ("biology", "cli", "core", "data", "dynamics", "grn", "models", "policies", "regulation", "runs",
-               "testing")
+_NAMESPACES = (
+    "biology",
+    "cli",
+    "core",
+    "data",
+    "dynamics",
+    "grn",
+    "models",
+    "policies",
+    "regulation",
+    "runs",
+    "testing",
+)
 _FROM_RUNS = ("RunConfig", "load_run_config", "read_records", "resume", "run")
 
 __all__ = [

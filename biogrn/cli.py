@@ -26,26 +26,32 @@ DEMO_RUNS = ("dense", "regulated")
 
 def demo_configs(epochs: int, seed: int) -> dict[str, dict]:
     """The seed paper's demonstration on digits: one MLP trained dense and gene-regulated."""
-    base = {"seed": seed, "data": {"name": "digits"}, "model": {"hidden": [128, 64]},
-            "training": {"epochs": epochs, "batch_size": 64, "optimizer": "adam", "lr": 1e-3}}
-    return {"dense": {**base, "pruning": "none"},
-            "regulated": {**base, "pruning": "gene", "records": {"trace_connections": 64}}}
+    base = {
+        "seed": seed,
+        "data": {"name": "digits"},
+        "model": {"hidden": [128, 64]},
+        "training": {"epochs": epochs, "batch_size": 64, "optimizer": "adam", "lr": 1e-3},
+    }
+    return {
+        "dense": {**base, "pruning": "none"},
+        "regulated": {**base, "pruning": "gene", "records": {"trace_connections": 64}},
+    }
 
 
 def demo_command(epochs: int, seed: int, out: Path, quiet: bool) -> int:
     configs = {label: parse_run_config(c, source="demo") for label, c in demo_configs(epochs, seed).items()}
     _clear_previous_demo(out)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
-    say(f"biogrn demo: digits, MLP 64-128-64-10, Adam lr 1e-3, batch 64, {epochs} epochs, seed {seed}; "
-        f"writing {out}/")
+    say(f"biogrn demo: digits, MLP 64-128-64-10, Adam lr 1e-3, batch 64, {epochs} epochs, seed {seed}; writing {out}/")
     finals = {}
     for label, config in configs.items():
         say(f"-- {label}")
         records = run(config, out / label, quiet=quiet)
         finals[label] = (float(records["test_accuracy"]), float(records["total_sparsity"][-1]))
     table = ["model      test accuracy  sparsity"]
-    table += [f"{label:10s} {accuracy * 100:12.2f}%  {sparsity * 100:7.1f}%"
-              for label, (accuracy, sparsity) in finals.items()]
+    table += [
+        f"{label:10s} {accuracy * 100:12.2f}%  {sparsity * 100:7.1f}%" for label, (accuracy, sparsity) in finals.items()
+    ]
     (out / "summary.txt").write_text("\n".join(table) + "\n")
     print("\n".join(table))
     say(f"records and figures: {out / 'dense'}/, {out / 'regulated'}/ (biogrn report DIR shows one)")
@@ -57,8 +63,9 @@ def _clear_previous_demo(out: Path) -> None:
     if not out.exists():
         return
     entries = {p.name for p in out.iterdir()}
-    ours = entries <= {*DEMO_RUNS, "summary.txt"} and all((out / r / CONFIG_FILE).is_file() or r not in entries
-                                                            for r in DEMO_RUNS)
+    ours = entries <= {*DEMO_RUNS, "summary.txt"} and all(
+        (out / r / CONFIG_FILE).is_file() or r not in entries for r in DEMO_RUNS
+    )
     if entries and not ours:
         raise FileExistsError(f"{out}: exists and holds files that are not a biogrn demo; choose another --out")
     for name in DEMO_RUNS:
@@ -74,8 +81,10 @@ def run_command(config_path: str | None, out: str | None, resume_dir: str | None
     else:
         out_dir = Path(out) if out else Path("runs") / Path(config_path).stem
         records = run(config, out_dir, quiet=quiet)
-    print(f"test accuracy {float(records['test_accuracy']) * 100:.2f}%  "
-          f"sparsity {float(records['total_sparsity'][-1]) * 100:.1f}%  records: {out_dir / RECORDS_FILE}")
+    print(
+        f"test accuracy {float(records['test_accuracy']) * 100:.2f}%  "
+        f"sparsity {float(records['total_sparsity'][-1]) * 100:.1f}%  records: {out_dir / RECORDS_FILE}"
+    )
     return 0
 
 
@@ -93,23 +102,28 @@ def report_command(directory: str, figures: bool = True) -> int:
 def format_report(records: xr.Dataset) -> str:
     """A run's records as a plain-text table, one row per epoch, then the test result."""
     status = "complete" if int(records.attrs.get("complete", 0)) else "running or stopped"
-    lines = [f"{records.attrs.get('data_source', '?')}, pruning {records.attrs.get('pruning', '?')}, "
-             f"seed {records.attrs.get('seed', '?')}: {int(records.attrs.get('epochs_done', 0))} of "
-             f"{int(records.attrs.get('epochs_planned', 0))} epochs ({status})",
-             "epoch  train loss  val loss  val acc  sparsity  mean tau  pruned  regrown"]
+    lines = [
+        f"{records.attrs.get('data_source', '?')}, pruning {records.attrs.get('pruning', '?')}, "
+        f"seed {records.attrs.get('seed', '?')}: {int(records.attrs.get('epochs_done', 0))} of "
+        f"{int(records.attrs.get('epochs_planned', 0))} epochs ({status})",
+        "epoch  train loss  val loss  val acc  sparsity  mean tau  pruned  regrown",
+    ]
     for i, epoch in enumerate(records["epoch"].values):
         tau = records["tau"].values[i]
         mean_tau = f"{np.mean(tau):8.4f}" if np.isfinite(tau).all() else "       -"
-        lines.append(f"{epoch:5d}  {records['train_loss'].values[i]:10.4f}  {records['val_loss'].values[i]:8.4f}  "
-                     f"{records['val_accuracy'].values[i] * 100:6.2f}%  {records['total_sparsity'].values[i] * 100:7.1f}%  "
-                     f"{mean_tau}  {records['n_pruned'].values[i].sum():6d}  {records['n_regrown'].values[i].sum():7d}")
+        lines.append(
+            f"{epoch:5d}  {records['train_loss'].values[i]:10.4f}  {records['val_loss'].values[i]:8.4f}  "
+            f"{records['val_accuracy'].values[i] * 100:6.2f}%  {records['total_sparsity'].values[i] * 100:7.1f}%  "
+            f"{mean_tau}  {records['n_pruned'].values[i].sum():6d}  {records['n_regrown'].values[i].sum():7d}"
+        )
     test = float(records["test_accuracy"])
     lines.append(f"test accuracy {test * 100:.2f}%" if np.isfinite(test) else "test accuracy: not yet scored")
     return "\n".join(lines)
 
 
-def simulate_command(network: str, out: Path, members: int, t_end: float, points: int, seed: int,
-                     iptg: float, hill: float | None) -> int:
+def simulate_command(
+    network: str, out: Path, members: int, t_end: float, points: int, seed: int, iptg: float, hill: float | None
+) -> int:
     """A preset (`toggle`, `repressilator`) or a network CSV, simulated for many members at once."""
     import torch
     from matplotlib.figure import Figure
@@ -135,12 +149,14 @@ def simulate_command(network: str, out: Path, members: int, t_end: float, points
     variables = list(result["variable"].values)
     figure = Figure(figsize=(4 * len(variables), 3.4), layout="constrained")
     for ax, variable in zip(np.atleast_1d(figure.subplots(1, len(variables))), variables):
-        ax.plot(result["time"], result["state"].sel(variable=variable).values[:, :min(members, 20)], alpha=0.6)
+        ax.plot(result["time"], result["state"].sel(variable=variable).values[:, : min(members, 20)], alpha=0.6)
         ax.set(xlabel="time", ylabel=str(variable), title=str(variable))
     figure.savefig(out / "simulation.png", dpi=100)
     final = result["state"].isel(time=-1)
-    print(f"{network}: {members} members, {len(variables)} variables, t = 0..{t_end:g}; final state, mean over "
-          f"members: " + ", ".join(f"{v} {float(final.sel(variable=v).mean()):.3g}" for v in variables))
+    print(
+        f"{network}: {members} members, {len(variables)} variables, t = 0..{t_end:g}; final state, mean over "
+        f"members: " + ", ".join(f"{v} {float(final.sel(variable=v).mean()):.3g}" for v in variables)
+    )
     print(f"wrote {out / 'simulation.nc'} and {out / 'simulation.png'}")
     return 0
 
@@ -152,8 +168,9 @@ def parser() -> argparse.ArgumentParser:
     demo_parser = commands.add_parser("demo", help="train dense and gene-regulated MLPs on digits (offline data)")
     demo_parser.add_argument("--epochs", type=int, default=20)
     demo_parser.add_argument("--seed", type=int, default=0)
-    demo_parser.add_argument("--out", default="biogrn-demo",
-                             help="directory of the two runs (a previous demo there is replaced)")
+    demo_parser.add_argument(
+        "--out", default="biogrn-demo", help="directory of the two runs (a previous demo there is replaced)"
+    )
     demo_parser.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
 
     run_parser = commands.add_parser("run", help="train the study a TOML or YAML file describes")
@@ -196,8 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return run_command(args.config, args.out, args.resume, args.quiet)
         if args.command == "simulate":
-            return simulate_command(args.network, Path(args.out), args.members, args.t_end, args.points, args.seed,
-                                    args.iptg, args.hill)
+            return simulate_command(
+                args.network, Path(args.out), args.members, args.t_end, args.points, args.seed, args.iptg, args.hill
+            )
         return report_command(args.directory, figures=not args.no_figures)
     except USAGE_ERRORS as error:
         print(f"biogrn: error: {error}", file=sys.stderr)

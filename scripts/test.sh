@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Set up a virtual environment (CPU torch) and run the test suite; slow studies are skipped.
+# Set up a virtual environment (CPU torch), lint and format-check with ruff, and run the test suite;
+# slow studies are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q torch==2.13.0
 .venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci} .venv/bin/python -m pytest -m "not slow" -q "$@"

@@ -20,12 +20,19 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from biogrn.runs import load_run_config
-from biogrn.runs import sweep
+from biogrn.runs import load_run_config, sweep
 
-FULL = {"model.name": "bionic", "model.hidden": [128, 64], "model.connectome_density": 0.3, "model.dale": True,
-        "model.noise": 0.05, "model.layernorm": True, "pruning": "gene", "regulator.drive": "hebbian",
-        "regulator.start_epoch": 3}
+FULL = {
+    "model.name": "bionic",
+    "model.hidden": [128, 64],
+    "model.connectome_density": 0.3,
+    "model.dale": True,
+    "model.noise": 0.05,
+    "model.layernorm": True,
+    "pruning": "gene",
+    "regulator.drive": "hebbian",
+    "regulator.start_epoch": 3,
+}
 ABLATIONS = {
     "full": {},
     "no-connectome": {"model.connectome_density": 1.0},
@@ -59,8 +66,10 @@ def main(argv=None) -> int:
     shape = (len(ABLATIONS), len(args.seeds))
     accuracy = np.asarray([s["test_accuracy"] for s in summaries]).reshape(shape)
     sparsity = np.asarray([s["sparsity"] for s in summaries]).reshape(shape)
-    result = xr.Dataset({"test_accuracy": (("variant", "seed"), accuracy), "sparsity": (("variant", "seed"), sparsity)},
-                        coords={"variant": list(ABLATIONS), "seed": args.seeds})
+    result = xr.Dataset(
+        {"test_accuracy": (("variant", "seed"), accuracy), "sparsity": (("variant", "seed"), sparsity)},
+        coords={"variant": list(ABLATIONS), "seed": args.seeds},
+    )
     result.attrs["data"] = base.get("data", {}).get("name", "digits")
     result.to_netcdf(Path(args.out) / "bionic_ablation.nc", engine="netcdf4")
 
@@ -69,8 +78,10 @@ def main(argv=None) -> int:
     print("| variant | test accuracy (%) | change vs full (points) | sparsity |")
     print("|---|---|---|---|")
     for i, variant in enumerate(ABLATIONS):
-        print(f"| {variant} | {100 * accuracy[i].mean():.2f} ± {100 * spread(accuracy[i]):.2f} | "
-              f"{100 * (accuracy[i].mean() - accuracy[0].mean()):+.2f} | {100 * sparsity[i].mean():.1f}% |")
+        print(
+            f"| {variant} | {100 * accuracy[i].mean():.2f} ± {100 * spread(accuracy[i]):.2f} | "
+            f"{100 * (accuracy[i].mean() - accuracy[0].mean()):+.2f} | {100 * sparsity[i].mean():.1f}% |"
+        )
     return 0
 
 

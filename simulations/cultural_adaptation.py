@@ -32,16 +32,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
-from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from biogrn.data import digits
-from biogrn.data import GroupShift
-from biogrn.runs import group_metrics, predict
+from biogrn.core import stream_seed
+from biogrn.data import GroupShift, digits
 from biogrn.models import mlp
 from biogrn.regulation import regulate
-from biogrn.core import stream_seed
-from biogrn.runs import train_epoch
+from biogrn.runs import group_metrics, predict, train_epoch
 
 ARMS = ("before", "static", "rewiring")
 
@@ -49,8 +46,9 @@ ARMS = ("before", "static", "rewiring")
 def few_shot(x: torch.Tensor, y: torch.Tensor, shots: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """`shots` examples of each class, drawn with `seed`."""
     rng = np.random.default_rng(seed)
-    chosen = np.concatenate([rng.choice(np.flatnonzero(y.numpy() == c), shots, replace=False)
-                             for c in np.unique(y.numpy())])
+    chosen = np.concatenate(
+        [rng.choice(np.flatnonzero(y.numpy() == c), shots, replace=False) for c in np.unique(y.numpy())]
+    )
     return x[chosen], y[chosen]
 
 
@@ -64,18 +62,22 @@ def simulated_groups(seed: int, shots: int, strength: float) -> dict:
 
     x_train, y_train = splits.train.tensors
     x_test, y_test = splits.test.tensors
-    return {"majority": (x_train, y_train),
-            "minority": few_shot(as_group(x_train, 1), y_train, shots, stream_seed(seed, "shots")),
-            "val": splits.val,
-            "test": (torch.cat([x_test, as_group(x_test, 1)]), torch.cat([y_test, y_test]),
-                     np.array(["majority"] * len(y_test) + ["minority (simulated)"] * len(y_test))),
-            "n_classes": 10}
+    return {
+        "majority": (x_train, y_train),
+        "minority": few_shot(as_group(x_train, 1), y_train, shots, stream_seed(seed, "shots")),
+        "val": splits.val,
+        "test": (
+            torch.cat([x_test, as_group(x_test, 1)]),
+            torch.cat([y_test, y_test]),
+            np.array(["majority"] * len(y_test) + ["minority (simulated)"] * len(y_test)),
+        ),
+        "n_classes": 10,
+    }
 
 
 def real_groups(path: str, groups_csv: str, key: str, majority: str, minority: str, shots: int, seed: int) -> dict:
     """FER-2013 with a group per example from a metadata CSV: train on `majority`, adapt on `minority`."""
-    from biogrn.data import EMOTIONS, FER2013
-    from biogrn.data import read_groups
+    from biogrn.data import EMOTIONS, FER2013, read_groups
 
     mapping = read_groups(groups_csv, key)
     parts = {split: FER2013(path, split, groups=mapping) for split in ("train", "val", "test")}
@@ -91,9 +93,13 @@ def real_groups(path: str, groups_csv: str, key: str, majority: str, minority: s
     keep = np.isin(test.groups, [majority, minority])
     x_test, y_test = flat(test, torch.as_tensor(keep))
     x_val, y_val = flat(parts["val"], torch.ones(len(parts["val"]), dtype=torch.bool))
-    return {"majority": (x_major, y_major), "minority": few_shot(x_minor, y_minor, shots, stream_seed(seed, "shots")),
-            "val": TensorDataset(x_val, y_val), "test": (x_test, y_test, test.groups[keep].astype(str)),
-            "n_classes": len(EMOTIONS)}
+    return {
+        "majority": (x_major, y_major),
+        "minority": few_shot(x_minor, y_minor, shots, stream_seed(seed, "shots")),
+        "val": TensorDataset(x_val, y_val),
+        "test": (x_test, y_test, test.groups[keep].astype(str)),
+        "n_classes": len(EMOTIONS),
+    }
 
 
 def one_seed(seed: int, data: dict, epochs: int, adapt_epochs: int) -> dict[str, xr.Dataset]:
@@ -108,15 +114,22 @@ def one_seed(seed: int, data: dict, epochs: int, adapt_epochs: int) -> dict[str,
     model = mlp(sizes)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     regulator = regulate(model, optimizer=optimizer, epochs=total, seed=seed)
-    majority = DataLoader(TensorDataset(x_train, y_train), batch_size=64, shuffle=True,
-                          generator=torch.Generator().manual_seed(stream_seed(seed, "shuffle")))
+    majority = DataLoader(
+        TensorDataset(x_train, y_train),
+        batch_size=64,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(stream_seed(seed, "shuffle")),
+    )
     validation = DataLoader(data["val"], batch_size=512)
     for _ in range(epochs):
         train_epoch(model, majority, optimizer, torch.device("cpu"), regulator)
         labels, predictions = predict(model, validation)
         regulator.epoch_end(float((labels == predictions).mean()))
-    trained = {"model": copy.deepcopy(model.state_dict()), "optimizer": copy.deepcopy(optimizer.state_dict()),
-               "regulator": copy.deepcopy(regulator.state_dict())}
+    trained = {
+        "model": copy.deepcopy(model.state_dict()),
+        "optimizer": copy.deepcopy(optimizer.state_dict()),
+        "regulator": copy.deepcopy(regulator.state_dict()),
+    }
 
     results = {}
     for arm in ARMS:
@@ -127,12 +140,15 @@ def one_seed(seed: int, data: dict, epochs: int, adapt_epochs: int) -> dict[str,
         model.load_state_dict(copy.deepcopy(trained["model"]))
         optimizer.load_state_dict(copy.deepcopy(trained["optimizer"]))
         regulator.load_state_dict(copy.deepcopy(trained["regulator"]))
-        minority = DataLoader(TensorDataset(x_minority, y_minority), batch_size=16, shuffle=True,
-                              generator=torch.Generator().manual_seed(stream_seed(seed, "adapt")))
+        minority = DataLoader(
+            TensorDataset(x_minority, y_minority),
+            batch_size=16,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(stream_seed(seed, "adapt")),
+        )
         if arm != "before":
             for _ in range(adapt_epochs):
-                train_epoch(model, minority, optimizer, torch.device("cpu"),
-                            regulator if arm == "rewiring" else None)
+                train_epoch(model, minority, optimizer, torch.device("cpu"), regulator if arm == "rewiring" else None)
                 if arm == "rewiring":
                     regulator.epoch_end()
         labels, predictions = predict(model, test_loader)
@@ -168,14 +184,33 @@ def main(argv=None) -> int:
     per_seed = [one_seed(s, data_for(s), args.epochs, args.adapt_epochs) for s in args.seeds]
     variables = ("accuracy", "macro_f1")
     groups = per_seed[0]["before"]["group"].values
-    data = {v: (("arm", "group", "seed"), np.array([[[per_seed[k][a][v].sel(group=g).item()
-                                                       for k in range(len(args.seeds))] for g in groups] for a in ARMS]))
-            for v in variables}
+    data = {
+        v: (
+            ("arm", "group", "seed"),
+            np.array(
+                [
+                    [[per_seed[k][a][v].sel(group=g).item() for k in range(len(args.seeds))] for g in groups]
+                    for a in ARMS
+                ]
+            ),
+        )
+        for v in variables
+    }
     for v in ("worst_group_accuracy", "largest_gap", "sparsity"):
-        data[v] = (("arm", "seed"), np.array([[float(per_seed[k][a][v]) for k in range(len(args.seeds))] for a in ARMS]))
+        data[v] = (
+            ("arm", "seed"),
+            np.array([[float(per_seed[k][a][v]) for k in range(len(args.seeds))] for a in ARMS]),
+        )
     study = xr.Dataset(data, coords={"arm": list(ARMS), "group": groups, "seed": args.seeds})
-    study.attrs.update(simulation="no: real group labels" if real else
-                       "minority group = GroupShift of the same images (no real group labels)", shots=args.shots, epochs=args.epochs, adapt_epochs=args.adapt_epochs, strength=args.strength)
+    study.attrs.update(
+        simulation="no: real group labels"
+        if real
+        else "minority group = GroupShift of the same images (no real group labels)",
+        shots=args.shots,
+        epochs=args.epochs,
+        adapt_epochs=args.adapt_epochs,
+        strength=args.strength,
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     study.to_netcdf(out / "cultural_adaptation.nc", engine="netcdf4")
@@ -185,17 +220,25 @@ def main(argv=None) -> int:
         spread = values.std(ddof=1) if len(values) > 1 else 0.0
         return f"{values.mean():.2f} ± {spread:.2f}"
 
-    what = (f"REAL GROUPS from {args.groups}: {args.majority} (majority) and {args.minority} (minority)" if real
-            else "SIMULATION: the minority group is a seeded appearance shift of digits")
+    what = (
+        f"REAL GROUPS from {args.groups}: {args.majority} (majority) and {args.minority} (minority)"
+        if real
+        else "SIMULATION: the minority group is a seeded appearance shift of digits"
+    )
     print(f"{what}; {args.shots} shots per class, {len(args.seeds)} seeds\n")
-    print("| arm | majority acc. (%) | minority acc. (%) | minority macro-F1 (%) | worst group (%) | gap (points) | sparsity |")
+    print(
+        "| arm | majority acc. (%) | minority acc. (%) | minority macro-F1 (%) | worst group (%) | gap (points) "
+        "| sparsity |"
+    )
     print("|---|---|---|---|---|---|---|")
     major, minor = (args.majority, args.minority) if real else ("majority", "minority (simulated)")
     for arm in ARMS:
         row = study.sel(arm=arm)
-        print(f"| {arm} | {cell(row['accuracy'].sel(group=major))} | {cell(row['accuracy'].sel(group=minor))} | "
-              f"{cell(row['macro_f1'].sel(group=minor))} | {cell(row['worst_group_accuracy'])} | "
-              f"{cell(row['largest_gap'])} | {100 * float(row['sparsity'].mean()):.1f}% |")
+        print(
+            f"| {arm} | {cell(row['accuracy'].sel(group=major))} | {cell(row['accuracy'].sel(group=minor))} | "
+            f"{cell(row['macro_f1'].sel(group=minor))} | {cell(row['worst_group_accuracy'])} | "
+            f"{cell(row['largest_gap'])} | {100 * float(row['sparsity'].mean()):.1f}% |"
+        )
     return 0
 
 

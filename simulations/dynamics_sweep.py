@@ -49,11 +49,13 @@ def parse_axis(text: str) -> tuple[str, list]:
             return float(v) if any(c in v for c in ".e") else int(v)
         except ValueError:
             return v
+
     return name, [value(v) for v in values.split(",")]
 
 
-def sweep(base: dict, axes: dict[str, list], seeds: list[int], out: Path, workers: int = 1,
-          ray_address: str | None = None) -> xr.Dataset:
+def sweep(
+    base: dict, axes: dict[str, list], seeds: list[int], out: Path, workers: int = 1, ray_address: str | None = None
+) -> xr.Dataset:
     """Run the grid (x seeds) and gather the metrics into one Dataset with one dimension per axis."""
     full_axes = {**{f"regulator.{name}": values for name, values in axes.items()}, "seed": seeds}
     points = grid(full_axes)
@@ -61,8 +63,10 @@ def sweep(base: dict, axes: dict[str, list], seeds: list[int], out: Path, worker
     shape = [len(v) for v in full_axes.values()]
     dims = [*axes, "seed"]
     data = {metric: np.asarray([s[metric] for s in summaries], dtype=float).reshape(shape) for metric in METRICS}
-    dataset = xr.Dataset({m: (dims, v) for m, v in data.items()},
-                         coords={**{name: values for name, values in axes.items()}, "seed": seeds})
+    dataset = xr.Dataset(
+        {m: (dims, v) for m, v in data.items()},
+        coords={**{name: values for name, values in axes.items()}, "seed": seeds},
+    )
     dataset["test_accuracy"].attrs["description"] = "accuracy on the test split at the end"
     dataset["sparsity"].attrs["description"] = "pruned fraction of all regulated connections at the end"
     dataset["n_regrown"].attrs["description"] = "connections rewired by Eq. 3 over the run"

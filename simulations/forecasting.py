@@ -20,12 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
-from torch import nn
 
 import biogrn
 from biogrn.data import SERIES, lagged, load_series
-from biogrn.runs import forecast_errors, seasonal_naive
 from biogrn.models import mlp
+from biogrn.runs import REGRESSION, forecast_errors, seasonal_naive, train_epoch
 
 MODELS = ("seasonal naive", "dense MLP", "regulated MLP")
 
@@ -34,17 +33,18 @@ def fit_mlp(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int, regulated:
     torch.manual_seed(seed)
     model = mlp([x.shape[1], 64, 32, 1])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    regulator = (biogrn.regulate(model, optimizer=optimizer, epochs=epochs // 10, start_epoch=epochs // 30,
-                                 integrate_every=5, seed=seed) if regulated else None)
-    for step in range(1, epochs + 1):
-        optimizer.zero_grad()
-        loss = nn.functional.mse_loss(model(x).squeeze(1), y)
-        loss.backward()
-        optimizer.step()
+    regulator = (
+        biogrn.regulate(
+            model, optimizer=optimizer, epochs=epochs // 10, start_epoch=epochs // 30, integrate_every=5, seed=seed
+        )
+        if regulated
+        else None
+    )
+    batch = [(x, y)] * 10  # an "epoch" of the regulator is 10 full-batch steps
+    for _ in range(epochs // 10):
+        loss, _ = train_epoch(model, batch, optimizer, torch.device("cpu"), regulator, objective=REGRESSION)
         if regulator is not None:
-            regulator.step()
-            if step % 10 == 0:  # an "epoch" of the regulator is 10 full-batch steps
-                regulator.epoch_end(-float(loss.detach()))
+            regulator.epoch_end(-loss)
     return model.eval(), (regulator.sparsity() if regulator is not None else 0.0)
 
 
@@ -73,16 +73,20 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--series", nargs="+", default=list(SERIES), choices=list(SERIES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=600, help="full-batch Adam steps")
+    parser.add_argument("--epochs", type=int, default=600, help="full-batch Adam steps (a multiple of 10)")
     parser.add_argument("--out", default="runs/forecasting")
     args = parser.parse_args(argv)
 
     table = {name: one_series(name, args.seeds, args.epochs) for name in args.series}
     shape = (len(args.series), len(MODELS), len(args.seeds))
-    data = {metric: np.array([[[run.get(metric, 0.0) for run in table[s][m]] for m in MODELS] for s in args.series])
-            for metric in ("mae", "rmse", "sparsity")}
-    result = xr.Dataset({k: (("series", "model", "seed"), v.reshape(shape)) for k, v in data.items()},
-                        coords={"series": args.series, "model": list(MODELS), "seed": args.seeds})
+    data = {
+        metric: np.array([[[run.get(metric, 0.0) for run in table[s][m]] for m in MODELS] for s in args.series])
+        for metric in ("mae", "rmse", "sparsity")
+    }
+    result = xr.Dataset(
+        {k: (("series", "model", "seed"), v.reshape(shape)) for k, v in data.items()},
+        coords={"series": args.series, "model": list(MODELS), "seed": args.seeds},
+    )
     Path(args.out).mkdir(parents=True, exist_ok=True)
     result.to_netcdf(Path(args.out) / "forecasting.nc", engine="netcdf4")
     print(f"one-step-ahead forecasts of the last 20% of each series; {len(args.seeds)} seeds, {args.epochs} steps\n")
@@ -91,9 +95,11 @@ def main(argv=None) -> int:
         for m in MODELS:
             cell = result.sel(series=s, model=m)
             spread = (lambda v: float(v.std(ddof=1))) if len(args.seeds) > 1 else (lambda v: 0.0)
-            print(f"| {s} | {m} | {float(cell['mae'].mean()):.3f} ± {spread(cell['mae']):.3f} | "
-                  f"{float(cell['rmse'].mean()):.3f} ± {spread(cell['rmse']):.3f} | "
-                  f"{100 * float(cell['sparsity'].mean()):.1f}% |")
+            print(
+                f"| {s} | {m} | {float(cell['mae'].mean()):.3f} ± {spread(cell['mae']):.3f} | "
+                f"{float(cell['rmse'].mean()):.3f} ± {spread(cell['rmse']):.3f} | "
+                f"{100 * float(cell['sparsity'].mean()):.1f}% |"
+            )
     return 0
 
 

@@ -28,8 +28,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from biogrn.grn import Network, ShiftedHill, repressilator, sample_parameters, simulate
-from biogrn.grn import infer_network, score_edges
+from biogrn.grn import Network, ShiftedHill, infer_network, repressilator, sample_parameters, score_edges, simulate
 
 METHODS = ("biogrn", "GENIE3", "GRNBoost2")
 
@@ -63,8 +62,9 @@ def arboreto_scores(trajectories: torch.Tensor, method: str, seed: int) -> torch
     regressor, kwargs = ("RF", RF_KWARGS) if method == "GENIE3" else ("GBM", SGBM_KWARGS)
     weights = torch.zeros(genes, genes)
     for target in range(genes):
-        links = infer_partial_network(regressor, kwargs, tf_matrix, tf_names, names[target], matrix[:, target],
-                                      seed=seed)
+        links = infer_partial_network(
+            regressor, kwargs, tf_matrix, tf_names, names[target], matrix[:, target], seed=seed
+        )
         sources = torch.as_tensor(links["TF"].map(names.index).to_numpy(copy=True))
         weights[target, sources] = torch.as_tensor(links["importance"].to_numpy(copy=True), dtype=weights.dtype)
     return weights
@@ -75,8 +75,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--genes", type=int, default=8)
     parser.add_argument("--edges", type=int, default=12)
-    parser.add_argument("--published", nargs="*", default=["krumsiek_myeloid", "faure_cellcycle"],
-                        help="Boolean models from pyboolnet's repository (none: leave them out)")
+    parser.add_argument(
+        "--published",
+        nargs="*",
+        default=["krumsiek_myeloid", "faure_cellcycle"],
+        help="Boolean models from pyboolnet's repository (none: leave them out)",
+    )
     parser.add_argument("--out", default="runs/grn_inference")
     args = parser.parse_args(argv)
 
@@ -98,13 +102,27 @@ def main(argv=None) -> int:
                 started = time.perf_counter()
                 if method == "biogrn":
                     density = (truth != 0).sum() / (len(truth) * (len(truth) - 1))
-                    weights = infer_network(trajectories, times, epochs=300, seed=seed,
-                                            target_sparsity=float(min(0.9, max(0.3, 1 - 2 * density)))).weights
+                    weights = infer_network(
+                        trajectories,
+                        times,
+                        epochs=300,
+                        seed=seed,
+                        target_sparsity=float(min(0.9, max(0.3, 1 - 2 * density))),
+                    ).weights
                 else:
                     weights = arboreto_scores(trajectories.float(), method, seed)
                 scores = score_edges(weights, truth)
-                rows.append((case, method, seed, scores["auroc"], scores["auprc"], scores["chance_auprc"],
-                             time.perf_counter() - started))
+                rows.append(
+                    (
+                        case,
+                        method,
+                        seed,
+                        scores["auroc"],
+                        scores["auprc"],
+                        scores["chance_auprc"],
+                        time.perf_counter() - started,
+                    )
+                )
     cases_list, seeds = list(cases), args.seeds
     shape = (len(cases_list), len(METHODS), len(seeds))
     table = {name: np.zeros(shape) for name in ("auroc", "auprc", "chance_auprc", "seconds")}
@@ -112,16 +130,20 @@ def main(argv=None) -> int:
         index = (cases_list.index(case), METHODS.index(method), seeds.index(seed))
         for name, value in zip(table, (auroc, auprc, chance, seconds)):
             table[name][index] = value
-    result = xr.Dataset({k: (("network", "method", "seed"), v) for k, v in table.items()},
-                        coords={"network": cases_list, "method": list(METHODS), "seed": seeds})
+    result = xr.Dataset(
+        {k: (("network", "method", "seed"), v) for k, v in table.items()},
+        coords={"network": cases_list, "method": list(METHODS), "seed": seeds},
+    )
     Path(args.out).mkdir(parents=True, exist_ok=True)
     result.to_netcdf(Path(args.out) / "grn_inference.nc", engine="netcdf4")
     print("| network | method | AUROC | AUPRC | chance AUPRC | seconds |\n|---|---|---|---|---|---|")
     for case in cases_list:
         for method in METHODS:
             cell = result.sel({"network": case, "method": method})  # dict: `method` is a keyword of sel
-            print(f"| {case} | {method} | {float(cell['auroc'].mean()):.3f} | {float(cell['auprc'].mean()):.3f} | "
-                  f"{float(cell['chance_auprc'].mean()):.3f} | {float(cell['seconds'].median()):.1f} |")
+            print(
+                f"| {case} | {method} | {float(cell['auroc'].mean()):.3f} | {float(cell['auprc'].mean()):.3f} | "
+                f"{float(cell['chance_auprc'].mean()):.3f} | {float(cell['seconds'].median()):.1f} |"
+            )
     return 0
 
 

@@ -26,23 +26,31 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from biogrn.runs import load_run_config
-from biogrn.runs import sweep
+from biogrn.runs import load_run_config, sweep
 
 TARGETED = ("gene", "magnitude", "set", "rigl")
 NATURAL = ("dense", "gene-paper", "listing")
 
-BASE = {"model": {"hidden": [128, 64]},
-        "training": {"epochs": 20, "batch_size": 64, "optimizer": "adam", "lr": 1e-3}}
+BASE = {"model": {"hidden": [128, 64]}, "training": {"epochs": 20, "batch_size": 64, "optimizer": "adam", "lr": 1e-3}}
 
 METHOD_SETTINGS = {
     "dense": {"pruning": "none"},
     "gene": {"regulator.policy": "target", "regulator.start_epoch": 2, "regulator.end_epoch": 15},
     "magnitude": {"regulator.policy": "magnitude", "regulator.start_epoch": 2, "regulator.end_epoch": 15},
-    "set": {"regulator.policy": "set", "regulator.start_epoch": 0, "regulator.end_epoch": 15,
-            "regulator.update_every": 100, "regulator.drop_schedule": "constant"},
-    "rigl": {"regulator.policy": "rigl", "regulator.start_epoch": 0, "regulator.end_epoch": 15,
-             "regulator.update_every": 100, "regulator.drop_schedule": "cosine"},
+    "set": {
+        "regulator.policy": "set",
+        "regulator.start_epoch": 0,
+        "regulator.end_epoch": 15,
+        "regulator.update_every": 100,
+        "regulator.drop_schedule": "constant",
+    },
+    "rigl": {
+        "regulator.policy": "rigl",
+        "regulator.start_epoch": 0,
+        "regulator.end_epoch": 15,
+        "regulator.update_every": 100,
+        "regulator.drop_schedule": "cosine",
+    },
     "gene-paper": {"regulator.policy": "paper"},
     "listing": {"regulator.policy": "listing", "regulator.start_epoch": 6},
 }
@@ -72,22 +80,28 @@ def tabulate(keys, summaries, sparsities, seeds, methods) -> xr.Dataset:
         for name in data:
             data[name][index] = summary[name]
     dims = ("method", "target", "seed")
-    return xr.Dataset({name: (dims, values) for name, values in data.items()},
-                      coords={"method": list(methods), "target": levels, "seed": list(seeds)})
+    return xr.Dataset(
+        {name: (dims, values) for name, values in data.items()},
+        coords={"method": list(methods), "target": levels, "seed": list(seeds)},
+    )
 
 
 def markdown(study: xr.Dataset) -> str:
-    lines = ["| method | target sparsity | reached sparsity | test accuracy (%) | regrown | seconds per run |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| method | target sparsity | reached sparsity | test accuracy (%) | regrown | seconds per run |",
+        "|---|---|---|---|---|---|",
+    ]
     for method in study["method"].values:
         for target in study["target"].values:
             cell = study.sel({"method": method, "target": target})  # dict: `method` is also a keyword of sel
             if np.isnan(cell["test_accuracy"]).all():
                 continue
             acc = 100 * cell["test_accuracy"]
-            lines.append(f"| {method} | {target} | {100 * float(cell['sparsity'].mean()):.1f}% | "
-                         f"{float(acc.mean()):.2f} ± {float(acc.std(ddof=1)) if cell.sizes['seed'] > 1 else 0:.2f} | "
-                         f"{float(cell['n_regrown'].mean()):.0f} | {float(cell['train_seconds'].median()):.1f} |")
+            lines.append(
+                f"| {method} | {target} | {100 * float(cell['sparsity'].mean()):.1f}% | "
+                f"{float(acc.mean()):.2f} ± {float(acc.std(ddof=1)) if cell.sizes['seed'] > 1 else 0:.2f} | "
+                f"{float(cell['n_regrown'].mean()):.0f} | {float(cell['train_seconds'].median()):.1f} |"
+            )
     n = study.sizes["seed"]
     lines.append(f"\nMeans ± sample standard deviations over {n} seed(s); seconds: median of training time per run.")
     return "\n".join(lines)
@@ -102,8 +116,9 @@ def plot(study: xr.Dataset, path: Path) -> None:
         y = 100 * cell["test_accuracy"].mean("seed").values
         e = 100 * cell["test_accuracy"].std("seed", ddof=1).values if study.sizes["seed"] > 1 else None
         keep = ~np.isnan(y)
-        axes.errorbar(x[keep], y[keep], yerr=None if e is None else e[keep], fmt="o-", capsize=3,
-                      label=str(method), color=f"C{i}")
+        axes.errorbar(
+            x[keep], y[keep], yerr=None if e is None else e[keep], fmt="o-", capsize=3, label=str(method), color=f"C{i}"
+        )
     axes.set(xlabel="reached sparsity (%)", ylabel="test accuracy (%)", title="Accuracy against sparsity")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
@@ -115,8 +130,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="runs/sparsity_study")
     parser.add_argument("--sparsities", type=float, nargs="+", default=[0.5, 0.8, 0.9, 0.95])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--methods", nargs="+", default=[*NATURAL[:1], *TARGETED, *NATURAL[1:]],
-                        choices=[*TARGETED, *NATURAL])
+    parser.add_argument(
+        "--methods", nargs="+", default=[*NATURAL[:1], *TARGETED, *NATURAL[1:]], choices=[*TARGETED, *NATURAL]
+    )
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--data", help="a run file whose [data] table replaces the digits set")
     parser.add_argument("--workers", type=int, default=1)
@@ -131,8 +147,11 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     summaries = sweep(base, chosen, out / "runs", args.workers, args.ray_address, names)
     study = tabulate(keys, summaries, args.sparsities, args.seeds, args.methods)
-    study.attrs.update(command=" ".join(["python", "simulations/sparsity_study.py", *(argv or sys.argv[1:])]),
-                       data=base.get("data", {}).get("name", "digits"), epochs=args.epochs)
+    study.attrs.update(
+        command=" ".join(["python", "simulations/sparsity_study.py", *(argv or sys.argv[1:])]),
+        data=base.get("data", {}).get("name", "digits"),
+        epochs=args.epochs,
+    )
     study.to_netcdf(out / "sparsity_study.nc", engine="netcdf4")
     table = markdown(study)
     (out / "sparsity_study.md").write_text(table + "\n")

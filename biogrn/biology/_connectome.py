@@ -27,8 +27,7 @@ from torch import Tensor
 
 from biogrn.core import DataError, read_table
 
-__all__ = ["distance_mask", "laminar_mask", "mask_from_edge_list", "mask_from_graph", "mask_from_sparse",
-           "random_mask"]
+__all__ = ["distance_mask", "laminar_mask", "mask_from_edge_list", "mask_from_graph", "mask_from_sparse", "random_mask"]
 
 
 def _index(values, nodes: Sequence | None, size: int, what: str, where) -> np.ndarray:
@@ -55,9 +54,15 @@ def _index(values, nodes: Sequence | None, size: int, what: str, where) -> np.nd
     return out
 
 
-def mask_from_edge_list(path: str | Path, n_pre: int, n_post: int, pre_nodes: Sequence | None = None,
-                        post_nodes: Sequence | None = None, pre_column: str = "pre",
-                        post_column: str = "post") -> Tensor:
+def mask_from_edge_list(
+    path: str | Path,
+    n_pre: int,
+    n_post: int,
+    pre_nodes: Sequence | None = None,
+    post_nodes: Sequence | None = None,
+    pre_column: str = "pre",
+    post_column: str = "post",
+) -> Tensor:
     """A `(n_post, n_pre)` mask with True at every listed connection.
 
     Raises:
@@ -66,7 +71,7 @@ def mask_from_edge_list(path: str | Path, n_pre: int, n_post: int, pre_nodes: Se
     """
     path = Path(path)
     table = read_table(path, (pre_column, post_column))
-    where = lambda i: f"{path}: line {i + 2}"  # noqa: E731 - the header is line 1
+    where = lambda i: f"{path}: line {i + 2}"
     pre = _index(table[pre_column].tolist(), pre_nodes, n_pre, "pre", where)
     post = _index(table[post_column].tolist(), post_nodes, n_post, "post", where)
     mask = torch.zeros(n_post, n_pre, dtype=torch.bool)
@@ -122,12 +127,16 @@ def random_mask(n_pre: int, n_post: int, density: float, generator: torch.Genera
         raise ValueError(f"density: {density} is outside [0, 1]")
     n = n_pre * n_post
     mask = torch.zeros(n, dtype=torch.bool)
-    mask[torch.randperm(n, generator=generator)[:round(density * n)]] = True
+    mask[torch.randperm(n, generator=generator)[: round(density * n)]] = True
     return mask.view(n_post, n_pre)
 
 
-def laminar_mask(pre_layers: Mapping[str, int], post_layers: Mapping[str, int],
-                 probability: Mapping[str, Mapping[str, float]], generator: torch.Generator | None = None) -> Tensor:
+def laminar_mask(
+    pre_layers: Mapping[str, int],
+    post_layers: Mapping[str, int],
+    probability: Mapping[str, Mapping[str, float]],
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """Populations in cortical layers: each connection from a unit of layer A to one of layer B
     exists with probability `probability[A][B]` (0 where the table has no entry).
 
@@ -156,8 +165,13 @@ def laminar_mask(pre_layers: Mapping[str, int], post_layers: Mapping[str, int],
     return torch.rand(p.shape, generator=generator) < p
 
 
-def distance_mask(pre_positions: Tensor, post_positions: Tensor, length: float, max_probability: float = 1.0,
-                  generator: torch.Generator | None = None) -> Tensor:
+def distance_mask(
+    pre_positions: Tensor,
+    post_positions: Tensor,
+    length: float,
+    max_probability: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     r"""Each connection exists with probability $p_{\max} e^{-d/\lambda}$, $d$ the Euclidean distance.
 
     Args:

@@ -27,7 +27,7 @@ def dale_signs(n_pre: int, inhibitory_fraction: float, generator: torch.Generato
     if not 0 <= inhibitory_fraction <= 1:
         raise ValueError(f"inhibitory_fraction: {inhibitory_fraction} is outside [0, 1]")
     signs = torch.ones(n_pre)
-    signs[torch.randperm(n_pre, generator=generator)[:round(inhibitory_fraction * n_pre)]] = -1
+    signs[torch.randperm(n_pre, generator=generator)[: round(inhibitory_fraction * n_pre)]] = -1
     return signs
 
 
@@ -54,7 +54,9 @@ class DaleSign(nn.Module):
 
     def forward(self, weight: Tensor) -> Tensor:
         if weight.dim() < 2 or weight.shape[1] != len(self.signs):
-            raise ValueError(f"DaleSign: weight {tuple(weight.shape)} needs {len(self.signs)} presynaptic units on axis 1")
+            raise ValueError(
+                f"DaleSign: weight {tuple(weight.shape)} needs {len(self.signs)} presynaptic units on axis 1"
+            )
         return weight.abs() * self.factor(weight)
 
     @property
@@ -93,8 +95,13 @@ class SynapticNoise(nn.Module):
         return out
 
 
-def apply_dale(module: nn.Module, inhibitory_fraction: float = 0.2, inhibitory_gain: float = 1.0,
-               generator: torch.Generator | None = None, name: str = "weight") -> DaleSign:
+def apply_dale(
+    module: nn.Module,
+    inhibitory_fraction: float = 0.2,
+    inhibitory_gain: float = 1.0,
+    generator: torch.Generator | None = None,
+    name: str = "weight",
+) -> DaleSign:
     """Put `module.<name>` under Dale's law; returns the parametrization (its `signs`)."""
     weight = getattr(module, name)
     dale = DaleSign(dale_signs(weight.shape[1], inhibitory_fraction, generator).to(weight.device), inhibitory_gain)
@@ -102,8 +109,9 @@ def apply_dale(module: nn.Module, inhibitory_fraction: float = 0.2, inhibitory_g
     return dale
 
 
-def apply_noise(module: nn.Module, additive: float = 0.0, multiplicative: float = 0.0,
-                name: str = "weight") -> SynapticNoise:
+def apply_noise(
+    module: nn.Module, additive: float = 0.0, multiplicative: float = 0.0, name: str = "weight"
+) -> SynapticNoise:
     """Add synaptic noise to `module.<name>` during training; returns the parametrization."""
     noise = SynapticNoise(additive, multiplicative)
     parametrize.register_parametrization(module, name, noise)

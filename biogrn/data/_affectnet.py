@@ -29,8 +29,19 @@ from biogrn.data._splits import GrayscaleImages
 
 __all__ = ["AFFECTNET_EXPRESSIONS", "AffectNet"]
 
-AFFECTNET_EXPRESSIONS = ("Neutral", "Happy", "Sad", "Surprise", "Fear", "Disgust", "Anger", "Contempt",
-                         "None", "Uncertain", "No-Face")
+AFFECTNET_EXPRESSIONS = (
+    "Neutral",
+    "Happy",
+    "Sad",
+    "Surprise",
+    "Fear",
+    "Disgust",
+    "Anger",
+    "Contempt",
+    "None",
+    "Uncertain",
+    "No-Face",
+)
 COLUMNS = ("subDirectory_filePath", "face_x", "face_y", "face_width", "face_height", "expression")
 
 
@@ -50,9 +61,17 @@ class AffectNet(GrayscaleImages):
             release) or by path relative to `root` (folders); sets `self.groups`.
     """
 
-    def __init__(self, root: str | Path, split: str = "train", classes: int = 8, size: int = 48,
-                 on_error: str = "raise", val_fraction: float = 0.1, seed: int = 0,
-                 groups: dict[str, str] | None = None):
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "train",
+        classes: int = 8,
+        size: int = 48,
+        on_error: str = "raise",
+        val_fraction: float = 0.1,
+        seed: int = 0,
+        groups: dict[str, str] | None = None,
+    ):
         if split not in ("train", "val", "test"):
             raise ValueError(f"split: {split!r} is unknown; choose 'train', 'val' or 'test'")
         if classes not in (7, 8):
@@ -145,8 +164,10 @@ class AffectNet(GrayscaleImages):
                 if box is not None:
                     x, y, w, h = box
                     if x + w > image.width or y + h > image.height:
-                        self.problems.report(f"{where}: face box x={x} y={y} w={w} h={h} leaves the "
-                                      f"{image.width}x{image.height} image {file.name}")
+                        self.problems.report(
+                            f"{where}: face box x={x} y={y} w={w} h={h} leaves the "
+                            f"{image.width}x{image.height} image {file.name}"
+                        )
                         return None
                     image = image.crop((x, y, x + w, y + h))
                 return np.asarray(image.resize((self.size, self.size), Image.BILINEAR), dtype=np.uint8)

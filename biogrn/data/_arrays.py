@@ -76,8 +76,10 @@ def read_csv(path: Path, label_column: str, val_fraction: float, test_fraction: 
     bad = numbers.isna().to_numpy()
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise DataError(f"{path}: line {row + 2}, column {table.columns[col]!r}: "
-                        f"{table.iat[row, col]!r} is not a number")
-    y = _check_labels(numbers.pop(label_column).to_numpy(), lambda i: f"{path}: line {i + 2}" if i is not None
-                      else str(path))
+        raise DataError(
+            f"{path}: line {row + 2}, column {table.columns[col]!r}: {table.iat[row, col]!r} is not a number"
+        )
+    y = _check_labels(
+        numbers.pop(label_column).to_numpy(), lambda i: f"{path}: line {i + 2}" if i is not None else str(path)
+    )
     return split_arrays(numbers.to_numpy(np.float32), y, val_fraction, test_fraction, seed, str(path))

@@ -29,8 +29,10 @@ class Augment:
 
     def __init__(self, rotation: float = 15.0, flip: float = 0.5, brightness: float = 0.2):
         if rotation < 0 or not 0 <= flip <= 1 or not 0 <= brightness < 1:
-            raise ValueError(f"Augment: rotation >= 0, flip in [0, 1], brightness in [0, 1); got rotation "
-                             f"{rotation}, flip {flip}, brightness {brightness}")
+            raise ValueError(
+                f"Augment: rotation >= 0, flip in [0, 1], brightness in [0, 1); got rotation "
+                f"{rotation}, flip {flip}, brightness {brightness}"
+            )
         self.rotation, self.flip, self.brightness = float(rotation), float(flip), float(brightness)
 
     def __call__(self, images: Tensor, generator: torch.Generator | None = None) -> Tensor:

@@ -17,5 +17,12 @@ def digits(val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 
     from sklearn.datasets import load_digits
 
     data = load_digits()
-    return split_arrays(data.data / 16.0, data.target.astype(np.int64), val_fraction, test_fraction, seed,
-                        "sklearn digits", image_shape=(1, 8, 8))
+    return split_arrays(
+        data.data / 16.0,
+        data.target.astype(np.int64),
+        val_fraction,
+        test_fraction,
+        seed,
+        "sklearn digits",
+        image_shape=(1, 8, 8),
+    )

@@ -23,8 +23,9 @@ class FaceCropper:
         scale_factor, min_neighbors, min_face: the cascade's search settings.
     """
 
-    def __init__(self, size: int = 48, margin: float = 0.1, scale_factor: float = 1.1, min_neighbors: int = 5,
-                 min_face: int = 24):
+    def __init__(
+        self, size: int = 48, margin: float = 0.1, scale_factor: float = 1.1, min_neighbors: int = 5, min_face: int = 24
+    ):
         try:
             import cv2
         except ImportError as error:
@@ -41,8 +42,9 @@ class FaceCropper:
     def box(self, image: np.ndarray) -> tuple[int, int, int, int] | None:
         """`(x, y, w, h)` of the largest face widened by the margin, or None."""
         gray = self._gray(image)
-        faces = self.detector.detectMultiScale(gray, self.scale_factor, self.min_neighbors,
-                                               minSize=(self.min_face, self.min_face))
+        faces = self.detector.detectMultiScale(
+            gray, self.scale_factor, self.min_neighbors, minSize=(self.min_face, self.min_face)
+        )
         if len(faces) == 0:
             return None
         x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
@@ -56,7 +58,7 @@ class FaceCropper:
         if found is None:
             return None
         x, y, w, h = found
-        crop = self._gray(image)[y:y + h, x:x + w]
+        crop = self._gray(image)[y : y + h, x : x + w]
         return self.cv2.resize(crop, (self.size, self.size), interpolation=self.cv2.INTER_AREA)
 
     def crop_all(self, images) -> tuple[np.ndarray, np.ndarray]:

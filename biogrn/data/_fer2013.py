@@ -37,7 +37,9 @@ SIDE = 48
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm"}
 
 
-def read_fer_csv(path: str | Path, on_error: str = "raise") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+def read_fer_csv(
+    path: str | Path, on_error: str = "raise"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Images `(n, 48, 48)` uint8, labels `(n,)` (-1 where the file has none), Usage `(n,)` ('' if
     absent), the data-row number of each (1 is the first row after the header) and the number of
     rows skipped.
@@ -74,23 +76,33 @@ def read_fer_csv(path: str | Path, on_error: str = "raise") -> tuple[np.ndarray,
         emotion = pd.to_numeric(table["emotion"], errors="coerce").to_numpy()
         unknown = ~np.isin(emotion, np.arange(len(EMOTIONS)))
         for row in np.flatnonzero(unknown & good):
-            bad.report(f"{path}: line {row + 2}: emotion {table['emotion'].iloc[row]!r} is not a label "
-                       f"0-6 ({', '.join(EMOTIONS)})")
+            bad.report(
+                f"{path}: line {row + 2}: emotion {table['emotion'].iloc[row]!r} is not a label "
+                f"0-6 ({', '.join(EMOTIONS)})"
+            )
             good[row] = False
         labels[~unknown] = emotion[~unknown].astype(np.int64)
     usage = np.full(len(table), "", dtype=object)
     if "Usage" in table.columns:
         usage = table["Usage"].str.strip().to_numpy()
         for row in np.flatnonzero(~np.isin(usage, list(USAGE.values())) & good):
-            bad.report(f"{path}: line {row + 2}: Usage {table['Usage'].iloc[row]!r} is not one of "
-                       f"{', '.join(USAGE.values())}")
+            bad.report(
+                f"{path}: line {row + 2}: Usage {table['Usage'].iloc[row]!r} is not one of {', '.join(USAGE.values())}"
+            )
             good[row] = False
     bad.warn("malformed row(s)")
-    return (pixels[good].reshape(-1, SIDE, SIDE), labels[good], usage[good], np.flatnonzero(good) + 1,
-            int((~good).sum()))
+    return (
+        pixels[good].reshape(-1, SIDE, SIDE),
+        labels[good],
+        usage[good],
+        np.flatnonzero(good) + 1,
+        int((~good).sum()),
+    )
 
 
-def read_fer_folders(root: str | Path, part: str, on_error: str = "raise") -> tuple[np.ndarray, np.ndarray, list[str], int]:
+def read_fer_folders(
+    root: str | Path, part: str, on_error: str = "raise"
+) -> tuple[np.ndarray, np.ndarray, list[str], int]:
     """Images, labels and paths (relative to `root`) of `root/part/<emotion>/*` (part: `train` or
     `test`), and the number skipped.
 
@@ -108,8 +120,10 @@ def read_fer_folders(root: str | Path, part: str, on_error: str = "raise") -> tu
     images, labels, names = [], [], []
     for emotion_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         if emotion_dir.name.lower() not in ids:
-            raise DataError(f"{emotion_dir}: {emotion_dir.name!r} is not an emotion; expected one of "
-                            f"{', '.join(n.lower() for n in EMOTIONS)}")
+            raise DataError(
+                f"{emotion_dir}: {emotion_dir.name!r} is not an emotion; expected one of "
+                f"{', '.join(n.lower() for n in EMOTIONS)}"
+            )
         for file in sorted(p for p in emotion_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
             try:
                 with Image.open(file) as image:
@@ -142,14 +156,22 @@ class FER2013(GrayscaleImages):
             `train/angry/0.png`); every example must have one. Sets `self.groups`.
     """
 
-    def __init__(self, path: str | Path, split: str = "train", on_error: str = "raise",
-                 val_fraction: float = 0.1, seed: int = 0, groups: dict[str, str] | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        split: str = "train",
+        on_error: str = "raise",
+        val_fraction: float = 0.1,
+        seed: int = 0,
+        groups: dict[str, str] | None = None,
+    ):
         if split not in USAGE:
             raise ValueError(f"split: {split!r} is unknown; choose 'train', 'val' or 'test'")
         path = Path(path)
         if path.is_dir():
-            images, labels, names, self.skipped = read_fer_folders(path, "test" if split == "test" else "train",
-                                                                   on_error)
+            images, labels, names, self.skipped = read_fer_folders(
+                path, "test" if split == "test" else "train", on_error
+            )
             keys = np.asarray(names, dtype=object)
             if split != "test":
                 order = np.random.default_rng(seed).permutation(len(labels))

@@ -80,7 +80,9 @@ class GroupShift:
     def __call__(self, images: Tensor, groups: Tensor) -> Tensor:
         """Shift `(n, c, h, w)` images in [0, 1], each by its group's parameters."""
         if images.dim() != 4 or len(groups) != len(images):
-            raise ValueError(f"images (n, c, h, w) and groups (n,): got {tuple(images.shape)} and {tuple(groups.shape)}")
+            raise ValueError(
+                f"images (n, c, h, w) and groups (n,): got {tuple(images.shape)} and {tuple(groups.shape)}"
+            )
         if groups.min() < 0 or groups.max() >= len(self.gamma):
             raise ValueError(f"groups: ids must be in 0..{len(self.gamma) - 1}")
         out = torch.empty_like(images)

@@ -47,5 +47,6 @@ class Problems:
     def warn(self, what: str) -> None:
         """One warning for everything skipped (`what`: "malformed row(s)", "file(s)"...), if anything was."""
         if self.messages:
-            warnings.warn(f"{self.source}: skipped {len(self.messages)} {what}; the first: {self.messages[0]}",
-                          stacklevel=3)
+            warnings.warn(
+                f"{self.source}: skipped {len(self.messages)} {what}; the first: {self.messages[0]}", stacklevel=3
+            )

@@ -29,8 +29,15 @@ __all__ = ["RAVDESS", "RAVDESS_EMOTIONS", "RavdessFile", "actor_splits", "log_me
 
 RAVDESS_EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 NAME = re.compile(r"(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.wav")
-RANGES = {"modality": (1, 3), "vocal_channel": (1, 2), "emotion": (1, 8), "intensity": (1, 2),
-          "statement": (1, 2), "repetition": (1, 2), "actor": (1, 24)}
+RANGES = {
+    "modality": (1, 3),
+    "vocal_channel": (1, 2),
+    "emotion": (1, 8),
+    "intensity": (1, 2),
+    "statement": (1, 2),
+    "repetition": (1, 2),
+    "actor": (1, 24),
+}
 
 
 @dataclass(frozen=True)
@@ -84,13 +91,20 @@ def _librosa():
     return librosa
 
 
-def log_mel(signal: np.ndarray, sample_rate: int, n_mels: int = 64, window: float = 0.025,
-            hop: float = 0.010) -> np.ndarray:
+def log_mel(
+    signal: np.ndarray, sample_rate: int, n_mels: int = 64, window: float = 0.025, hop: float = 0.010
+) -> np.ndarray:
     """`(n_mels, frames)` log-mel spectrogram in dB (80 dB range below the maximum)."""
     librosa = _librosa()
 
-    power = librosa.feature.melspectrogram(y=signal.astype(np.float32), sr=sample_rate, n_fft=round(window * sample_rate),
-                                           hop_length=round(hop * sample_rate), n_mels=n_mels, power=2.0)
+    power = librosa.feature.melspectrogram(
+        y=signal.astype(np.float32),
+        sr=sample_rate,
+        n_fft=round(window * sample_rate),
+        hop_length=round(hop * sample_rate),
+        n_mels=n_mels,
+        power=2.0,
+    )
     return librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=80.0).astype(np.float32)
 
 
@@ -118,8 +132,11 @@ def actor_splits(actors: list[int], val_fraction: float, test_fraction: float, s
     order = [actors[i] for i in np.random.default_rng(seed).permutation(len(actors))]
     n_test = max(1, round(test_fraction * len(actors)))
     n_val = max(1, round(val_fraction * len(actors)))
-    return {"test": sorted(order[:n_test]), "val": sorted(order[n_test:n_test + n_val]),
-            "train": sorted(order[n_test + n_val:])}
+    return {
+        "test": sorted(order[:n_test]),
+        "val": sorted(order[n_test : n_test + n_val]),
+        "train": sorted(order[n_test + n_val :]),
+    }
 
 
 class RAVDESS(Dataset):
@@ -135,9 +152,17 @@ class RAVDESS(Dataset):
             (odd male, even female); sets `self.groups`.
     """
 
-    def __init__(self, root: str | Path, actors: list[int] | None = None, vocal_channel: int | None = 1,
-                 sample_rate: int = 16_000, seconds: float = 3.0, n_mels: int = 64, on_error: str = "raise",
-                 groups: dict[str, str] | str | None = None):
+    def __init__(
+        self,
+        root: str | Path,
+        actors: list[int] | None = None,
+        vocal_channel: int | None = 1,
+        sample_rate: int = 16_000,
+        seconds: float = 3.0,
+        n_mels: int = 64,
+        on_error: str = "raise",
+        groups: dict[str, str] | str | None = None,
+    ):
         root = Path(root)
         files = sorted(root.glob("Actor_*/*.wav"))
         if not files:
@@ -150,8 +175,11 @@ class RAVDESS(Dataset):
                 if problems.raising:
                     raise
                 problems.report(str(error))
-        self.files = [f for f in parsed if (actors is None or f.actor in actors)
-                      and (vocal_channel is None or f.vocal_channel == vocal_channel)]
+        self.files = [
+            f
+            for f in parsed
+            if (actors is None or f.actor in actors) and (vocal_channel is None or f.vocal_channel == vocal_channel)
+        ]
         features, kept = [], []
         for f in self.files:
             try:
@@ -182,8 +210,9 @@ class RAVDESS(Dataset):
         return self.features.unsqueeze(1), self.labels
 
 
-def ravdess_splits(root: str | Path, val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0,
-                   on_error: str = "raise") -> Splits:
+def ravdess_splits(
+    root: str | Path, val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0, on_error: str = "raise"
+) -> Splits:
     """Speaker-disjoint train / val / test of RAVDESS speech as flat log-mel features."""
     actors = set()
     for file in Path(root).glob("Actor_*/*.wav"):

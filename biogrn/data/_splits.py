@@ -46,8 +46,15 @@ class Splits:
     """`(channels, height, width)` when the flat features are images (augmentation needs it)."""
 
 
-def split_arrays(x: np.ndarray, y: np.ndarray, val_fraction: float, test_fraction: float, seed: int,
-                 source: str, image_shape: tuple[int, ...] | None = None) -> Splits:
+def split_arrays(
+    x: np.ndarray,
+    y: np.ndarray,
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    source: str,
+    image_shape: tuple[int, ...] | None = None,
+) -> Splits:
     """Shuffle with `seed` and cut into train / val / test of the given fractions.
 
     Train is the first `floor((1 - v - t) n)` shuffled examples, val runs to `floor((1 - t) n)`,
@@ -60,13 +67,22 @@ def split_arrays(x: np.ndarray, y: np.ndarray, val_fraction: float, test_fractio
     order = np.random.default_rng(seed).permutation(n)
     a, b = int((1.0 - val_fraction - test_fraction) * n), int((1.0 - test_fraction) * n)
     if a == 0 or b == a or b == n:
-        raise DataError(f"{source}: {n} examples give an empty split with val_fraction {val_fraction} "
-                        f"and test_fraction {test_fraction}")
+        raise DataError(
+            f"{source}: {n} examples give an empty split with val_fraction {val_fraction} "
+            f"and test_fraction {test_fraction}"
+        )
     features = torch.as_tensor(np.ascontiguousarray(x[order]), dtype=torch.float32).reshape(n, -1)
     labels = torch.as_tensor(y[order], dtype=torch.long)
     n_classes = int(labels.max()) + 1
-    return Splits(TensorDataset(features[:a], labels[:a]), TensorDataset(features[a:b], labels[a:b]),
-                  TensorDataset(features[b:], labels[b:]), features.shape[1], n_classes, source, image_shape)
+    return Splits(
+        TensorDataset(features[:a], labels[:a]),
+        TensorDataset(features[a:b], labels[a:b]),
+        TensorDataset(features[b:], labels[b:]),
+        features.shape[1],
+        n_classes,
+        source,
+        image_shape,
+    )
 
 
 def flat_splits(parts: dict, n_classes: int, source: str) -> Splits:
@@ -83,5 +99,6 @@ def flat_splits(parts: dict, n_classes: int, source: str) -> Splits:
         if len(y) == 0 or (y < 0).any():
             raise DataError(f"{source}: the {split} split has no labelled examples")
         flat.append(TensorDataset(x.reshape(len(y), -1), y))
-    return Splits(*flat, n_features=flat[0].tensors[0].shape[1], n_classes=n_classes, source=source,
-                  image_shape=image_shape)
+    return Splits(
+        *flat, n_features=flat[0].tensors[0].shape[1], n_classes=n_classes, source=source, image_shape=image_shape
+    )

@@ -20,8 +20,9 @@ class GeneField(nn.Module):
     `set_drive(u)` before integrating, which also evaluates the state-free terms of $f$ once.
     """
 
-    def __init__(self, transcription: Transcription, gamma_m: float, gamma_p: float, k_p: float,
-                 state: GeneState | None = None):
+    def __init__(
+        self, transcription: Transcription, gamma_m: float, gamma_p: float, k_p: float, state: GeneState | None = None
+    ):
         super().__init__()
         if transcription.uses_pool and state is None:
             raise ValueError("a PoolRepression term needs the GeneState that defines the pools")

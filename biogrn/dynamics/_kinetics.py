@@ -21,15 +21,15 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "Basal",
+    "DriveActivation",
+    "PoolRepression",
+    "SelfActivation",
+    "Transcription",
     "hill_activation",
     "hill_repression",
     "shifted_hill",
     "translation",
-    "Basal",
-    "DriveActivation",
-    "SelfActivation",
-    "PoolRepression",
-    "Transcription",
 ]
 
 
@@ -181,8 +181,9 @@ class Transcription:
             factor = r if factor is None else factor * r
         return additive, factor
 
-    def rate(self, m: Tensor, p: Tensor, u: Tensor, constant: tuple[Tensor, Tensor | None],
-             pool: Tensor | None = None) -> Tensor:
+    def rate(
+        self, m: Tensor, p: Tensor, u: Tensor, constant: tuple[Tensor, Tensor | None], pool: Tensor | None = None
+    ) -> Tensor:
         """$f(m, p, u)$ given the precomputed `constant_part(u)`."""
         additive, factor = constant
         for term in self.state_additive:

@@ -78,8 +78,9 @@ def check_stability(method: str, step: float, rate: float, what: str = "step") -
         )
 
 
-def _solve(field: GeneField, y0: Tensor, drive: Tensor | None, t: Tensor, method: str, rtol: float,
-           atol: float, options: dict) -> Tensor:
+def _solve(
+    field: GeneField, y0: Tensor, drive: Tensor | None, t: Tensor, method: str, rtol: float, atol: float, options: dict
+) -> Tensor:
     if drive is not None:
         field.set_drive(drive)
     return torchdiffeq.odeint(field, y0, t, method=method, rtol=rtol, atol=atol, options=options)[-1]
@@ -88,9 +89,17 @@ def _solve(field: GeneField, y0: Tensor, drive: Tensor | None, t: Tensor, method
 _compiled_solve = None
 
 
-def integrate(field: GeneField, y0: Tensor, duration: float, method: str = "rk4",
-              step_size: float | None = None, rtol: float = 1e-5, atol: float = 1e-7,
-              drive: Tensor | None = None, compile: bool = False) -> Tensor:
+def integrate(
+    field: GeneField,
+    y0: Tensor,
+    duration: float,
+    method: str = "rk4",
+    step_size: float | None = None,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    drive: Tensor | None = None,
+    compile: bool = False,
+) -> Tensor:
     """Advance the whole state by `duration` in one `torchdiffeq.odeint` call; returns $y(T)$.
 
     Fixed-step methods take one step over the interval unless `step_size` is given. With

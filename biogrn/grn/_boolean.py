@@ -39,5 +39,5 @@ def bnet_primes(text: str) -> dict | None:
     with _pyboolnet_logging(logging.CRITICAL):  # a rejection becomes a DataError naming the line
         try:
             return file_exchange.bnet2primes(text)
-        except Exception:  # noqa: BLE001 - BNetToPrime's failures surface as bare Exceptions
+        except Exception:
             return None

@@ -36,8 +36,9 @@ class ShiftedHill(torch.nn.Module):
     `hill` and `fold` `(M, edges)`.
     """
 
-    def __init__(self, network: Network, production: Tensor, degradation: Tensor, threshold: Tensor, hill: Tensor,
-                 fold: Tensor):
+    def __init__(
+        self, network: Network, production: Tensor, degradation: Tensor, threshold: Tensor, hill: Tensor, fold: Tensor
+    ):
         super().__init__()
         self.network = network
         self.register_buffer("sources", torch.as_tensor(network.sources, dtype=torch.long))
@@ -57,8 +58,13 @@ class ShiftedHill(torch.nn.Module):
         return made - lost
 
     def parameters_dict(self) -> dict[str, Tensor]:
-        return {"production": self.production, "degradation": self.degradation, "threshold": self.threshold,
-                "hill": self.hill, "fold": self.fold}
+        return {
+            "production": self.production,
+            "degradation": self.degradation,
+            "threshold": self.threshold,
+            "hill": self.hill,
+            "fold": self.fold,
+        }
 
 
 class TwoStage(torch.nn.Module):
@@ -68,8 +74,17 @@ class TwoStage(torch.nn.Module):
     `hill` `(M, edges)`. Activating edges use $H^+$, repressing ones $H^-$.
     """
 
-    def __init__(self, network: Network, basal: Tensor, rate: Tensor, gamma_m: Tensor, translation: Tensor,
-                 gamma_p: Tensor, threshold: Tensor, hill: Tensor):
+    def __init__(
+        self,
+        network: Network,
+        basal: Tensor,
+        rate: Tensor,
+        gamma_m: Tensor,
+        translation: Tensor,
+        gamma_p: Tensor,
+        threshold: Tensor,
+        hill: Tensor,
+    ):
         super().__init__()
         self.network = network
         self.register_buffer("sources", torch.as_tensor(network.sources, dtype=torch.long))
@@ -84,8 +99,11 @@ class TwoStage(torch.nn.Module):
         n = self.network.n_genes
         m, p = y[:, :n], y[:, n:]
         regulator = p[:, self.sources]
-        factors = torch.where(self.activating, hill_activation(regulator, self.threshold, self.hill),
-                              hill_repression(regulator, self.threshold, self.hill))
+        factors = torch.where(
+            self.activating,
+            hill_activation(regulator, self.threshold, self.hill),
+            hill_repression(regulator, self.threshold, self.hill),
+        )
         transcription = self.basal + self.rate * _product_over_regulators(factors, self.targets, n)
         made = torch.cat([transcription, self.translation * m], dim=1)
         return made, torch.cat([self.gamma_m * m, self.gamma_p * p], dim=1)
@@ -95,5 +113,12 @@ class TwoStage(torch.nn.Module):
         return made - lost
 
     def parameters_dict(self) -> dict[str, Tensor]:
-        return {"basal": self.basal, "rate": self.rate, "gamma_m": self.gamma_m, "translation": self.translation,
-                "gamma_p": self.gamma_p, "threshold": self.threshold, "hill": self.hill}
+        return {
+            "basal": self.basal,
+            "rate": self.rate,
+            "gamma_m": self.gamma_m,
+            "translation": self.translation,
+            "gamma_p": self.gamma_p,
+            "threshold": self.threshold,
+            "hill": self.hill,
+        }

@@ -65,8 +65,9 @@ class Network:
     def from_graph(cls, graph, sign_attribute: str = "sign") -> Network:
         """From a networkx directed graph whose edges carry a +1 / -1 `sign` attribute."""
         genes = [str(n) for n in graph.nodes]
-        return cls.from_edges(genes, [(str(a), str(b), data.get(sign_attribute, 1))
-                                      for a, b, data in graph.edges(data=True)])
+        return cls.from_edges(
+            genes, [(str(a), str(b), data.get(sign_attribute, 1)) for a, b, data in graph.edges(data=True)]
+        )
 
     @classmethod
     def from_file(cls, path: str | Path) -> Network:
@@ -111,8 +112,11 @@ class Network:
         if primes is None:
             for number, line in enumerate(text.splitlines(), start=1):
                 body = line.split("#")[0].strip()
-                if body and not body.replace(" ", "").lower().startswith("targets,factors") \
-                        and bnet_primes(body) is None:
+                if (
+                    body
+                    and not body.replace(" ", "").lower().startswith("targets,factors")
+                    and bnet_primes(body) is None
+                ):
                     raise DataError(f"{path}: line {number}: {line.strip()!r} is not a .bnet rule `target, rule`")
             raise DataError(f"{path}: not a Boolean model in .bnet form")
         return cls._from_primes(primes, str(path))

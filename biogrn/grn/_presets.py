@@ -26,8 +26,9 @@ def toggle_switch(members: int = 1, iptg: float | Tensor = 0.0, dtype: torch.dty
     production = torch.cat([156.25 * ones, 15.6 * ones], dim=1)
     threshold = torch.cat([ones, ((1 + iptg / 2.9618e-5) ** 2.0015).unsqueeze(1)], dim=1)
     hill = torch.cat([2.5 * ones, 1.0 * ones], dim=1)
-    return ShiftedHill(network, production, torch.ones(members, 2, dtype=dtype), threshold, hill,
-                       torch.zeros(members, 2, dtype=dtype))
+    return ShiftedHill(
+        network, production, torch.ones(members, 2, dtype=dtype), threshold, hill, torch.zeros(members, 2, dtype=dtype)
+    )
 
 
 def repressilator(members: int = 1, hill: float | Tensor = 2.0, dtype: torch.dtype = torch.float64) -> TwoStage:
@@ -37,9 +38,16 @@ def repressilator(members: int = 1, hill: float | Tensor = 2.0, dtype: torch.dty
     lacI <- cI, tetR <- lacI, cI <- tetR; $\alpha_0 = 0.2164$, $\alpha = 216.404$, $\beta = 0.2$,
     $n = 2$. Oscillates with these; with $n = 1$ the symmetric steady state is stable.
     """
-    network = Network.from_edges(("lacI", "tetR", "cI"), [("cI", "lacI", -1), ("lacI", "tetR", -1),
-                                                          ("tetR", "cI", -1)])
+    network = Network.from_edges(("lacI", "tetR", "cI"), [("cI", "lacI", -1), ("lacI", "tetR", -1), ("tetR", "cI", -1)])
     hill = torch.as_tensor(hill, dtype=dtype).expand(members).unsqueeze(1).expand(members, 3)
-    full = lambda value: torch.full((members, 3), value, dtype=dtype)  # noqa: E731
-    return TwoStage(network, basal=full(0.2164), rate=full(216.404), gamma_m=full(1.0), translation=full(0.2),
-                    gamma_p=full(0.2), threshold=full(1.0), hill=hill.clone())
+    full = lambda value: torch.full((members, 3), value, dtype=dtype)
+    return TwoStage(
+        network,
+        basal=full(0.2164),
+        rate=full(216.404),
+        gamma_m=full(1.0),
+        translation=full(0.2),
+        gamma_p=full(0.2),
+        threshold=full(1.0),
+        hill=hill.clone(),
+    )

@@ -11,8 +11,9 @@ from biogrn.grn._network import Network
 __all__ = ["sample_parameters"]
 
 
-def sample_parameters(network: Network, n: int, method: str = "sobol", seed: int = 0,
-                      dtype: torch.dtype = torch.float64) -> dict[str, Tensor]:
+def sample_parameters(
+    network: Network, n: int, method: str = "sobol", seed: int = 0, dtype: torch.dtype = torch.float64
+) -> dict[str, Tensor]:
     """Random `ShiftedHill` parameter sets in RACIPE's ranges, by scipy.stats.qmc (Sobol or Latin hypercube).
 
     Production 1-100, degradation 0.1-1, Hill coefficient an integer 1-6, fold change 1-100
@@ -33,6 +34,10 @@ def sample_parameters(network: Network, n: int, method: str = "sobol", seed: int
         raise ValueError(f"method: {method!r} is unknown; choose 'sobol' or 'lhs'")
     production, degradation, threshold, hill, fold = torch.split(torch.as_tensor(unit, dtype=dtype), widths, dim=1)
     fold = 1 + 99 * fold
-    return {"production": 1 + 99 * production, "degradation": 0.1 + 0.9 * degradation,
-            "threshold": (50.0 / 0.55) * (0.02 + 1.96 * threshold), "hill": torch.round(1 + 5 * hill),
-            "fold": torch.where(torch.as_tensor(network.signs) > 0, fold, 1 / fold)}
+    return {
+        "production": 1 + 99 * production,
+        "degradation": 0.1 + 0.9 * degradation,
+        "threshold": (50.0 / 0.55) * (0.02 + 1.96 * threshold),
+        "hill": torch.round(1 + 5 * hill),
+        "fold": torch.where(torch.as_tensor(network.signs) > 0, fold, 1 / fold),
+    }

@@ -10,8 +10,9 @@ from torch import Tensor
 __all__ = ["simulate", "simulate_langevin"]
 
 
-def simulate(model: torch.nn.Module, y0: Tensor, times: Tensor, method: str = "dopri5", rtol: float = 1e-6,
-             atol: float = 1e-8) -> xr.Dataset:
+def simulate(
+    model: torch.nn.Module, y0: Tensor, times: Tensor, method: str = "dopri5", rtol: float = 1e-6, atol: float = 1e-8
+) -> xr.Dataset:
     """Integrate every member at once (one odeint call); `y0` is `(members, variables)`.
 
     Returns a Dataset with `state (time, variable, member)` and every parameter as a variable
@@ -23,8 +24,14 @@ def simulate(model: torch.nn.Module, y0: Tensor, times: Tensor, method: str = "d
     return _as_dataset(model, solution, times)
 
 
-def simulate_langevin(model: torch.nn.Module, y0: Tensor, times: Tensor, dt: float = 0.01, volume: float = 100.0,
-                      generator: torch.Generator | None = None) -> xr.Dataset:
+def simulate_langevin(
+    model: torch.nn.Module,
+    y0: Tensor,
+    times: Tensor,
+    dt: float = 0.01,
+    volume: float = 100.0,
+    generator: torch.Generator | None = None,
+) -> xr.Dataset:
     r"""The chemical Langevin equation for single-cell-like data, every member at once (Euler-Maruyama):
 
     $x_{t + \Delta t} = \left[x_t + (P - D)\,\Delta t + \sqrt{(P + D)\,\Delta t / \Omega}\;\xi\right]_+$,
@@ -58,6 +65,13 @@ def _as_dataset(model: torch.nn.Module, solution: Tensor, times: Tensor) -> xr.D
         dim = "gene" if value.shape[1] == network.n_genes else "edge"
         data[name] = (("member", dim), value.detach().cpu().numpy())
     edges = [f"{network.genes[a]}->{network.genes[b]}" for a, b in zip(network.sources, network.targets)]
-    return xr.Dataset(data, coords={"time": times.cpu().numpy(), "variable": model.variables,
-                                    "member": np.arange(solution.shape[1]), "gene": list(network.genes),
-                                    "edge": edges})
+    return xr.Dataset(
+        data,
+        coords={
+            "time": times.cpu().numpy(),
+            "variable": model.variables,
+            "member": np.arange(solution.shape[1]),
+            "gene": list(network.genes),
+            "edge": edges,
+        },
+    )

@@ -25,5 +25,9 @@ def classify_steady_states(model: torch.nn.Module, y: Tensor, tolerance: float =
     eigenvalues = torch.linalg.eigvals(jacobians)
     residual = model(torch.zeros(()), y).abs().amax(dim=1)
     steady = residual < tolerance * (1 + y.abs().amax(dim=1))
-    return {"residual": residual, "steady": steady, "stable": steady & (eigenvalues.real < 0).all(dim=1),
-            "eigenvalues": eigenvalues}
+    return {
+        "residual": residual,
+        "steady": steady,
+        "stable": steady & (eigenvalues.real < 0).all(dim=1),
+        "eigenvalues": eigenvalues,
+    }

@@ -38,9 +38,18 @@ def mlp(sizes: list[int], activation: str = "relu", dropout: float = 0.0) -> nn.
     return nn.Sequential(*layers)
 
 
-def bionic(image_shape: tuple[int, int, int], n_classes: int, hidden: tuple[int, ...] = (256, 128),
-           connectome_density: float = 0.3, dale: bool = True, inhibitory_fraction: float = 0.2,
-           inhibitory_gain: float = 1.0, noise: float = 0.0, layernorm: bool = True, seed: int = 0) -> nn.Sequential:
+def bionic(
+    image_shape: tuple[int, int, int],
+    n_classes: int,
+    hidden: tuple[int, ...] = (256, 128),
+    connectome_density: float = 0.3,
+    dale: bool = True,
+    inhibitory_fraction: float = 0.2,
+    inhibitory_gain: float = 1.0,
+    noise: float = 0.0,
+    layernorm: bool = True,
+    seed: int = 0,
+) -> nn.Sequential:
     """A BioNIC-style network; returns it with `model.allow` (`{weight name: mask}`) for the regulator.
 
     Front end: flat input -> `(c, h, w)` -> Conv 3x3 (16) -> ReLU -> MaxPool 2 -> Conv 3x3 (32)
@@ -54,9 +63,16 @@ def bionic(image_shape: tuple[int, int, int], n_classes: int, hidden: tuple[int,
 
     generator = torch.Generator().manual_seed(seed)
     c, _, _ = image_shape
-    layers: list[nn.Module] = [nn.Unflatten(1, tuple(image_shape)), nn.Conv2d(c, 16, 3, padding=1), nn.ReLU(),
-                               nn.MaxPool2d(2, ceil_mode=True), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
-                               nn.AdaptiveAvgPool2d(4), nn.Flatten()]
+    layers: list[nn.Module] = [
+        nn.Unflatten(1, tuple(image_shape)),
+        nn.Conv2d(c, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2, ceil_mode=True),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(),
+    ]
     width, cortical = 32 * 16, []
     for size in hidden:
         layers.append(nn.Linear(width, size))

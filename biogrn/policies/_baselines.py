@@ -43,8 +43,7 @@ class MagnitudePolicy(Policy):
         slices = list(view.slices)
         scopes = slices if self.scope == "layer" else [slice(0, view.n_genes)]
         prune, tau = self.threshold.select(view.magnitude, active, scopes, [0] * len(scopes), view.epochs_done)
-        return Decision(prune, torch.zeros_like(active), tau if len(scopes) == len(slices)
-                        else tau.expand(len(slices)))
+        return Decision(prune, torch.zeros_like(active), tau if len(scopes) == len(slices) else tau.expand(len(slices)))
 
     def state_dict(self) -> dict:
         return {"threshold": self.threshold.state_dict()}
@@ -63,8 +62,14 @@ class _DropGrow(Policy):
         start_epoch, end_epoch: updates replace connections from `start_epoch` to `end_epoch`.
     """
 
-    def __init__(self, target_sparsity: float, drop_fraction: float = 0.3, drop_schedule: str = "cosine",
-                 start_epoch: float = 0.0, end_epoch: float = 1.0):
+    def __init__(
+        self,
+        target_sparsity: float,
+        drop_fraction: float = 0.3,
+        drop_schedule: str = "cosine",
+        start_epoch: float = 0.0,
+        end_epoch: float = 1.0,
+    ):
         self.target_sparsity, self.drop_fraction, self.drop_schedule = target_sparsity, drop_fraction, drop_schedule
         self.start_epoch, self.end_epoch = float(start_epoch), float(end_epoch)
 
@@ -87,8 +92,12 @@ class _DropGrow(Policy):
         raise NotImplementedError
 
     def decide(self, view: PolicyView) -> Decision:
-        fraction = drop_fraction(view.epochs_done - self.start_epoch, self.drop_fraction,
-                                 self.end_epoch - self.start_epoch, self.drop_schedule)
+        fraction = drop_fraction(
+            view.epochs_done - self.start_epoch,
+            self.drop_fraction,
+            self.end_epoch - self.start_epoch,
+            self.drop_schedule,
+        )
         active = view.active
         prune, grow = torch.zeros_like(active), torch.zeros_like(active)
         n_active = segment_counts(active, slices=list(view.slices))
@@ -146,8 +155,16 @@ class ListingPolicy(Policy):
 
     needs_last_gradient, zeroes_pruned = True, False
 
-    def __init__(self, alpha: float = 0.5, beta: float = 0.2, epochs: int = 20, tau_sigmas: float = 0.5,
-                 median_rule: str = "cap", max_regrow: int = 100, rewire: bool = True):
+    def __init__(
+        self,
+        alpha: float = 0.5,
+        beta: float = 0.2,
+        epochs: int = 20,
+        tau_sigmas: float = 0.5,
+        median_rule: str = "cap",
+        max_regrow: int = 100,
+        rewire: bool = True,
+    ):
         if median_rule not in ("cap", "always", "never"):
             raise ValueError(f"median_rule: {median_rule!r} is unknown; choose 'cap', 'always' or 'never'")
         self.alpha, self.beta, self.epochs, self.tau_sigmas = float(alpha), float(beta), int(epochs), float(tau_sigmas)
@@ -167,8 +184,9 @@ class ListingPolicy(Policy):
         slices = list(view.slices)
         taus = torch.stack([scores[s].mean() + self.tau_sigmas * scores[s].std() for s in slices])
         if self.median_rule != "never":
-            medians = torch.stack([scores[s][active[s]].median() if bool(active[s].any()) else taus[i]
-                                   for i, s in enumerate(slices)])
+            medians = torch.stack(
+                [scores[s][active[s]].median() if bool(active[s].any()) else taus[i] for i, s in enumerate(slices)]
+            )
             taus = torch.minimum(taus, medians) if self.median_rule == "cap" else medians
         keep = torch.cat([scores[s] >= taus[i] for i, s in enumerate(slices)]) & view.allow
         self.candidates |= active & ~keep

@@ -32,9 +32,18 @@ class GenePolicy(Policy):
 
     uses_expression = True
 
-    def __init__(self, threshold: PaperThreshold | ScheduledThreshold, alpha: float = 0.5, beta: float = 0.2,
-                 normalization: str = "mean", scope: str = "layer", rewire: bool = True, max_regrow: int = 100,
-                 max_regrow_fraction: float = 0.1, delta: str = "deficit"):
+    def __init__(
+        self,
+        threshold: PaperThreshold | ScheduledThreshold,
+        alpha: float = 0.5,
+        beta: float = 0.2,
+        normalization: str = "mean",
+        scope: str = "layer",
+        rewire: bool = True,
+        max_regrow: int = 100,
+        max_regrow_fraction: float = 0.1,
+        delta: str = "deficit",
+    ):
         if scope not in ("layer", "global"):
             raise ValueError(f"scope: {scope!r} is unknown; choose 'layer' or 'global'")
         if delta not in ("deficit", "mean_distance"):
@@ -53,8 +62,9 @@ class GenePolicy(Policy):
 
     def scores(self, view: PolicyView) -> Tensor:
         """Eq. 2 for every gene, flat."""
-        return importance(view.magnitude, view.expression, list(view.slices), self.alpha, self.beta, view.time,
-                          self.normalization)
+        return importance(
+            view.magnitude, view.expression, list(view.slices), self.alpha, self.beta, view.time, self.normalization
+        )
 
     def decide(self, view: PolicyView) -> Decision:
         scores = self.scores(view)
@@ -62,8 +72,9 @@ class GenePolicy(Policy):
         candidates = ~active & view.allow
         slices = list(view.slices)
         counts = zip(*segment_counts(candidates, active, slices=slices))
-        regrow = [min(self.max_regrow, c, math.floor(self.max_regrow_fraction * a)) if self.rewire else 0
-                  for c, a in counts]
+        regrow = [
+            min(self.max_regrow, c, math.floor(self.max_regrow_fraction * a)) if self.rewire else 0 for c, a in counts
+        ]
         if self.scope == "layer":
             scopes, scope_regrow = slices, regrow
         else:

@@ -38,8 +38,15 @@ def normalize_per_layer(x: Tensor, slices: list[slice], how: str) -> Tensor:
     return out
 
 
-def importance(magnitude: Tensor, expression: Tensor, slices: list[slice], alpha: float, beta: float,
-               time: float, normalization: str = "mean") -> Tensor:
+def importance(
+    magnitude: Tensor,
+    expression: Tensor,
+    slices: list[slice],
+    alpha: float,
+    beta: float,
+    time: float,
+    normalization: str = "mean",
+) -> Tensor:
     r"""Eq. 2 for every gene: $S = \hat{|w|} + \alpha \hat p + \beta\,\mathrm{Time}$.
 
     Args:

@@ -20,10 +20,10 @@ from torch import Tensor
 
 __all__ = [
     "deficit",
+    "gumbel_topk",
     "mean_distance",
     "rewiring_logits",
     "rewiring_probabilities",
-    "gumbel_topk",
 ]
 
 

@@ -53,7 +53,7 @@ class ExponentialSigma:
         self.sigma0, self.sigma_min, self.decay = float(sigma0), float(sigma_min), float(decay)
 
     def __call__(self, time: float, epoch: int) -> float:
-        return max(self.sigma_min, self.sigma0 * self.decay ** epoch)
+        return max(self.sigma_min, self.sigma0 * self.decay**epoch)
 
 
 class ConstantSigma:

@@ -62,18 +62,17 @@ class PaperThreshold:
         if metric is None:
             return
         self.history.append(float(metric))
-        recent = self.history[-(self.patience + 1):]
-        if len(recent) == self.patience + 1 and all(
-                abs(b - a) <= self.tol for a, b in zip(recent[:-1], recent[1:])):
+        recent = self.history[-(self.patience + 1) :]
+        if len(recent) == self.patience + 1 and all(abs(b - a) <= self.tol for a, b in zip(recent[:-1], recent[1:])):
             self.frozen = True
 
-    def select(self, scores: Tensor, active: Tensor, scopes: list[slice], regrow: list[int],
-               progress: float) -> tuple[Tensor, Tensor]:
+    def select(
+        self, scores: Tensor, active: Tensor, scopes: list[slice], regrow: list[int], progress: float
+    ) -> tuple[Tensor, Tensor]:
         """Return `(prune, tau)`: a boolean mask over genes and $\\tau$ per scope."""
         first = self.tau is None
         if first:
-            self.tau = torch.stack([scores[s].mean() + self.sigmas * scores[s].std(unbiased=False)
-                                    for s in scopes])
+            self.tau = torch.stack([scores[s].mean() + self.sigmas * scores[s].std(unbiased=False) for s in scopes])
         elif not self.frozen and self.median_rule == "always":
             self.tau = torch.stack([_active_median(scores[s], active[s]) for s in scopes])
         prune = torch.zeros_like(active)
@@ -111,8 +110,7 @@ class PaperThreshold:
 
 def _active_median(scores: Tensor, active: Tensor) -> Tensor:
     remaining = scores[active]
-    return remaining.median() if remaining.numel() else torch.tensor(math.inf, device=scores.device,
-                                                                      dtype=scores.dtype)
+    return remaining.median() if remaining.numel() else torch.tensor(math.inf, device=scores.device, dtype=scores.dtype)
 
 
 class ScheduledThreshold:
@@ -135,8 +133,9 @@ class ScheduledThreshold:
     def observe(self, metric: float | None) -> None:
         return None
 
-    def select(self, scores: Tensor, active: Tensor, scopes: list[slice], regrow: list[int],
-               progress: float) -> tuple[Tensor, Tensor]:
+    def select(
+        self, scores: Tensor, active: Tensor, scopes: list[slice], regrow: list[int], progress: float
+    ) -> tuple[Tensor, Tensor]:
         s = self.sparsity(progress)
         prune = torch.zeros_like(active)
         taus = []

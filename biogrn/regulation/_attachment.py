@@ -30,15 +30,34 @@ class Attachment:
         unit_genes: one gene per output unit (biases are gated too).
     """
 
-    def __init__(self, tensors: list[RegulatedTensor], slices: list[slice], mask: Tensor, expression: Tensor,
-                 gate: str, half: float, hill: float, record: bool, keep_last: bool, unit_genes: bool):
+    def __init__(
+        self,
+        tensors: list[RegulatedTensor],
+        slices: list[slice],
+        mask: Tensor,
+        expression: Tensor,
+        gate: str,
+        half: float,
+        hill: float,
+        record: bool,
+        keep_last: bool,
+        unit_genes: bool,
+    ):
         self.tensors = tensors
         self.gates: list[GeneGate] = []
         self.bias_gates: list[GeneGate | None] = []
         for tensor, sl in zip(tensors, slices):
             shape = tensor.gene_view_shape
-            weight_gate = GeneGate(mask[sl].view(shape), expression[sl].view(shape), gate, half, hill, record=record,
-                                   weight_shape=tensor.weight_shape, keep_last=keep_last)
+            weight_gate = GeneGate(
+                mask[sl].view(shape),
+                expression[sl].view(shape),
+                gate,
+                half,
+                hill,
+                record=record,
+                weight_shape=tensor.weight_shape,
+                keep_last=keep_last,
+            )
             parametrize.register_parametrization(tensor.module, tensor.param, weight_gate)
             self.gates.append(weight_gate)
             bias_gate = None

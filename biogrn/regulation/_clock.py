@@ -45,9 +45,13 @@ class GeneClock:
         return min(1.0, self.epochs_done / self.epochs)
 
     def state_dict(self) -> dict:
-        return {"step_count": self.step_count, "epoch": self.epoch,
-                "steps_since_integration": self.steps_since_integration,
-                "epoch_start_step": self.epoch_start_step, "steps_per_epoch": self.steps_per_epoch}
+        return {
+            "step_count": self.step_count,
+            "epoch": self.epoch,
+            "steps_since_integration": self.steps_since_integration,
+            "epoch_start_step": self.epoch_start_step,
+            "steps_per_epoch": self.steps_per_epoch,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.step_count = int(state["step_count"])

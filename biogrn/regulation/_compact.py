@@ -23,8 +23,18 @@ from torch.nn.utils import skip_init
 
 __all__ = ["SparseLinear", "compact_structured", "compact_unstructured", "count_parameters"]
 
-ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid, nn.Softplus, nn.Identity,
-               nn.Dropout)
+ELEMENTWISE = (
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.Softplus,
+    nn.Identity,
+    nn.Dropout,
+)
 
 
 class SparseLinear(nn.Module):
@@ -38,8 +48,13 @@ class SparseLinear(nn.Module):
             csr = weight.detach().to_sparse_csr()
             index = torch.int32 if max(weight.shape) < 2**31 and csr.values().numel() < 2**31 else torch.int64
             # int32 indices: 8 bytes per non-zero instead of 12, so CSR is smaller than dense below 50% density
-            csr = torch.sparse_csr_tensor(csr.crow_indices().to(index), csr.col_indices().to(index), csr.values(),
-                                          csr.shape, check_invariants=False)  # built by torch itself
+            csr = torch.sparse_csr_tensor(
+                csr.crow_indices().to(index),
+                csr.col_indices().to(index),
+                csr.values(),
+                csr.shape,
+                check_invariants=False,
+            )  # built by torch itself
             self.weight = nn.Parameter(csr, requires_grad=False)
         self.bias = nn.Parameter(bias.detach().clone(), requires_grad=False) if bias is not None else None
 
@@ -65,7 +80,7 @@ def count_parameters(model: nn.Module) -> int:
 def compact_unstructured(model: nn.Module) -> nn.Module:
     """A copy of `model` with every `nn.Linear` replaced by a `SparseLinear`."""
     compact = copy.deepcopy(model)
-    for name, module in list(compact.named_modules()):
+    for module in list(compact.modules()):
         for child_name, child in list(module.named_children()):
             if type(child) is nn.Linear:
                 setattr(module, child_name, SparseLinear(child.weight, child.bias))
@@ -82,14 +97,15 @@ def compact_structured(model: nn.Sequential) -> nn.Sequential:
         raise TypeError(f"model: compact_structured takes an nn.Sequential, got {type(model).__name__}")
     for i, module in enumerate(model):
         if not isinstance(module, (nn.Linear, *ELEMENTWISE)):
-            raise TypeError(f"model[{i}]: {type(module).__name__} is neither Linear nor element-wise; "
-                            "use compact_unstructured")
+            raise TypeError(
+                f"model[{i}]: {type(module).__name__} is neither Linear nor element-wise; use compact_unstructured"
+            )
     modules = [copy.deepcopy(m) for m in model]
     linear_at = [i for i, m in enumerate(modules) if isinstance(m, nn.Linear)]
     with torch.no_grad():
         for this, following in zip(linear_at[:-1], linear_at[1:]):
             layer, nxt = modules[this], modules[following]
-            between = nn.Sequential(*modules[this + 1:following]).eval()
+            between = nn.Sequential(*modules[this + 1 : following]).eval()
             reads = nxt.weight.abs().sum(dim=0) > 0
             driven = layer.weight.abs().sum(dim=1) > 0
             constant = ~driven & reads

@@ -33,8 +33,7 @@ __all__ = ["DRIVES", "GeneDrive", "connection_drive", "reduce_to_units"]
 DRIVES = ("taylor", "grad", "magnitude")
 
 
-def connection_drive(kind: str, weight: Tensor, grad_sq_sum: Tensor, n_backward: int,
-                     active: Tensor) -> Tensor:
+def connection_drive(kind: str, weight: Tensor, grad_sq_sum: Tensor, n_backward: int, active: Tensor) -> Tensor:
     """Per-connection drive, weight-shaped.
 
     Args:
@@ -80,9 +79,17 @@ class GeneDrive:
         normalize: divide by the layer mean.
     """
 
-    def __init__(self, tensors: list[RegulatedTensor], gates: list[GeneGate], mask: Tensor, slices: list[slice],
-                 kind: str, hebbian: HebbianRecorder | None = None, hebbian_index: dict[int, int] | None = None,
-                 normalize: bool = True):
+    def __init__(
+        self,
+        tensors: list[RegulatedTensor],
+        gates: list[GeneGate],
+        mask: Tensor,
+        slices: list[slice],
+        kind: str,
+        hebbian: HebbianRecorder | None = None,
+        hebbian_index: dict[int, int] | None = None,
+        normalize: bool = True,
+    ):
         self.tensors, self.gates, self.mask, self.slices = tensors, gates, mask, slices
         self.kind, self.normalize = kind, normalize
         self.hebbian, self.hebbian_index = hebbian, dict(hebbian_index or {})

@@ -43,8 +43,15 @@ class WeightEditor:
         generator: the stream regrown values are drawn from.
     """
 
-    def __init__(self, attachment: Attachment, slices: list[slice], mask: Tensor, regrow_init: str,
-                 regrow_scale: float, generator: torch.Generator):
+    def __init__(
+        self,
+        attachment: Attachment,
+        slices: list[slice],
+        mask: Tensor,
+        regrow_init: str,
+        regrow_scale: float,
+        generator: torch.Generator,
+    ):
         self.attachment, self.slices, self.mask = attachment, slices, mask
         self.regrow_init, self.regrow_scale, self.generator = regrow_init, float(regrow_scale), generator
         self.optimizer: torch.optim.Optimizer | None = None
@@ -63,8 +70,10 @@ class WeightEditor:
                 keep = (self.mask[sl].view(shape) > 0) & ~grown
                 kept = weight[keep.expand_as(weight)]
                 scale = self.regrow_scale * (kept.std() if kept.numel() > 1 else weight.std())
-                noise = torch.randn(weight.shape, generator=self.generator, device=weight.device,
-                                    dtype=weight.dtype) * scale
+                noise = (
+                    torch.randn(weight.shape, generator=self.generator, device=weight.device, dtype=weight.dtype)
+                    * scale
+                )
                 weight.copy_(torch.where(grown, noise, weight))
             reset_optimizer_entries(self.optimizer, weight, pruned | grown)
             bias = self.attachment.stored_bias(index)

@@ -33,8 +33,9 @@ def transcription_from_config(config: RegulatorConfig) -> Transcription:
 
 
 def _scheduled_threshold(config: RegulatorConfig) -> ScheduledThreshold:
-    return ScheduledThreshold(config.target_sparsity, config.initial_sparsity, float(config.start_epoch),
-                              config.schedule_end)
+    return ScheduledThreshold(
+        config.target_sparsity, config.initial_sparsity, float(config.start_epoch), config.schedule_end
+    )
 
 
 def make_policy(config: RegulatorConfig) -> Policy:
@@ -45,17 +46,37 @@ def make_policy(config: RegulatorConfig) -> Policy:
     """
     name = config.policy
     if name in ("paper", "target"):
-        threshold = (PaperThreshold(config.tau_sigmas, config.median_rule, config.patience, config.plateau_tol)
-                     if name == "paper" else _scheduled_threshold(config))
-        return GenePolicy(threshold, config.alpha, config.beta, config.normalization, config.scope, config.rewire,
-                          config.max_regrow, config.max_regrow_fraction, config.delta)
+        threshold = (
+            PaperThreshold(config.tau_sigmas, config.median_rule, config.patience, config.plateau_tol)
+            if name == "paper"
+            else _scheduled_threshold(config)
+        )
+        return GenePolicy(
+            threshold,
+            config.alpha,
+            config.beta,
+            config.normalization,
+            config.scope,
+            config.rewire,
+            config.max_regrow,
+            config.max_regrow_fraction,
+            config.delta,
+        )
     if name == "magnitude":
         return MagnitudePolicy(_scheduled_threshold(config), config.scope)
     if name in ("set", "rigl"):
         kind = SETPolicy if name == "set" else RigLPolicy
-        return kind(config.target_sparsity, config.drop_fraction, config.drop_schedule, config.start_epoch,
-                    config.schedule_end)
+        return kind(
+            config.target_sparsity, config.drop_fraction, config.drop_schedule, config.start_epoch, config.schedule_end
+        )
     if name == "listing":
-        return ListingPolicy(config.alpha, config.beta, config.epochs, config.tau_sigmas, config.median_rule,
-                             config.max_regrow, config.rewire)
+        return ListingPolicy(
+            config.alpha,
+            config.beta,
+            config.epochs,
+            config.tau_sigmas,
+            config.median_rule,
+            config.max_regrow,
+            config.rewire,
+        )
     raise ValueError(f"policy: {name!r} is unknown; choose from paper, target, magnitude, set, rigl, listing")

@@ -53,9 +53,17 @@ class GeneGate(nn.Module):
             the listing's $|\\nabla w|$).
     """
 
-    def __init__(self, mask: Tensor, expression: Tensor, gate: str = "mask", half: float = 0.5,
-                 hill: float = 2.0, record: bool = True, weight_shape: torch.Size | None = None,
-                 keep_last: bool = False):
+    def __init__(
+        self,
+        mask: Tensor,
+        expression: Tensor,
+        gate: str = "mask",
+        half: float = 0.5,
+        hill: float = 2.0,
+        record: bool = True,
+        weight_shape: torch.Size | None = None,
+        keep_last: bool = False,
+    ):
         super().__init__()
         if gate not in ("mask", "hill"):
             raise ValueError(f"gate: {gate!r} is unknown; choose 'mask' or 'hill'")
@@ -64,11 +72,9 @@ class GeneGate(nn.Module):
         self.gate = gate
         self.half, self.hill = float(half), float(hill)
         self.recording = record
-        self.grad_sq = (torch.zeros(weight_shape, dtype=mask.dtype, device=mask.device)
-                        if record else None)
+        self.grad_sq = torch.zeros(weight_shape, dtype=mask.dtype, device=mask.device) if record else None
         self.n_backward = 0
-        self.last_grad = (torch.zeros(weight_shape, dtype=mask.dtype, device=mask.device)
-                          if keep_last else None)
+        self.last_grad = torch.zeros(weight_shape, dtype=mask.dtype, device=mask.device) if keep_last else None
 
     def factor(self) -> Tensor:
         if self.gate == "mask":

@@ -52,6 +52,7 @@ class HebbianRecorder:
                 self.coactivity[index].addmm_(y.T, x, alpha=1.0 / len(x))
                 self.activity[index].lerp_(y.mean(0), self.rate)
                 self._last[index] = (x, y)
+
         return record
 
     def count_step(self) -> None:
@@ -80,8 +81,11 @@ class HebbianRecorder:
             handle.remove()
 
     def state_dict(self) -> dict:
-        return {"coactivity": [c.clone() for c in self.coactivity], "activity": [a.clone() for a in self.activity],
-                "steps": self.steps}
+        return {
+            "coactivity": [c.clone() for c in self.coactivity],
+            "activity": [a.clone() for a in self.activity],
+            "steps": self.steps,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         for mine, theirs in zip(self.coactivity, state["coactivity"]):

@@ -50,8 +50,13 @@ class Regulator:
         history: one record per prune/rewire update.
     """
 
-    def __init__(self, model: nn.Module, config: RegulatorConfig, optimizer: torch.optim.Optimizer | None = None,
-                 allow: Tensor | dict[str, Tensor] | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        config: RegulatorConfig,
+        optimizer: torch.optim.Optimizer | None = None,
+        allow: Tensor | dict[str, Tensor] | None = None,
+    ):
         self.config = config
         self.model = model
         self.tensors: list[RegulatedTensor] = select_tensors(model, config.layers, config.genes)
@@ -66,28 +71,49 @@ class Regulator:
         weight_dtype = dtypes.pop()
         state_dtype = weight_dtype if weight_dtype in (torch.float32, torch.float64) else torch.float32
 
-        self.genes = GeneState([t.n_genes for t in self.tensors], [t.n_pools for t in self.tensors],
-                               device=self.device, dtype=state_dtype)
+        self.genes = GeneState(
+            [t.n_genes for t in self.tensors], [t.n_pools for t in self.tensors], device=self.device, dtype=state_dtype
+        )
         self.genes.y[0].fill_(config.initial_m)
         self.genes.y[1].fill_(config.initial_p)
         self.mask = torch.ones(self.genes.n_genes, device=self.device, dtype=weight_dtype)
         self.allow = torch.ones(self.genes.n_genes, device=self.device, dtype=torch.bool)
-        self.field = GeneField(transcription_from_config(config), config.gamma_m, config.gamma_p, config.k_p,
-                               state=self.genes)
+        self.field = GeneField(
+            transcription_from_config(config), config.gamma_m, config.gamma_p, config.k_p, state=self.genes
+        )
 
         self.policy = make_policy(config)
-        self.attachment = Attachment(self.tensors, self.genes.slices, self.mask, self.genes.y[1], config.gate,
-                                     config.gate_half, config.gate_hill, record=self.policy.uses_expression,
-                                     keep_last=self.policy.needs_last_gradient, unit_genes=config.genes == "unit")
+        self.attachment = Attachment(
+            self.tensors,
+            self.genes.slices,
+            self.mask,
+            self.genes.y[1],
+            config.gate,
+            config.gate_half,
+            config.gate_hill,
+            record=self.policy.uses_expression,
+            keep_last=self.policy.needs_last_gradient,
+            unit_genes=config.genes == "unit",
+        )
         self.hebbian = self._hebbian_recorder()
-        self.drive = GeneDrive(self.tensors, self.attachment.gates, self.mask, self.genes.slices, config.drive,
-                               self.hebbian, self._hebbian_index, config.normalize_drive)
-        self.sigma_schedule = make_sigma_schedule(config.sigma_schedule, config.sigma0, config.sigma_min,
-                                                  config.sigma_decay)
+        self.drive = GeneDrive(
+            self.tensors,
+            self.attachment.gates,
+            self.mask,
+            self.genes.slices,
+            config.drive,
+            self.hebbian,
+            self._hebbian_index,
+            config.normalize_drive,
+        )
+        self.sigma_schedule = make_sigma_schedule(
+            config.sigma_schedule, config.sigma0, config.sigma_min, config.sigma_decay
+        )
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(stream_seed(config.seed, "regulator"))
-        self.editor = WeightEditor(self.attachment, self.genes.slices, self.mask, self.regrow_init,
-                                   config.regrow_scale, self.generator)
+        self.editor = WeightEditor(
+            self.attachment, self.genes.slices, self.mask, self.regrow_init, config.regrow_scale, self.generator
+        )
         self.clock = GeneClock(config.epochs)
         self.history: list[dict] = []
         self._attached = True
@@ -110,8 +136,9 @@ class Regulator:
         if not linear:
             raise ValueError("drive: 'hebbian' needs at least one regulated Linear layer")
         self._hebbian_index = {tensor: k for k, tensor in enumerate(linear)}
-        return HebbianRecorder([self.tensors[i].module for i in linear], self.config.hebbian_target,
-                               self.config.hebbian_rate)
+        return HebbianRecorder(
+            [self.tensors[i].module for i in linear], self.config.hebbian_target, self.config.hebbian_rate
+        )
 
     def _flat_allow(self, allow: Tensor | dict[str, Tensor]) -> Tensor:
         """A flat boolean gene mask from a flat tensor or `{tensor name: mask in gene or weight shape}`.
@@ -193,8 +220,11 @@ class Regulator:
             self.hebbian.count_step()
         if self.clock.steps_since_integration >= cfg.integrate_every and self.policy.uses_expression:
             self.integrate()
-        if cfg.update_every is not None and self.clock.step_count % cfg.update_every == 0 \
-                and self.clock.epochs_done >= cfg.start_epoch:
+        if (
+            cfg.update_every is not None
+            and self.clock.step_count % cfg.update_every == 0
+            and self.clock.epochs_done >= cfg.start_epoch
+        ):
             self.update()
 
     def epoch_end(self, val_metric: float | None = None) -> None:
@@ -214,8 +244,17 @@ class Regulator:
             self.clock.steps_since_integration = 0
             return
         cfg = self.config
-        y1 = integrate(self.field, self.genes.y, n * cfg.dt, cfg.method, cfg.step_size, cfg.rtol, cfg.atol,
-                       drive=self.drive(self.genes.y.dtype), compile=cfg.compile)
+        y1 = integrate(
+            self.field,
+            self.genes.y,
+            n * cfg.dt,
+            cfg.method,
+            cfg.step_size,
+            cfg.rtol,
+            cfg.atol,
+            drive=self.drive(self.genes.y.dtype),
+            compile=cfg.compile,
+        )
         self.genes.y.copy_(y1)
         self.drive.reset()
         self.clock.steps_since_integration = 0
@@ -232,8 +271,9 @@ class Regulator:
     def scores(self) -> Tensor:
         """Eq. 2 for every gene, flat, with the config's alpha, beta and normalisation."""
         cfg = self.config
-        return importance(self.magnitudes(), self.genes.p, self.genes.slices, cfg.alpha, cfg.beta, self.time,
-                          cfg.normalization)
+        return importance(
+            self.magnitudes(), self.genes.p, self.genes.slices, cfg.alpha, cfg.beta, self.time, cfg.normalization
+        )
 
     def last_gradient(self) -> Tensor:
         """$|g|$ of the last backward pass per gene, flat (fan-in mean for unit genes).
@@ -250,9 +290,16 @@ class Regulator:
     def view(self) -> PolicyView:
         """The frozen picture of the genes that the policy decides from."""
         return PolicyView(
-            magnitude=self.magnitudes(), expression=self.genes.p, mask=self.mask, allow=self.allow,
-            slices=tuple(self.genes.slices), epoch=self.clock.epoch, epochs_done=self.clock.epochs_done,
-            time=self.clock.time, sigma=self.sigma, generator=self.generator,
+            magnitude=self.magnitudes(),
+            expression=self.genes.p,
+            mask=self.mask,
+            allow=self.allow,
+            slices=tuple(self.genes.slices),
+            epoch=self.clock.epoch,
+            epochs_done=self.clock.epochs_done,
+            time=self.clock.time,
+            sigma=self.sigma,
+            generator=self.generator,
             last_gradient=self.last_gradient() if self.policy.needs_last_gradient else None,
         )
 
@@ -295,8 +342,10 @@ class Regulator:
     # -- views for users ---------------------------------------------------------------------------------
     def masks(self) -> dict[str, Tensor]:
         """Boolean mask of every regulated weight, in the weight's shape."""
-        return {t.name: (self.mask[sl].view(t.gene_view_shape) > 0).expand(t.weight_shape).clone()
-                for t, sl in zip(self.tensors, self.genes.slices)}
+        return {
+            t.name: (self.mask[sl].view(t.gene_view_shape) > 0).expand(t.weight_shape).clone()
+            for t, sl in zip(self.tensors, self.genes.slices)
+        }
 
     def expression(self) -> dict[str, Tensor]:
         """Protein level $p$ of every layer's genes (weight-shaped, or `(out,)` for unit genes)."""
@@ -343,8 +392,10 @@ class Regulator:
             raise ValueError(f"state_dict: version {state.get('version')!r} is not {STATE_VERSION}")
         names = [t.name for t in self.tensors]
         if state["layers"] != names or list(state["sizes"]) != self.genes.sizes:
-            raise ValueError(f"state_dict: it regulates {state['layers']} with sizes {state['sizes']}, "
-                             f"this Regulator {names} with sizes {self.genes.sizes}")
+            raise ValueError(
+                f"state_dict: it regulates {state['layers']} with sizes {state['sizes']}, "
+                f"this Regulator {names} with sizes {self.genes.sizes}"
+            )
         self.genes.y.copy_(state["y"])
         self.mask.copy_(state["mask"])
         self.allow.copy_(state["allow"])
@@ -369,13 +420,19 @@ class Regulator:
         return self.model
 
     def __repr__(self) -> str:
-        return (f"Regulator({len(self.tensors)} tensors, {self.genes.n_genes} {self.config.genes} genes, "
-                f"policy={self.config.policy!r}, sparsity={self.sparsity():.3f}, epoch={self.epoch})")
+        return (
+            f"Regulator({len(self.tensors)} tensors, {self.genes.n_genes} {self.config.genes} genes, "
+            f"policy={self.config.policy!r}, sparsity={self.sparsity():.3f}, epoch={self.epoch})"
+        )
 
 
-def regulate(model: nn.Module, config: RegulatorConfig | dict | None = None,
-             optimizer: torch.optim.Optimizer | None = None, allow: Tensor | dict[str, Tensor] | None = None,
-             **overrides) -> Regulator:
+def regulate(
+    model: nn.Module,
+    config: RegulatorConfig | dict | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    allow: Tensor | dict[str, Tensor] | None = None,
+    **overrides,
+) -> Regulator:
     """Attach gene regulation to `model`; settings from `config` and keyword overrides.
 
     `allow` is a structural mask (flat over genes, or per tensor name): connections outside it are

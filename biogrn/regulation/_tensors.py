@@ -91,11 +91,12 @@ def select_tensors(model: nn.Module, layers: tuple[str, ...] | None, genes: str)
                 owner, _, pname = name.rpartition(".")
                 chosen.append((name, modules[owner], pname))
             else:
-                available = [n for n, m in modules.items() if isinstance(getattr(m, "weight", None), torch.Tensor) and n]
+                available = [
+                    n for n, m in modules.items() if isinstance(getattr(m, "weight", None), torch.Tensor) and n
+                ]
                 raise ValueError(
                     f"layers: {name!r} is neither a module with a weight nor a parameter of the model; "
-                    f"modules with a weight: {available[:20]}"
-                    + (" ..." if len(available) > 20 else "")
+                    f"modules with a weight: {available[:20]}" + (" ..." if len(available) > 20 else "")
                 )
     if not chosen:
         raise ValueError("layers: the model has no Linear or ConvNd layer to regulate; name the tensors in `layers`")

@@ -8,8 +8,9 @@ from torch import Tensor
 __all__ = ["linear_cascade"]
 
 
-def linear_cascade(t: Tensor, m0: float, p0: float, k_m: float, gamma_m: float, k_p: float,
-                   gamma_p: float) -> tuple[Tensor, Tensor]:
+def linear_cascade(
+    t: Tensor, m0: float, p0: float, k_m: float, gamma_m: float, k_p: float, gamma_p: float
+) -> tuple[Tensor, Tensor]:
     r"""Exact solution of $\dot m = k_m - \gamma_m m$, $\dot p = k_p m - \gamma_p p$.
 
     With $m^* = k_m/\gamma_m$, $p^* = k_p m^*/\gamma_p$, $A = m_0 - m^*$:

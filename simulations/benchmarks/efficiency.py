@@ -23,9 +23,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from biogrn.regulation import compact_structured, compact_unstructured, count_parameters
-from biogrn.runs import parse_run_config
-from biogrn.runs import Trainer
-from biogrn.runs import evaluate
+from biogrn.runs import Trainer, evaluate, parse_run_config
 
 
 def trained(config: dict, directory: str) -> torch.nn.Module:
@@ -72,8 +70,10 @@ def main(argv=None) -> int:
     configs = {
         "dense": {**base, "pruning": "none"},
         "gene, connection genes (paper)": {**base, "regulator": {"policy": "paper"}},
-        "gene, unit genes (target 50%)": {**base, "regulator": {"policy": "target", "genes": "unit",
-                                                                "target_sparsity": 0.5}},
+        "gene, unit genes (target 50%)": {
+            **base,
+            "regulator": {"policy": "target", "genes": "unit", "target_sparsity": 0.5},
+        },
     }
     models, accuracy = {}, {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -94,18 +94,24 @@ def main(argv=None) -> int:
 
     timing = {b: latencies(models, b, features, args.rounds, args.calls) for b in (1, 64)}
     dense_params, dense_bytes = count_parameters(models["dense"]), disk_bytes(models["dense"])
-    print(f"MLP 64-{'-'.join(map(str, args.hidden))}-10 on digits, {args.epochs} epochs, seed 0; "
-          f"torch {torch.__version__}, {args.threads} threads; median of {args.rounds} interleaved rounds "
-          f"of {args.calls} calls\n")
-    print("| variant | test acc. | parameters | x dense | bytes on disk | x dense | "
-          "batch 1 (µs) | x dense | batch 64 (µs) | x dense |")
+    print(
+        f"MLP 64-{'-'.join(map(str, args.hidden))}-10 on digits, {args.epochs} epochs, seed 0; "
+        f"torch {torch.__version__}, {args.threads} threads; median of {args.rounds} interleaved rounds "
+        f"of {args.calls} calls\n"
+    )
+    print(
+        "| variant | test acc. | parameters | x dense | bytes on disk | x dense | "
+        "batch 1 (µs) | x dense | batch 64 (µs) | x dense |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, model in models.items():
         params, size = count_parameters(model), disk_bytes(model)
         t1, t64 = timing[1][name], timing[64][name]
-        print(f"| {name} | {accuracy[name] * 100:.2f}% | {params:,} | {params / dense_params:.2f} | {size:,} | "
-              f"{size / dense_bytes:.2f} | {t1 * 1e6:.1f} | {t1 / timing[1]['dense']:.2f} | {t64 * 1e6:.1f} | "
-              f"{t64 / timing[64]['dense']:.2f} |")
+        print(
+            f"| {name} | {accuracy[name] * 100:.2f}% | {params:,} | {params / dense_params:.2f} | {size:,} | "
+            f"{size / dense_bytes:.2f} | {t1 * 1e6:.1f} | {t1 / timing[1]['dense']:.2f} | {t64 * 1e6:.1f} | "
+            f"{t64 / timing[64]['dense']:.2f} |"
+        )
     return 0
 
 

@@ -1,6 +1,6 @@
 """Where the regulated training step spends its time: torch.profiler tables, plain and regulated.
 
-    cd simulations/benchmarks && python profile_step.py [--device cuda] [--batch 64]
+cd simulations/benchmarks && python profile_step.py [--device cuda] [--batch 64]
 """
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 
 import torch
+from regulator_overhead import make_model, train_step
 from torch.profiler import ProfilerActivity, profile
 
 import biogrn
-from regulator_overhead import make_model, train_step
 
 
 def main(argv=None) -> None:
@@ -32,6 +32,7 @@ def main(argv=None) -> None:
 
         def step():
             train_step(model, opt, reg, x, y)
+
         for _ in range(60):
             step()
         with profile(activities=activities) as prof:

@@ -17,9 +17,9 @@ import time
 
 import torch
 import torchdiffeq
+from regulator_overhead import median_time
 
 from biogrn.grn import ShiftedHill, sample_parameters, toggle_switch
-from regulator_overhead import median_time
 
 
 def main(argv=None) -> int:
@@ -33,8 +33,10 @@ def main(argv=None) -> int:
     def solve(field, y0) -> None:
         torchdiffeq.odeint(field, y0, times, rtol=1e-5, atol=1e-6)
 
-    print("| members | field evaluations | one evaluation (us) | plain | torch.compile | reduce-overhead | "
-          "linear field | host total | device total |\n|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| members | field evaluations | one evaluation (us) | plain | torch.compile | reduce-overhead | "
+        "linear field | host total | device total |\n|---|---|---|---|---|---|---|---|---|"
+    )
     for members in args.members:
         params = {k: v.to(device, torch.float32) for k, v in sample_parameters(network, members, "sobol", 0).items()}
         y0 = (torch.rand(members, 2, generator=torch.Generator().manual_seed(0)) * 100).to(device)
@@ -73,10 +75,14 @@ def main(argv=None) -> int:
         events = profile.key_averages()
         host = events.self_cpu_time_total / 1e6
         # kernels only: an operator's row repeats its kernels' device time
-        device_total = sum(e.self_device_time_total for e in events
-                           if e.device_type == torch.autograd.DeviceType.CUDA) / 1e6
-        print(f"| {members:,} | {evaluations} | {one * 1e6:.0f} | " + " | ".join(f"{s:.3f} s" for s in medians)
-              + f" | {host:.3f} s | {device_total:.3f} s |")
+        device_total = (
+            sum(e.self_device_time_total for e in events if e.device_type == torch.autograd.DeviceType.CUDA) / 1e6
+        )
+        print(
+            f"| {members:,} | {evaluations} | {one * 1e6:.0f} | "
+            + " | ".join(f"{s:.3f} s" for s in medians)
+            + f" | {host:.3f} s | {device_total:.3f} s |"
+        )
     return 0
 
 

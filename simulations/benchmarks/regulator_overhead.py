@@ -22,8 +22,7 @@ import torchdiffeq
 from torch import nn
 
 import biogrn
-from biogrn.dynamics import METHODS, integrate
-from biogrn.dynamics import hill_activation
+from biogrn.dynamics import METHODS, hill_activation, integrate
 
 
 def clock(device: torch.device) -> float:
@@ -61,8 +60,9 @@ def print_ratio_table(title: str, times: dict[str, float], base: str) -> None:
 
 def make_model(device):
     torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(),
-                         nn.Linear(1024, 10)).to(device)
+    return nn.Sequential(nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10)).to(
+        device
+    )
 
 
 def training_steps(device, repeats: int, batch: int) -> dict[str, float]:
@@ -70,14 +70,17 @@ def training_steps(device, repeats: int, batch: int) -> dict[str, float]:
     x = torch.randn(batch, 1024, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
     runs = {}
-    for label, compile_ in (("plain (Adam)", None), ("regulated (Adam + reg.step)", False),
-                            ("regulated, compile=True", True)):
+    for label, compile_ in (
+        ("plain (Adam)", None),
+        ("regulated (Adam + reg.step)", False),
+        ("regulated, compile=True", True),
+    ):
         model = make_model(device)
         opt = torch.optim.Adam(model.parameters(), 1e-3)
         reg = None if compile_ is None else biogrn.regulate(model, optimizer=opt, compile=compile_)
         runs[label] = (model, opt, reg, x, y)
 
-    every = biogrn.make_config().integrate_every
+    every = biogrn.RegulatorConfig().integrate_every
     for _ in range(2 * every):  # warm-up, compilation included
         for run in runs.values():
             train_step(*run)
@@ -121,8 +124,8 @@ class NaiveField(nn.Module):
 
 def gene_update_rates(device, repeats: int, n_genes: int) -> dict[str, float]:
     """GB/s of state touched per integration (read y and u, write y) for each variant."""
-    cfg = biogrn.make_config()
-    state = biogrn.GeneState([n_genes], [1], device=device)
+    cfg = biogrn.RegulatorConfig()
+    state = biogrn.dynamics.GeneState([n_genes], [1], device=device)
     state.y.fill_(1.0)
     u = torch.rand(n_genes, device=device)
     useful_bytes = (2 * state.y.numel() + u.numel()) * 4
@@ -139,14 +142,19 @@ def gene_update_rates(device, repeats: int, n_genes: int) -> dict[str, float]:
     results["naive eager field, rk4"] = useful_bytes / t / 1e9
 
     from biogrn.regulation import transcription_from_config
-    for label, method, compile_ in (("biogrn field, rk4", "rk4", False), ("biogrn field, euler", "euler", False),
-                                    ("biogrn field compiled, rk4", "rk4", True)):
+
+    for label, method, compile_ in (
+        ("biogrn field, rk4", "rk4", False),
+        ("biogrn field, euler", "euler", False),
+        ("biogrn field compiled, rk4", "rk4", True),
+    ):
         # Euler's admissible step is shorter than RK4's: give each method its largest one-step interval
         interval_ = min(interval, METHODS[method].decay_bound / max(cfg.gamma_m, cfg.gamma_p))
-        field = biogrn.GeneField(transcription_from_config(cfg), cfg.gamma_m, cfg.gamma_p, cfg.k_p, state=state)
+        field = biogrn.dynamics.GeneField(transcription_from_config(cfg), cfg.gamma_m, cfg.gamma_p, cfg.k_p, state=state)
 
         def run(field=field, method=method, interval_=interval_, compile_=compile_):
             integrate(field, state.y, interval_, method, drive=u, compile=compile_)
+
         try:
             t = median_time(run, device, repeats, warmup=3)
             results[label] = useful_bytes / t / 1e9
@@ -161,8 +169,9 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 512])
-    parser.add_argument("--genes", type=int, nargs="+", default=[2_109_440],
-                        help="gene counts for the gene-state update table")
+    parser.add_argument(
+        "--genes", type=int, nargs="+", default=[2_109_440], help="gene counts for the gene-state update table"
+    )
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     torch.manual_seed(0)
@@ -174,7 +183,7 @@ def main(argv=None) -> None:
         print_ratio_table(f"training step, batch {batch}, 2.1 M connections", steps, "plain (Adam)")
 
     t_update = update_time(device, args.repeats)
-    print(f"\n| one prune + rewire update, 2.1 M connections | median ms |\n|---|---|")
+    print("\n| one prune + rewire update, 2.1 M connections | median ms |\n|---|---|")
     print(f"| Regulator.update() | {t_update * 1e3:.2f} |")
 
     for n_genes in args.genes:

@@ -12,9 +12,9 @@ import statistics
 import warnings
 
 import torch
+from regulator_overhead import clock, make_model, print_ratio_table, train_step
 
 import biogrn
-from regulator_overhead import clock, make_model, print_ratio_table, train_step
 
 VARIANTS = {
     "plain": None,
@@ -61,8 +61,11 @@ def main(argv=None) -> None:
     if device.type == "cuda":
         for label, run in runs.items():
             print(f"{label}: {count_syncs(run, window)} host syncs in {window} steps")
-    print_ratio_table("variant (batch 64, 2.1 M connections, 50-step windows), per step",
-                      {label: statistics.median(t) for label, t in times.items()}, "plain")
+    print_ratio_table(
+        "variant (batch 64, 2.1 M connections, 50-step windows), per step",
+        {label: statistics.median(t) for label, t in times.items()},
+        "plain",
+    )
 
 
 if __name__ == "__main__":

@@ -26,10 +26,10 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # JAX and torch
 
 import numpy as np
 import torch
+from regulator_overhead import median_time
 from scipy.integrate import solve_ivp
 
 from biogrn.grn import ShiftedHill, toggle_switch
-from regulator_overhead import median_time
 
 T_END, RTOL, ATOL, MAX_STEPS = 200.0, 1e-5, 1e-6, 2048
 TOPOLOGY = "Source Target Type\nA B 2\nB A 2\n"  # RACIPE topo format: type 2 represses
@@ -51,12 +51,20 @@ def grins_members(members: int, folder: Path):
 
 def as_biogrn(parameters, starts, device, dtype) -> tuple[ShiftedHill, torch.Tensor]:
     """The same members as a `ShiftedHill`: GRiNS's negative shifted Hill equals ours with fold = InhFld."""
-    column = lambda *names: torch.as_tensor(np.stack([parameters[n].to_numpy() for n in names], axis=1),  # noqa: E731
-                                            dtype=dtype, device=device)
+    column = lambda *names: torch.as_tensor(
+        np.stack([parameters[n].to_numpy() for n in names], axis=1),
+        dtype=dtype,
+        device=device,
+    )
     network = toggle_switch(1).network  # genes (u, v) = (A, B); edges B -> A, A -> B
-    model = ShiftedHill(network, column("Prod_A", "Prod_B"), column("Deg_A", "Deg_B"),
-                        column("Thr_B_A", "Thr_A_B"), column("Hill_B_A", "Hill_A_B"),
-                        column("InhFld_B_A", "InhFld_A_B")).to(device)
+    model = ShiftedHill(
+        network,
+        column("Prod_A", "Prod_B"),
+        column("Deg_A", "Deg_B"),
+        column("Thr_B_A", "Thr_A_B"),
+        column("Hill_B_A", "Hill_A_B"),
+        column("InhFld_B_A", "InhFld_A_B"),
+    ).to(device)
     y0 = torch.as_tensor(np.array(starts[["A", "B"]].to_numpy()[: len(parameters)]), dtype=dtype, device=device)
     return model, y0
 
@@ -66,12 +74,16 @@ def reference(parameters, starts, sample: np.ndarray) -> np.ndarray:
     model, y0 = as_biogrn(parameters.iloc[sample], starts.iloc[sample], "cpu", torch.float64)
 
     def field(t, y, i):
-        one = ShiftedHill(model.network, *(p[i:i + 1] for p in model.parameters_dict().values()))
+        one = ShiftedHill(model.network, *(p[i : i + 1] for p in model.parameters_dict().values()))
         with torch.no_grad():
             return one(t, torch.as_tensor(y)[None]).numpy()[0]
 
-    return np.stack([solve_ivp(field, (0, T_END), y0[i].numpy(), method="DOP853", rtol=1e-10, atol=1e-10,
-                               args=(i,)).y[:, -1] for i in range(len(sample))])
+    return np.stack(
+        [
+            solve_ivp(field, (0, T_END), y0[i].numpy(), method="DOP853", rtol=1e-10, atol=1e-10, args=(i,)).y[:, -1]
+            for i in range(len(sample))
+        ]
+    )
 
 
 def time_biogrn(model, y0, repeats: int = 3) -> tuple[float, np.ndarray]:
@@ -99,12 +111,22 @@ def time_grins_solver(topo_file: Path, parameters, starts, batch: int) -> tuple[
     term = load_odeterm("toggle", str(topo_file.parent))
     starts_array = jnp.array(starts.to_numpy())
     parameter_array = jnp.array(parameters.to_numpy())
-    solve = parameterise_solveode(term, Tsit5(), 0.0, T_END, 0.01, SaveAt(t1=True), PIDController(rtol=RTOL, atol=ATOL),
-                                  MAX_STEPS, starts_array, parameter_array)
+    solve = parameterise_solveode(
+        term,
+        Tsit5(),
+        0.0,
+        T_END,
+        0.01,
+        SaveAt(t1=True),
+        PIDController(rtol=RTOL, atol=ATOL),
+        MAX_STEPS,
+        starts_array,
+        parameter_array,
+    )
     solve_chunk = jax.jit(jax.vmap(solve))
     index = jnp.arange(len(parameters))
     pairs = jnp.stack([index, index], axis=1)  # member i: start i with parameter set i
-    chunks = [pairs[i:i + batch] for i in range(0, len(parameters), batch)]
+    chunks = [pairs[i : i + batch] for i in range(0, len(parameters), batch)]
     solve_chunk(chunks[0]).block_until_ready()
     if chunks[-1].shape != chunks[0].shape:
         solve_chunk(chunks[-1]).block_until_ready()
@@ -120,8 +142,18 @@ def time_grins_topo_simulate(topo_file: Path, parameters, starts, batch: int) ->
     from grins.racipe_run import topo_simulate
 
     start = time.perf_counter()
-    topo_simulate(str(topo_file), str(topo_file.parent / "001"), starts.iloc[:1], parameters, tmax=T_END,
-                  rel_tol=RTOL, abs_tol=ATOL, max_steps=MAX_STEPS, batch_size=batch, ode_term_dir=str(topo_file.parent))
+    topo_simulate(
+        str(topo_file),
+        str(topo_file.parent / "001"),
+        starts.iloc[:1],
+        parameters,
+        tmax=T_END,
+        rel_tol=RTOL,
+        abs_tol=ATOL,
+        max_steps=MAX_STEPS,
+        batch_size=batch,
+        ode_term_dir=str(topo_file.parent),
+    )
     return time.perf_counter() - start
 
 
@@ -138,8 +170,9 @@ def relative_error(states: np.ndarray, truth: np.ndarray) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--members", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--batch", type=int, nargs="+", default=[10_000, 100_000],
-                        help="GRiNS chunk sizes (its default is 10,000)")
+    parser.add_argument(
+        "--batch", type=int, nargs="+", default=[10_000, 100_000], help="GRiNS chunk sizes (its default is 10,000)"
+    )
     parser.add_argument("--sample", type=int, default=200, help="members checked against scipy")
     parser.add_argument("--device", default="cuda", help="torch device for biogrn; JAX picks its own")
     args = parser.parse_args(argv)
@@ -154,20 +187,45 @@ def main(argv=None) -> int:
             grins_final = None
             for batch in args.batch:
                 seconds, grins_final, at_rest = time_grins_solver(topo_file, parameters, starts, min(batch, members))
-                rows.append((members, f"GRiNS solver, chunks of {batch:,}", seconds,
-                             relative_error(grins_final[sample], truth), f"{at_rest:.1%} reached steady state"))
+                rows.append(
+                    (
+                        members,
+                        f"GRiNS solver, chunks of {batch:,}",
+                        seconds,
+                        relative_error(grins_final[sample], truth),
+                        f"{at_rest:.1%} reached steady state",
+                    )
+                )
             seconds = time_grins_topo_simulate(topo_file, parameters, starts, min(args.batch[0], members))
-            rows.append((members, f"GRiNS topo_simulate, chunks of {args.batch[0]:,}", seconds, float("nan"),
-                         "compilation and tables included"))
+            rows.append(
+                (
+                    members,
+                    f"GRiNS topo_simulate, chunks of {args.batch[0]:,}",
+                    seconds,
+                    float("nan"),
+                    "compilation and tables included",
+                )
+            )
             for dtype in (torch.float32, torch.float64):
                 model, y0 = as_biogrn(parameters, starts, device, dtype)
                 time_biogrn(*as_biogrn(parameters.iloc[:1000], starts.iloc[:1000], device, dtype), repeats=1)
                 seconds, final = time_biogrn(model, y0)
-                agree = np.mean(np.all(np.abs(final - grins_final) <= 1e-2 * np.maximum(np.abs(grins_final), 1), axis=1))
-                rows.append((members, f"biogrn dopri5 {str(dtype).removeprefix('torch.')}", seconds,
-                             relative_error(final[sample], truth), f"{agree:.2%} agree with GRiNS to 1%"))
-    print(f"toggle switch, GRiNS's RACIPE members, t = 0..{T_END:.0f}, rtol {RTOL}, atol {ATOL}; "
-          f"torch on {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}, JAX on {jax_device()}")
+                agree = np.mean(
+                    np.all(np.abs(final - grins_final) <= 1e-2 * np.maximum(np.abs(grins_final), 1), axis=1)
+                )
+                rows.append(
+                    (
+                        members,
+                        f"biogrn dopri5 {str(dtype).removeprefix('torch.')}",
+                        seconds,
+                        relative_error(final[sample], truth),
+                        f"{agree:.2%} agree with GRiNS to 1%",
+                    )
+                )
+    print(
+        f"toggle switch, GRiNS's RACIPE members, t = 0..{T_END:.0f}, rtol {RTOL}, atol {ATOL}; "
+        f"torch on {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}, JAX on {jax_device()}"
+    )
     print("\n| members | solver | seconds | solves/s | max rel. error (sample) | note |\n|---|---|---|---|---|---|")
     for members, label, seconds, error, note in rows:
         print(f"| {members:,} | {label} | {seconds:.3f} | {members / seconds:,.0f} | {error:.1e} | {note} |")

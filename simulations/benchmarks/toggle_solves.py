@@ -17,10 +17,10 @@ import time
 import numpy as np
 import torch
 import torchdiffeq
+from regulator_overhead import median_time
 from scipy.integrate import solve_ivp
 
 from biogrn.grn import ShiftedHill, sample_parameters, toggle_switch
-from regulator_overhead import median_time
 
 
 def main(argv=None) -> int:
@@ -55,25 +55,38 @@ def main(argv=None) -> int:
 
     threads = torch.get_num_threads()
     print(f"toggle switch, t = 0..50; device {device}" + (f" ({threads} threads)" if device.type == "cpu" else ""))
-    print(f"\n| solver | members | seconds | solves/s | x scipy loop |\n|---|---|---|---|---|")
-    print(f"| scipy solve_ivp RK45 loop (sample of {args.scipy_sample}) | {args.scipy_sample} | "
-          f"{args.scipy_sample / scipy_rate:.2f} | {scipy_rate:,.0f} | 1.0 |")
+    print("\n| solver | members | seconds | solves/s | x scipy loop |\n|---|---|---|---|---|")
+    print(
+        f"| scipy solve_ivp RK45 loop (sample of {args.scipy_sample}) | {args.scipy_sample} | "
+        f"{args.scipy_sample / scipy_rate:.2f} | {scipy_rate:,.0f} | 1.0 |"
+    )
     for members in args.members:
         params = {k: v.to(device) for k, v in sample_parameters(network, members, "sobol", seed=0).items()}
         y0 = torch.rand(members, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)).to(device) * 100
-        for label, dtype, method, options in (("biogrn dopri5 float64", torch.float64, "dopri5", {}),
-                                              ("biogrn rk4 h=0.1 float32", torch.float32, "rk4", {"step_size": 0.1})):
+        for label, dtype, method, options in (
+            ("biogrn dopri5 float64", torch.float64, "dopri5", {}),
+            ("biogrn rk4 h=0.1 float32", torch.float32, "rk4", {"step_size": 0.1}),
+        ):
             model = ShiftedHill(network, **{k: v.to(dtype) for k, v in params.items()}).to(device)
 
             def solve():
                 with torch.no_grad():
-                    return torchdiffeq.odeint(model, y0.to(dtype), times.to(device, dtype), method=method,
-                                              rtol=1e-6, atol=1e-8, options=options)
+                    return torchdiffeq.odeint(
+                        model,
+                        y0.to(dtype),
+                        times.to(device, dtype),
+                        method=method,
+                        rtol=1e-6,
+                        atol=1e-8,
+                        options=options,
+                    )
 
             # one warm-up solve loads the kernels and fills the allocator
             seconds = median_time(solve, device, args.repeats, warmup=1)
-            print(f"| {label} | {members:,} | {seconds:.2f} | {members / seconds:,.0f} | "
-                  f"{members / seconds / scipy_rate:,.0f} |")
+            print(
+                f"| {label} | {members:,} | {seconds:.2f} | {members / seconds:,.0f} | "
+                f"{members / seconds / scipy_rate:,.0f} |"
+            )
     return 0
 
 

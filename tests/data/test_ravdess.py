@@ -17,24 +17,37 @@ def write_corpus(root, actors=(1, 2, 3, 4, 5, 6), emotions=(1, 3, 5)):
         folder.mkdir(parents=True)
         for emotion in emotions:
             tone = 0.3 * np.sin(2 * np.pi * (200 + 100 * emotion) * t)
-            wavfile.write(folder / f"03-01-{emotion:02d}-01-01-01-{actor:02d}.wav", rate, (tone * 32767).astype(np.int16))
+            wavfile.write(
+                folder / f"03-01-{emotion:02d}-01-01-01-{actor:02d}.wav", rate, (tone * 32767).astype(np.int16)
+            )
         wavfile.write(folder / f"03-02-03-01-01-01-{actor:02d}.wav", rate, np.zeros(100, dtype=np.int16))  # song
     return root
 
 
 def test_parse_name_reads_the_seven_fields():
     f = parse_name("Actor_07/03-01-06-02-01-02-07.wav")
-    assert (f.modality, f.vocal_channel, f.emotion, f.intensity, f.statement, f.repetition, f.actor) == (3, 1, 6, 2, 1, 2, 7)
+    assert (f.modality, f.vocal_channel, f.emotion, f.intensity, f.statement, f.repetition, f.actor) == (
+        3,
+        1,
+        6,
+        2,
+        1,
+        2,
+        7,
+    )
     assert f.label == 5 and f.sex == "male" and parse_name("03-01-06-02-01-02-08.wav").sex == "female"
 
 
-@pytest.mark.parametrize(("name", "message"), [
-    ("Actor_01/03-01-06-02-01-02.wav", "does not follow MM-VC-EE-II-SS-RR-AA.wav"),
-    ("Actor_01/03-01-09-01-01-01-01.wav", "emotion 09 is outside 01-08"),
-    ("Actor_01/03-01-01-02-01-01-01.wav", "neutral has no strong intensity"),
-    ("Actor_01/03-01-03-01-01-01-25.wav", "actor 25 is outside 01-24"),
-    ("Actor_02/03-01-03-01-01-01-01.wav", "actor 01 in a folder of actor 02"),
-])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Actor_01/03-01-06-02-01-02.wav", "does not follow MM-VC-EE-II-SS-RR-AA.wav"),
+        ("Actor_01/03-01-09-01-01-01-01.wav", "emotion 09 is outside 01-08"),
+        ("Actor_01/03-01-01-02-01-01-01.wav", "neutral has no strong intensity"),
+        ("Actor_01/03-01-03-01-01-01-25.wav", "actor 25 is outside 01-24"),
+        ("Actor_02/03-01-03-01-01-01-01.wav", "actor 01 in a folder of actor 02"),
+    ],
+)
 def test_bad_names_are_refused_naming_the_file(name, message):
     with pytest.raises(DataError, match=message) as raised:
         parse_name(name)
@@ -56,10 +69,12 @@ def test_features_labels_and_speech_only(tmp_path):
 def test_splits_never_share_a_speaker(tmp_path):
     root = write_corpus(tmp_path)
     groups = actor_splits([1, 2, 3, 4, 5, 6], 0.2, 0.2, seed=4)
-    assert sorted(sum(groups.values(), [])) == [1, 2, 3, 4, 5, 6]
+    assert sorted(a for split in groups.values() for a in split) == [1, 2, 3, 4, 5, 6]
     assert all(len(groups[s]) >= 1 for s in groups)
     splits = ravdess_splits(root, 0.2, 0.2, seed=4)
-    assert [len(s) for s in (splits.train, splits.val, splits.test)] == [3 * len(groups[s]) for s in ("train", "val", "test")]
+    assert [len(s) for s in (splits.train, splits.val, splits.test)] == [
+        3 * len(groups[s]) for s in ("train", "val", "test")
+    ]
     assert splits.n_classes == 8
     with pytest.raises(DataError, match="cannot make three speaker-disjoint splits"):
         actor_splits([1, 2], 0.2, 0.2, 0)

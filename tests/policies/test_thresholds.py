@@ -52,7 +52,9 @@ def test_paper_threshold_median_rules():
     for rule, second in (("never", None), ("always", 2.0)):
         policy = PaperThreshold(median_rule=rule)
         _, first = policy.select(scores, active, [slice(0, 4)], [0], 0.0)
-        _, tau = policy.select(scores * 0 + torch.tensor([5.0, 6.0, 7.0, 8.0], dtype=F64), active, [slice(0, 4)], [0], 1.0)
+        _, tau = policy.select(
+            scores * 0 + torch.tensor([5.0, 6.0, 7.0, 8.0], dtype=F64), active, [slice(0, 4)], [0], 1.0
+        )
         assert float(tau[0]) == (float(first[0]) if second is None else 6.0)
     with pytest.raises(ValueError, match="median_rule"):
         PaperThreshold(median_rule="sometimes")

@@ -10,34 +10,51 @@ from hypothesis import strategies as st
 from torch import nn
 
 import biogrn
+from biogrn.biology import (
+    apply_dale,
+    apply_noise,
+    dale_signs,
+    distance_mask,
+    laminar_mask,
+    mask_from_edge_list,
+    mask_from_graph,
+    mask_from_sparse,
+    random_mask,
+)
 from biogrn.core import DataError
-from biogrn.biology import distance_mask, laminar_mask, mask_from_edge_list, mask_from_graph, mask_from_sparse, random_mask
-from biogrn.biology import apply_dale, apply_noise, dale_signs
 
 
 def test_masks_from_every_format_agree(tmp_path):
     truth = random_mask(7, 5, 0.4, torch.Generator().manual_seed(0))  # (post 5, pre 7)
     post, pre = torch.nonzero(truth, as_tuple=True)
-    (tmp_path / "edges.csv").write_text("pre,post\n" + "\n".join(f"{a},{b}" for a, b in zip(pre.tolist(), post.tolist())))
+    (tmp_path / "edges.csv").write_text(
+        "pre,post\n" + "\n".join(f"{a},{b}" for a, b in zip(pre.tolist(), post.tolist()))
+    )
     scipy.sparse.save_npz(tmp_path / "adjacency.npz", scipy.sparse.csr_matrix(truth.T.numpy().astype(np.int8)))
     graph = nx.DiGraph()
     graph.add_nodes_from([f"in{i}" for i in range(7)] + [f"out{j}" for j in range(5)])
     graph.add_edges_from((f"in{a}", f"out{b}") for a, b in zip(pre.tolist(), post.tolist()))
     named = tmp_path / "named.csv"
     named.write_text("pre,post\n" + "\n".join(f"in{a},out{b}" for a, b in zip(pre.tolist(), post.tolist())))
-    masks = [mask_from_edge_list(tmp_path / "edges.csv", 7, 5), mask_from_sparse(tmp_path / "adjacency.npz", 7, 5),
-             mask_from_graph(graph, [f"in{i}" for i in range(7)], [f"out{j}" for j in range(5)]),
-             mask_from_edge_list(named, 7, 5, [f"in{i}" for i in range(7)], [f"out{j}" for j in range(5)])]
+    masks = [
+        mask_from_edge_list(tmp_path / "edges.csv", 7, 5),
+        mask_from_sparse(tmp_path / "adjacency.npz", 7, 5),
+        mask_from_graph(graph, [f"in{i}" for i in range(7)], [f"out{j}" for j in range(5)]),
+        mask_from_edge_list(named, 7, 5, [f"in{i}" for i in range(7)], [f"out{j}" for j in range(5)]),
+    ]
     for mask in masks:
         assert torch.equal(mask, truth)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("pre,post\n0,1\n9,1\n", r"line 3: pre index 9 is out of range for 7 pre units"),
-    ("pre,post\n0,1\n-1,1\n", r"line 3: pre index -1 is negative"),
-    ("pre,post\n0,x\n", r"line 2: post 'x' is not an integer index"),
-    ("source,target\n0,1\n", r"missing column\(s\) \['pre', 'post'\]"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("pre,post\n0,1\n9,1\n", r"line 3: pre index 9 is out of range for 7 pre units"),
+        ("pre,post\n0,1\n-1,1\n", r"line 3: pre index -1 is negative"),
+        ("pre,post\n0,x\n", r"line 2: post 'x' is not an integer index"),
+        ("source,target\n0,1\n", r"missing column\(s\) \['pre', 'post'\]"),
+    ],
+)
 def test_bad_edge_lists_are_refused_with_file_and_line(tmp_path, text, message):
     path = tmp_path / "edges.csv"
     path.write_text(text)
@@ -73,15 +90,28 @@ def test_generated_masks():
 
 
 @settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 1000), policy=st.sampled_from(["paper", "target", "set", "rigl", "listing"]),
-       density=st.floats(0.2, 0.9))
+@given(
+    seed=st.integers(0, 1000),
+    policy=st.sampled_from(["paper", "target", "set", "rigl", "listing"]),
+    density=st.floats(0.2, 0.9),
+)
 def test_pruning_and_rewiring_never_leave_the_allow_mask(seed, policy, density):
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
     allow = {"0.weight": random_mask(6, 8, density, torch.Generator().manual_seed(seed))}
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    reg = biogrn.regulate(model, optimizer=optimizer, allow=allow, policy=policy, epochs=6, start_epoch=0,
-                          end_epoch=4, target_sparsity=0.3, integrate_every=2, max_regrow_fraction=1.0)
+    reg = biogrn.regulate(
+        model,
+        optimizer=optimizer,
+        allow=allow,
+        policy=policy,
+        epochs=6,
+        start_epoch=0,
+        end_epoch=4,
+        target_sparsity=0.3,
+        integrate_every=2,
+        max_regrow_fraction=1.0,
+    )
     for _ in range(5):
         for _ in range(3):
             optimizer.zero_grad()
@@ -106,7 +136,9 @@ def test_dale_signs_hold_after_many_steps_with_random_gradients(seed, fraction, 
         optimizer.step()
     w = layer.weight.detach()
     assert (w[:, dale.excitatory] >= 0).all() and (w[:, ~dale.excitatory] <= 0).all()
-    assert torch.allclose(w[:, ~dale.excitatory].abs(), gain * layer.parametrizations.weight.original[:, ~dale.excitatory].abs())
+    assert torch.allclose(
+        w[:, ~dale.excitatory].abs(), gain * layer.parametrizations.weight.original[:, ~dale.excitatory].abs()
+    )
 
 
 def test_dale_under_the_regulator_and_its_sign_count():

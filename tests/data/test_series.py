@@ -36,7 +36,9 @@ def test_lagged_windows_and_seasonal_naive_by_hand():
 
 
 def test_forecasting_study_compares_the_three_models(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("forecasting", Path(__file__).parents[1] / "simulations" / "forecasting.py")
+    spec = importlib.util.spec_from_file_location(
+        "forecasting", Path(__file__).parents[2] / "simulations" / "forecasting.py"
+    )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     assert script.main(["--series", "sunspots", "--seeds", "0", "--epochs", "60", "--out", str(tmp_path)]) == 0
@@ -45,6 +47,6 @@ def test_forecasting_study_compares_the_three_models(tmp_path, capsys):
     naive = result.sel(series="sunspots", model="seasonal naive", seed=0)
     series = load_series("sunspots")
     split = int(0.8 * len(series))
-    assert np.isclose(float(naive["mae"]), np.abs(series[split:] - series[split - 11:-11]).mean())
+    assert np.isclose(float(naive["mae"]), np.abs(series[split:] - series[split - 11 : -11]).mean())
     assert float(result.sel(series="sunspots", model="regulated MLP", seed=0)["sparsity"]) > 0
     assert "| sunspots | regulated MLP |" in capsys.readouterr().out

@@ -4,13 +4,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from biogrn.regulation import SparseLinear, compact_structured, compact_unstructured, count_parameters
 from biogrn.models import mlp
-from biogrn.regulation import regulate
+from biogrn.regulation import SparseLinear, compact_structured, compact_unstructured, count_parameters, regulate
 
 
-@given(seed=st.integers(0, 10_000), dead_in=st.floats(0, 0.6), dead_out=st.floats(0, 0.6),
-       activation=st.sampled_from(["relu", "tanh", "gelu"]))
+@given(
+    seed=st.integers(0, 10_000),
+    dead_in=st.floats(0, 0.6),
+    dead_out=st.floats(0, 0.6),
+    activation=st.sampled_from(["relu", "tanh", "gelu"]),
+)
 def test_structured_compaction_keeps_the_function_with_fewer_parameters(seed, dead_in, dead_out, activation):
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
@@ -24,8 +27,10 @@ def test_structured_compaction_keeps_the_function_with_fewer_parameters(seed, de
     compact = compact_structured(model)
     x = torch.randn(16, 7, generator=generator)
     assert torch.allclose(compact(x), model(x), atol=1e-5, rtol=1e-5)
-    dead = sum(int(((a.weight.abs().sum(1) == 0) | (b.weight.abs().sum(0) == 0)).sum())
-               for a, b in ((model[0], model[2]), (model[2], model[4])))
+    dead = sum(
+        int(((a.weight.abs().sum(1) == 0) | (b.weight.abs().sum(0) == 0)).sum())
+        for a, b in ((model[0], model[2]), (model[2], model[4]))
+    )
     # at least the dead units go; a unit whose only inputs died goes too (it has become constant)
     assert compact[0].out_features + compact[2].out_features <= 12 + 9 - dead
     assert count_parameters(compact) <= count_parameters(model)
@@ -35,8 +40,18 @@ def test_unit_genes_prune_to_a_smaller_dense_model():
     torch.manual_seed(0)
     model = mlp([8, 32, 16, 3])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    reg = regulate(model, optimizer=optimizer, genes="unit", policy="target", target_sparsity=0.5,
-                   start_epoch=0, end_epoch=2, epochs=3, layers=("0", "2"), rewire=False)
+    reg = regulate(
+        model,
+        optimizer=optimizer,
+        genes="unit",
+        policy="target",
+        target_sparsity=0.5,
+        start_epoch=0,
+        end_epoch=2,
+        epochs=3,
+        layers=("0", "2"),
+        rewire=False,
+    )
     for _ in range(3):
         for _ in range(5):
             optimizer.zero_grad()

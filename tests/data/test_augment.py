@@ -6,8 +6,11 @@ from hypothesis.extra.numpy import arrays
 
 from biogrn.data import Augment
 
-images = arrays("float32", st.tuples(st.integers(1, 4), st.just(1), st.integers(2, 20), st.integers(2, 20)),
-                elements=st.floats(0, 1, width=32))
+images = arrays(
+    "float32",
+    st.tuples(st.integers(1, 4), st.just(1), st.integers(2, 20), st.integers(2, 20)),
+    elements=st.floats(0, 1, width=32),
+)
 
 
 @given(x=images, seed=st.integers(0, 2**32 - 1))

@@ -11,7 +11,7 @@ import xarray as xr
 from biogrn.core import ConfigError
 from biogrn.runs import grid, point_name, sweep, with_overrides
 
-SIMULATIONS = Path(__file__).parents[1] / "simulations"
+SIMULATIONS = Path(__file__).parents[2] / "simulations"
 
 
 def load_script(name):
@@ -48,8 +48,9 @@ def test_dynamics_sweep_runs_a_2x2_grid_and_reads_finished_points_back(tmp_path)
     assert set(sweep.METRICS) <= set(dataset.data_vars)
     assert np.isfinite(dataset["test_accuracy"]).all() and (dataset["sparsity"] > 0).all()
     records = xr.load_dataset(tmp_path / "runs" / "gamma_m=0.02,alpha=0.5,seed=0" / "records.nc")
-    assert math.isclose(float(dataset["test_accuracy"].sel(gamma_m=0.02, alpha=0.5, seed=0)),
-                        float(records["test_accuracy"]))
+    assert math.isclose(
+        float(dataset["test_accuracy"].sel(gamma_m=0.02, alpha=0.5, seed=0)), float(records["test_accuracy"])
+    )
     written = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("records.nc")}
     again = sweep.sweep(base, axes, [0], tmp_path)  # every point is finished: read back, not retrained
     xr.testing.assert_identical(again.drop_vars("train_seconds"), dataset.drop_vars("train_seconds"))
@@ -60,8 +61,26 @@ def test_dynamics_sweep_runs_a_2x2_grid_and_reads_finished_points_back(tmp_path)
 
 def test_sparsity_study_writes_its_table_records_and_plot(tmp_path, capsys):
     study = load_script("sparsity_study")
-    assert study.main(["--out", str(tmp_path), "--sparsities", "0.5", "--seeds", "0", "1", "--epochs", "3",
-                       "--methods", "dense", "magnitude", "rigl"]) == 0
+    assert (
+        study.main(
+            [
+                "--out",
+                str(tmp_path),
+                "--sparsities",
+                "0.5",
+                "--seeds",
+                "0",
+                "1",
+                "--epochs",
+                "3",
+                "--methods",
+                "dense",
+                "magnitude",
+                "rigl",
+            ]
+        )
+        == 0
+    )
     result = xr.load_dataset(tmp_path / "sparsity_study.nc")
     assert list(result["method"].values) == ["dense", "magnitude", "rigl"]
     rigl = result.sel({"method": "rigl", "target": "0.5"})
@@ -84,8 +103,10 @@ def test_the_sweep_runs_on_a_local_ray_cluster(tmp_path):
 
 def test_cultural_adaptation_compares_the_arms_per_group(tmp_path, capsys):
     script = load_script("cultural_adaptation")
-    assert script.main(["--out", str(tmp_path), "--seeds", "0", "--epochs", "2", "--adapt-epochs", "2",
-                        "--shots", "3"]) == 0
+    assert (
+        script.main(["--out", str(tmp_path), "--seeds", "0", "--epochs", "2", "--adapt-epochs", "2", "--shots", "3"])
+        == 0
+    )
     result = xr.load_dataset(tmp_path / "cultural_adaptation.nc")
     assert list(result["arm"].values) == ["before", "static", "rewiring"]
     assert list(result["group"].values) == ["majority", "minority (simulated)"]
@@ -107,9 +128,31 @@ def test_cultural_adaptation_with_real_group_labels(tmp_path, capsys):
     (tmp_path / "fer2013.csv").write_text("\n".join(rows) + "\n")
     (tmp_path / "groups.csv").write_text("\n".join(groups) + "\n")
     script = load_script("cultural_adaptation")
-    assert script.main(["--out", str(tmp_path / "out"), "--seeds", "0", "--epochs", "1", "--adapt-epochs", "1",
-                        "--shots", "2", "--fer", str(tmp_path / "fer2013.csv"), "--groups", str(tmp_path / "groups.csv"),
-                        "--majority", "west", "--minority", "east"]) == 0
+    assert (
+        script.main(
+            [
+                "--out",
+                str(tmp_path / "out"),
+                "--seeds",
+                "0",
+                "--epochs",
+                "1",
+                "--adapt-epochs",
+                "1",
+                "--shots",
+                "2",
+                "--fer",
+                str(tmp_path / "fer2013.csv"),
+                "--groups",
+                str(tmp_path / "groups.csv"),
+                "--majority",
+                "west",
+                "--minority",
+                "east",
+            ]
+        )
+        == 0
+    )
     result = xr.load_dataset(tmp_path / "out" / "cultural_adaptation.nc")
     assert sorted(result["group"].values) == ["east", "west"] and result.attrs["simulation"].startswith("no")
     assert "REAL GROUPS" in capsys.readouterr().out

@@ -9,7 +9,15 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
 from biogrn.core import DataError
-from biogrn.grn import Network, ShiftedHill, classify_steady_states, repressilator, sample_parameters, simulate, toggle_switch
+from biogrn.grn import (
+    Network,
+    ShiftedHill,
+    classify_steady_states,
+    repressilator,
+    sample_parameters,
+    simulate,
+    toggle_switch,
+)
 
 F64 = torch.float64
 
@@ -22,12 +30,10 @@ def test_batched_solutions_agree_with_solve_ivp_member_by_member():
     times = torch.linspace(0, 5, 11, dtype=F64)
     batched = simulate(model, y0, times, rtol=1e-9, atol=1e-9)["state"].values  # (time, variable, member)
     for member in range(6):
-        one = ShiftedHill(network, **{k: v[member:member + 1] for k, v in params.items()})
-        f = lambda t, y: one(torch.tensor(t), torch.as_tensor(y).unsqueeze(0))[0].numpy()  # noqa: E731
+        one = ShiftedHill(network, **{k: v[member : member + 1] for k, v in params.items()})
+        f = lambda t, y: one(torch.tensor(t), torch.as_tensor(y).unsqueeze(0))[0].numpy()
         reference = solve_ivp(f, (0, 5), y0[member].numpy(), t_eval=times.numpy(), rtol=1e-10, atol=1e-10)
         assert np.allclose(batched[:, :, member], reference.y.T, rtol=1e-5, atol=1e-6)
-
-
 
 
 def test_a_large_batch_keeps_every_sampled_member_within_the_tolerance():
@@ -37,13 +43,15 @@ def test_a_large_batch_keeps_every_sampled_member_within_the_tolerance():
     params = sample_parameters(network, 4096, "sobol", seed=2)
     y0 = torch.rand(4096, 2, dtype=F64, generator=torch.Generator().manual_seed(2)) * 100
     rtol, atol = 1e-6, 1e-8
-    final = simulate(ShiftedHill(network, **params), y0, torch.tensor([0.0, 50.0], dtype=F64), rtol=rtol,
-                     atol=atol)["state"].values[-1]
+    final = simulate(ShiftedHill(network, **params), y0, torch.tensor([0.0, 50.0], dtype=F64), rtol=rtol, atol=atol)[
+        "state"
+    ].values[-1]
     for member in np.random.default_rng(0).choice(4096, 40, replace=False):
-        one = ShiftedHill(network, **{k: v[member:member + 1] for k, v in params.items()})
-        f = lambda t, y: one(torch.tensor(t), torch.as_tensor(y).unsqueeze(0))[0].numpy()  # noqa: E731
+        one = ShiftedHill(network, **{k: v[member : member + 1] for k, v in params.items()})
+        f = lambda t, y: one(torch.tensor(t), torch.as_tensor(y).unsqueeze(0))[0].numpy()
         exact = solve_ivp(f, (0, 50), y0[member].numpy(), method="DOP853", rtol=1e-11, atol=1e-12).y[:, -1]
         assert np.all(np.abs(final[:, member] - exact) <= atol + rtol * np.abs(exact))
+
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_simulation_on_cuda_agrees_with_the_cpu():
@@ -57,6 +65,7 @@ def test_simulation_on_cuda_agrees_with_the_cpu():
     on_gpu = simulate(model, y0.to(cuda), times.to(cuda), rtol=1e-9, atol=1e-9)
     assert np.allclose(on_gpu["state"].values, on_cpu["state"].values, rtol=1e-6, atol=1e-8)
 
+
 def test_two_stage_form_agrees_with_solve_ivp():
     model = repressilator(members=1)
     y0 = torch.tensor([[0.0, 20.0, 0.0, 1.0, 0.0, 0.0]], dtype=F64)
@@ -67,7 +76,7 @@ def test_two_stage_form_agrees_with_solve_ivp():
     def elowitz(t, y):
         m, p = y[:3], y[3:]
         previous = p[[2, 0, 1]]  # lacI <- cI, tetR <- lacI, cI <- tetR
-        return np.concatenate([a0 + a / (1 + previous ** n) - m, b * (m - p)])
+        return np.concatenate([a0 + a / (1 + previous**n) - m, b * (m - p)])
 
     reference = solve_ivp(elowitz, (0, 30), y0[0].numpy(), t_eval=times.numpy(), rtol=1e-10, atol=1e-10)
     assert np.allclose(batched, reference.y.T, rtol=1e-5, atol=1e-5)
@@ -87,7 +96,7 @@ def test_toggle_switch_is_bistable_without_iptg_and_monostable_with_it():
 
 
 def symmetric_steady_state(n):
-    p = brentq(lambda p: 0.2164 + 216.404 / (1 + p ** n) - p, 0, 300)
+    p = brentq(lambda p: 0.2164 + 216.404 / (1 + p**n) - p, 0, 300)
     return torch.tensor([[p] * 6], dtype=F64)
 
 
@@ -126,20 +135,23 @@ def test_networks_from_files_graphs_and_their_errors(tmp_path):
         Network.from_edges(["a"], [("a", "z", 1)])
 
 
-
 def as_bnet(matrix: np.ndarray) -> str:
     """Each gene's rule: the AND of its regulators, negated where they repress (1 without any)."""
     lines = ["targets, factors"]
     for target in range(len(matrix)):
-        literals = [("!" if matrix[source, target] < 0 else "") + f"g{source}"
-                    for source in range(len(matrix)) if matrix[source, target]]
+        literals = [
+            ("!" if matrix[source, target] < 0 else "") + f"g{source}"
+            for source in range(len(matrix))
+            if matrix[source, target]
+        ]
         lines.append(f"g{target}, " + (" & ".join(literals) or "1"))
     return "\n".join(lines) + "\n"
 
 
 @settings(max_examples=20, deadline=None)
-@given(entries=st.integers(2, 5).flatmap(
-    lambda n: st.lists(st.sampled_from([-1, 0, 1]), min_size=n * n, max_size=n * n)))
+@given(
+    entries=st.integers(2, 5).flatmap(lambda n: st.lists(st.sampled_from([-1, 0, 1]), min_size=n * n, max_size=n * n))
+)
 def test_a_boolean_model_gives_back_the_signed_network_it_was_written_from(entries, tmp_path_factory):
     pytest.importorskip("pyboolnet")
     matrix = np.array(entries).reshape(int(len(entries) ** 0.5), -1)
@@ -152,7 +164,9 @@ def test_published_boolean_models_and_bad_bnet_files(tmp_path):
     pytest.importorskip("pyboolnet")
     myeloid = Network.published("krumsiek_myeloid")  # Krumsiek et al. 2011, BEELINE's HSC model
     assert (myeloid.n_genes, myeloid.n_edges) == (11, 30)
-    edges = {(myeloid.genes[a], myeloid.genes[b]): s for a, b, s in zip(myeloid.sources, myeloid.targets, myeloid.signs)}
+    edges = {
+        (myeloid.genes[a], myeloid.genes[b]): s for a, b, s in zip(myeloid.sources, myeloid.targets, myeloid.signs)
+    }
     assert edges[("GATA1", "PU1")] == edges[("PU1", "GATA1")] == -1  # the GATA1 / PU.1 antagonism
     with pytest.raises(ValueError, match="name: 'nope' is not in pyboolnet's repository"):
         Network.published("nope")
@@ -166,6 +180,7 @@ def test_published_boolean_models_and_bad_bnet_files(tmp_path):
     exclusive.write_text("A, 1\nB, 1\nC, A & !B | !A & B\n")
     with pytest.raises(DataError, match="A -> C both activates and represses"):
         Network.from_bnet(exclusive)
+
 
 def test_sampled_parameters_are_in_racipe_ranges_and_seeded():
     network = Network.from_matrix([[0, -1], [1, 0]])
@@ -223,8 +238,9 @@ def test_chemical_langevin_noise_shrinks_with_volume_and_keeps_states_non_negati
     deterministic = simulate(toggle_switch(1), start[:1], times)["state"].values[-1, :, 0]
     spreads = []
     for volume in (1.0, 1e4):
-        noisy = simulate_langevin(model, start, times, dt=0.01, volume=volume,
-                                  generator=torch.Generator().manual_seed(0))["state"].values
+        noisy = simulate_langevin(
+            model, start, times, dt=0.01, volume=volume, generator=torch.Generator().manual_seed(0)
+        )["state"].values
         assert (noisy >= 0).all()
         spreads.append(noisy[-1].std(axis=1))
     assert (spreads[0] > 10 * spreads[1]).all()  # noise ~ volume^-1/2: 100x smaller at 10^4
@@ -242,11 +258,15 @@ def test_inference_study_against_arboreto(tmp_path, capsys):
 
     import xarray as xr
 
-    spec = importlib.util.spec_from_file_location("gi", Path(__file__).parents[1] / "simulations" / "grn_inference.py")
+    spec = importlib.util.spec_from_file_location("gi", Path(__file__).parents[2] / "simulations" / "grn_inference.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    assert script.main(["--seeds", "0", "--genes", "5", "--edges", "6", "--published", "xiao_wnt5a",
-                        "--out", str(tmp_path)]) == 0
+    assert (
+        script.main(
+            ["--seeds", "0", "--genes", "5", "--edges", "6", "--published", "xiao_wnt5a", "--out", str(tmp_path)]
+        )
+        == 0
+    )
     result = xr.load_dataset(tmp_path / "grn_inference.nc")
     assert list(result["method"].values) == ["biogrn", "GENIE3", "GRNBoost2"]
     assert "xiao_wnt5a" in result["network"].values

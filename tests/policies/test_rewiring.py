@@ -7,7 +7,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import chisquare
 
-from biogrn.policies import ConstantSigma, ExponentialSigma, PaperSigma, deficit, gumbel_topk, make_sigma_schedule, mean_distance, rewiring_logits, rewiring_probabilities
+from biogrn.policies import (
+    ConstantSigma,
+    ExponentialSigma,
+    PaperSigma,
+    deficit,
+    gumbel_topk,
+    make_sigma_schedule,
+    mean_distance,
+    rewiring_logits,
+    rewiring_probabilities,
+)
 
 F64 = torch.float64
 
@@ -68,7 +78,9 @@ def test_single_draws_follow_the_eq3_probabilities():
 
 
 def test_same_generator_seed_same_draws():
-    logits = rewiring_logits(torch.rand(100, generator=torch.Generator().manual_seed(0)), torch.ones(100, dtype=torch.bool), 1.0)
+    logits = rewiring_logits(
+        torch.rand(100, generator=torch.Generator().manual_seed(0)), torch.ones(100, dtype=torch.bool), 1.0
+    )
     a = gumbel_topk(logits, 10, torch.Generator().manual_seed(5))
     b = gumbel_topk(logits, 10, torch.Generator().manual_seed(5))
     assert torch.equal(a.sort().values, b.sort().values)

@@ -50,13 +50,16 @@ def test_train_and_val_are_a_seeded_partition(tmp_path):
     assert sorted(train.labels.tolist() + val.labels.tolist()) == [0, 1, 2, 3, 4, 5]
 
 
-@pytest.mark.parametrize(("bad", "message"), [
-    (row(9, 1), r"line 3: image .*9.png not found"),
-    (row(1, "happy"), r"line 3: expression 'happy' is not an integer"),
-    (row(1, 11), r"line 3: expression 11 is not an id 0-10"),
-    (row(1, 2, box="100,20,40,40"), r"line 3: face box x=100 y=20 w=40 h=40 leaves the 120x100 image"),
-    (row(1, 2, box="30,20,0,40"), r"line 3: face box .* is empty or negative"),
-])
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (row(9, 1), r"line 3: image .*9.png not found"),
+        (row(1, "happy"), r"line 3: expression 'happy' is not an integer"),
+        (row(1, 11), r"line 3: expression 11 is not an id 0-10"),
+        (row(1, 2, box="100,20,40,40"), r"line 3: face box x=100 y=20 w=40 h=40 leaves the 120x100 image"),
+        (row(1, 2, box="30,20,0,40"), r"line 3: face box .* is empty or negative"),
+    ],
+)
 def test_bad_rows_name_file_and_line_or_are_skipped(tmp_path, bad, message):
     root = release(tmp_path, [row(0, 1), bad])
     with pytest.raises(DataError, match=message) as raised:
@@ -82,12 +85,12 @@ def test_redistributed_class_folders(tmp_path):
 
 
 def test_a_run_config_reads_affectnet(tmp_path):
-    from biogrn.runs import load_data
-    from biogrn.runs import parse_run_config
+    from biogrn.runs import load_data, parse_run_config
 
     root = release(tmp_path, [row(i, i % 7) for i in range(6)], [row(0, 3), row(1, 4)])
-    config = parse_run_config({"data": {"name": "affectnet", "path": ".", "classes": 7, "image_size": 24,
-                                        "val_fraction": 0.34}}, base=root)
+    config = parse_run_config(
+        {"data": {"name": "affectnet", "path": ".", "classes": 7, "image_size": 24, "val_fraction": 0.34}}, base=root
+    )
     splits = load_data(config.data, 0)
     assert (splits.n_features, splits.n_classes) == (24 * 24, 7)
     assert [len(s) for s in (splits.train, splits.val, splits.test)] == [4, 2, 2]

@@ -7,8 +7,7 @@ from PIL import Image
 
 from biogrn.core import DataError
 from biogrn.data import EMOTIONS, FER2013, fer2013_splits
-from biogrn.runs import load_data
-from biogrn.runs import parse_run_config
+from biogrn.runs import load_data, parse_run_config
 
 USAGES = ["Training"] * 6 + ["PublicTest"] * 3 + ["PrivateTest"] * 3
 
@@ -43,7 +42,9 @@ def test_fer2013_csv_splits_by_usage_with_exact_pixels(tmp_path):
 def test_icml_variant_with_spaces_in_the_header(tmp_path):
     images, labels = faces(12, 1), np.arange(12) % 7
     plain = write_fer_csv(tmp_path / "fer2013.csv", images, labels, USAGES)
-    icml = write_fer_csv(tmp_path / "icml_face_data.csv", images, labels, USAGES, header=("emotion", " Usage", " pixels"))
+    icml = write_fer_csv(
+        tmp_path / "icml_face_data.csv", images, labels, USAGES, header=("emotion", " Usage", " pixels")
+    )
     for split in ("train", "val", "test"):
         a, b = FER2013(plain, split).tensors(), FER2013(icml, split).tensors()
         assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
@@ -59,13 +60,16 @@ def test_kaggle_train_and_unlabelled_test_csv(tmp_path):
         fer2013_splits(test)
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    ("0," + " ".join(["1"] * 2303) + ",Training", r"line 3: 2303 pixel values, expected 2304"),
-    ("0," + " ".join(["1"] * 2303 + ["x"]) + ",Training", r"line 3: pixel 2303 is 'x', not an integer 0-255"),
-    ("0," + " ".join(["1"] * 2303 + ["256"]) + ",Training", r"line 3: pixel 2303 is '256'"),
-    ("9," + " ".join(["1"] * 2304) + ",Training", r"line 3: emotion '9' is not a label 0-6"),
-    ("2," + " ".join(["1"] * 2304) + ",Validation", r"line 3: Usage 'Validation' is not one of"),
-])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("0," + " ".join(["1"] * 2303) + ",Training", r"line 3: 2303 pixel values, expected 2304"),
+        ("0," + " ".join(["1"] * 2303 + ["x"]) + ",Training", r"line 3: pixel 2303 is 'x', not an integer 0-255"),
+        ("0," + " ".join(["1"] * 2303 + ["256"]) + ",Training", r"line 3: pixel 2303 is '256'"),
+        ("9," + " ".join(["1"] * 2304) + ",Training", r"line 3: emotion '9' is not a label 0-6"),
+        ("2," + " ".join(["1"] * 2304) + ",Validation", r"line 3: Usage 'Validation' is not one of"),
+    ],
+)
 def test_malformed_rows_name_file_and_line_or_are_skipped_and_counted(tmp_path, row, message):
     path = write_fer_csv(tmp_path / "fer2013.csv", faces(1), [0], ["Training"], extra_rows=[row])
     with pytest.raises(DataError, match=message) as raised:
@@ -111,7 +115,7 @@ def test_bad_folders_and_images(tmp_path):
 
 
 def test_a_run_config_trains_on_fer2013(tmp_path):
-    path = write_fer_csv(tmp_path / "fer2013.csv", faces(12), np.arange(12) % 7, USAGES)
+    write_fer_csv(tmp_path / "fer2013.csv", faces(12), np.arange(12) % 7, USAGES)
     config = parse_run_config({"data": {"name": "fer2013", "path": "fer2013.csv"}}, base=tmp_path)
     splits = load_data(config.data, 0)
     assert (splits.n_features, splits.n_classes) == (2304, 7)
@@ -122,8 +126,9 @@ def test_examples_carry_groups_from_a_metadata_csv(tmp_path):
     from biogrn.data import read_groups
 
     path = write_fer_csv(tmp_path / "fer2013.csv", faces(12), np.arange(12) % 7, USAGES)
-    (tmp_path / "groups.csv").write_text("row,group\n" + "\n".join(f"{r},{'east' if r % 2 else 'west'}"
-                                                                  for r in range(1, 13)) + "\n")
+    (tmp_path / "groups.csv").write_text(
+        "row,group\n" + "\n".join(f"{r},{'east' if r % 2 else 'west'}" for r in range(1, 13)) + "\n"
+    )
     groups = read_groups(tmp_path / "groups.csv", "row")
     val = FER2013(path, "val", groups=groups)  # rows 7-9 (PublicTest)
     assert val.keys == ["7", "8", "9"] and val.groups.tolist() == ["east", "west", "east"]

@@ -7,14 +7,15 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from biogrn.core import atomic_write
-from biogrn.runs import VARIABLES, ConnectionTrace, Recorder, quantiles, read_records, write_records
-from biogrn.regulation import regulate
 from biogrn.models import mlp
-from biogrn.runs import EpochResult
+from biogrn.regulation import regulate
+from biogrn.runs import VARIABLES, ConnectionTrace, EpochResult, Recorder, quantiles, read_records, write_records
 
 
-@given(values=arrays(np.float64, st.integers(1, 300), elements=st.floats(-1e6, 1e6)),
-       qs=st.lists(st.floats(0, 1), min_size=1, max_size=6))
+@given(
+    values=arrays(np.float64, st.integers(1, 300), elements=st.floats(-1e6, 1e6)),
+    qs=st.lists(st.floats(0, 1), min_size=1, max_size=6),
+)
 def test_quantiles_match_numpy(values, qs):
     got = quantiles(torch.tensor(values), torch.tensor(qs, dtype=torch.float64))
     assert np.allclose(got.numpy(), np.quantile(values, qs), rtol=1e-12, atol=1e-9)
@@ -101,8 +102,12 @@ def recorded_dataset():
     for epoch in range(1, 4):
         train_a_little(model, optimizer, regulator, trace, 4)
         regulator.epoch_end(0.5 + epoch / 10)
-        recorder.add_epoch(EpochResult(epoch, 1.0 / epoch, 0.5, 1.1 / epoch, 0.5 + epoch / 10,
-                                       regulator.sparsity()), 0.01, regulator.step_count, regulator)
+        recorder.add_epoch(
+            EpochResult(epoch, 1.0 / epoch, 0.5, 1.1 / epoch, 0.5 + epoch / 10, regulator.sparsity()),
+            0.01,
+            regulator.step_count,
+            regulator,
+        )
     return recorder.to_dataset({"config": "{}", "seed": 0}, trace, test=(0.9, 0.7)), regulator
 
 
@@ -138,5 +143,5 @@ def test_read_records_names_a_missing_file(tmp_path):
 def test_every_variable_is_documented():
     from pathlib import Path
 
-    page = (Path(__file__).parents[1] / "docs" / "records.md").read_text()
+    page = (Path(__file__).parents[2] / "docs" / "records.md").read_text()
     assert all(f"`{name}`" in page for name in VARIABLES)

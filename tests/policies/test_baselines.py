@@ -11,9 +11,8 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from biogrn.policies import drop_fraction
+from biogrn.policies import cubic_sparsity, drop_fraction
 from biogrn.regulation import regulate
-from biogrn.policies import cubic_sparsity
 
 
 def single_layer(policy, seed=0, **overrides):

@@ -5,7 +5,17 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from biogrn.dynamics import Basal, DriveActivation, PoolRepression, SelfActivation, Transcription, hill_activation, hill_repression, shifted_hill, translation
+from biogrn.dynamics import (
+    Basal,
+    DriveActivation,
+    PoolRepression,
+    SelfActivation,
+    Transcription,
+    hill_activation,
+    hill_repression,
+    shifted_hill,
+    translation,
+)
 
 levels = st.floats(0.0, 1e3, allow_nan=False)
 halves = st.floats(1e-2, 1e2)

@@ -58,17 +58,20 @@ def test_regulator_epochs_that_disagree_are_refused():
         parse_run_config({"training": {"epochs": 9}, "regulator": {"epochs": 4}})
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    ({"training": {"epochs": "many"}}, "training.epochs: Input should be a valid integer"),
-    ({"regulator": {"gamma_p": -0.1}}, "regulator.gamma_p: Input should be greater than 0 (got -0.1)"),
-    ({"model": {"hiden": [3]}}, "model.hiden: Extra inputs are not permitted"),
-    ({"colour": "red"}, "colour: Extra inputs are not permitted"),
-    ({"model": {"hidden": [8, 0]}}, "model.hidden.1: Input should be greater than 0"),
-    ({"data": {"name": "npz"}}, "data.path: data set 'npz' needs a file"),
-    ({"data": {"val_fraction": 0.5, "test_fraction": 0.5}}, "data.val_fraction + test_fraction"),
-    ({"device": "gpu"}, "device: choose 'auto'"),
-    ({"regulator": {"method": "euler", "gamma_m": 0.5}}, "regulator.dt * integrate_every"),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"training": {"epochs": "many"}}, "training.epochs: Input should be a valid integer"),
+        ({"regulator": {"gamma_p": -0.1}}, "regulator.gamma_p: Input should be greater than 0 (got -0.1)"),
+        ({"model": {"hiden": [3]}}, "model.hiden: Extra inputs are not permitted"),
+        ({"colour": "red"}, "colour: Extra inputs are not permitted"),
+        ({"model": {"hidden": [8, 0]}}, "model.hidden.1: Input should be greater than 0"),
+        ({"data": {"name": "npz"}}, "data.path: data set 'npz' needs a file"),
+        ({"data": {"val_fraction": 0.5, "test_fraction": 0.5}}, "data.val_fraction + test_fraction"),
+        ({"device": "gpu"}, "device: choose 'auto'"),
+        ({"regulator": {"method": "euler", "gamma_m": 0.5}}, "regulator.dt * integrate_every"),
+    ],
+)
 def test_bad_values_name_their_dotted_field(data, expected):
     with pytest.raises(ConfigError) as raised:
         parse_run_config(data)
@@ -102,13 +105,27 @@ def test_unparsable_files_name_the_line(tmp_path):
         load_run_config(tmp_path / "absent.toml")
 
 
-@given(seed=st.integers(0, 2**31), epochs=st.integers(1, 100), hidden=st.lists(st.integers(1, 512), max_size=4),
-       gamma_m=st.floats(1e-4, 0.03), lr=st.floats(1e-6, 1.0), pruning=st.sampled_from(["gene", "none"]),
-       trace=st.integers(0, 1000), quantiles=st.lists(st.floats(0, 1), min_size=1, max_size=7))
+@given(
+    seed=st.integers(0, 2**31),
+    epochs=st.integers(1, 100),
+    hidden=st.lists(st.integers(1, 512), max_size=4),
+    gamma_m=st.floats(1e-4, 0.03),
+    lr=st.floats(1e-6, 1.0),
+    pruning=st.sampled_from(["gene", "none"]),
+    trace=st.integers(0, 1000),
+    quantiles=st.lists(st.floats(0, 1), min_size=1, max_size=7),
+)
 def test_the_written_config_reads_back_equal(seed, epochs, hidden, gamma_m, lr, pruning, trace, quantiles):
-    config = parse_run_config({"seed": seed, "pruning": pruning, "model": {"hidden": hidden},
-                               "training": {"epochs": epochs, "lr": lr}, "regulator": {"gamma_m": gamma_m},
-                               "records": {"trace_connections": trace, "quantiles": quantiles}})
+    config = parse_run_config(
+        {
+            "seed": seed,
+            "pruning": pruning,
+            "model": {"hidden": hidden},
+            "training": {"epochs": epochs, "lr": lr},
+            "regulator": {"gamma_m": gamma_m},
+            "records": {"trace_connections": trace, "quantiles": quantiles},
+        }
+    )
     again = parse_run_config(json.loads(config.to_json()))
     assert again == config and again.to_json() == config.to_json()
 

@@ -13,14 +13,19 @@ def test_digits_splits_are_disjoint_scaled_and_70_15_15():
     assert (splits.n_features, splits.n_classes) == (64, 10)
     x = torch.cat([s.tensors[0] for s in (splits.train, splits.val, splits.test)])
     assert x.min() >= 0 and x.max() <= 1
-    assert len(torch.unique(x, dim=0)) == len(torch.unique(torch.cat([splits.train.tensors[0], splits.test.tensors[0],
-                                                                       splits.val.tensors[0]]), dim=0))
+    assert len(torch.unique(x, dim=0)) == len(
+        torch.unique(torch.cat([splits.train.tensors[0], splits.test.tensors[0], splits.val.tensors[0]]), dim=0)
+    )
 
 
 def test_split_is_a_seeded_permutation():
     x = np.arange(100, dtype=np.float32)[:, None]
     y = np.arange(100) % 3
-    a, b, c = split_arrays(x, y, 0.2, 0.1, 7, "t"), split_arrays(x, y, 0.2, 0.1, 7, "t"), split_arrays(x, y, 0.2, 0.1, 8, "t")
+    a, b, c = (
+        split_arrays(x, y, 0.2, 0.1, 7, "t"),
+        split_arrays(x, y, 0.2, 0.1, 7, "t"),
+        split_arrays(x, y, 0.2, 0.1, 8, "t"),
+    )
     assert torch.equal(a.train.tensors[0], b.train.tensors[0])
     assert not torch.equal(a.train.tensors[0], c.train.tensors[0])
     seen = torch.cat([a.train.tensors[0], a.val.tensors[0], a.test.tensors[0]]).flatten()
@@ -45,13 +50,16 @@ def test_npz_round_trip_flattens_examples(tmp_path):
     assert np.allclose(np.sort(got.numpy(), axis=0), np.sort(x.reshape(50, -1).astype(np.float32), axis=0))
 
 
-@pytest.mark.parametrize(("arrays", "message"), [
-    ({"x": np.zeros((4, 2))}, r"missing array\(s\) \['y'\]"),
-    ({"x": np.zeros((4, 2)), "y": np.zeros(5, int)}, "one label per example"),
-    ({"x": np.array([[0.0, np.nan]] * 4), "y": np.zeros(4, int)}, "example 0 of x has a non-finite value"),
-    ({"x": np.zeros((4, 2)), "y": np.array([0, 1, -1, 0])}, "example 2: label -1 is negative"),
-    ({"x": np.zeros((4, 2)), "y": np.array([0, 0.5, 1, 0])}, "example 1: label 0.5 is not an integer"),
-])
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"x": np.zeros((4, 2))}, r"missing array\(s\) \['y'\]"),
+        ({"x": np.zeros((4, 2)), "y": np.zeros(5, int)}, "one label per example"),
+        ({"x": np.array([[0.0, np.nan]] * 4), "y": np.zeros(4, int)}, "example 0 of x has a non-finite value"),
+        ({"x": np.zeros((4, 2)), "y": np.array([0, 1, -1, 0])}, "example 2: label -1 is negative"),
+        ({"x": np.zeros((4, 2)), "y": np.array([0, 0.5, 1, 0])}, "example 1: label 0.5 is not an integer"),
+    ],
+)
 def test_bad_npz_is_refused_naming_the_file(tmp_path, arrays, message):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
@@ -76,14 +84,17 @@ def test_csv_reads_features_and_labels(tmp_path):
     assert torch.equal(y, x[:, 0].long() % 2) and torch.allclose(x[:, 1], x[:, 0] * 0.5)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("a,label\n1,0\n2,x\n", r"line 3, column 'label': 'x' is not a number"),
-    ("a,label\n1,0\n,1\n", r"line 3, column 'a': '' is not a number"),
-    ("a,label\n1,0\n2,1.5\n", r"line 3: label 1.5 is not an integer"),
-    ("a,label\n1,-2\n", r"line 2: label -2 is negative"),
-    ("a,y\n1,0\n", r"missing column\(s\) \['label'\]"),
-    ("a,label\n", "no rows"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a,label\n1,0\n2,x\n", r"line 3, column 'label': 'x' is not a number"),
+        ("a,label\n1,0\n,1\n", r"line 3, column 'a': '' is not a number"),
+        ("a,label\n1,0\n2,1.5\n", r"line 3: label 1.5 is not an integer"),
+        ("a,label\n1,-2\n", r"line 2: label -2 is negative"),
+        ("a,y\n1,0\n", r"missing column\(s\) \['label'\]"),
+        ("a,label\n", "no rows"),
+    ],
+)
 def test_bad_csv_names_file_line_and_column(tmp_path, text, message):
     path = tmp_path / "bad.csv"
     path.write_text(text)

@@ -6,7 +6,7 @@ from matplotlib import cbook
 from PIL import Image
 
 pytest.importorskip("cv2")
-from biogrn.data import FaceCropper  # noqa: E402
+from biogrn.data import FaceCropper
 
 
 def portrait():

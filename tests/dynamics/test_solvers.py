@@ -6,8 +6,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
-from biogrn.dynamics import METHODS, GeneField, GeneState, check_stability, integrate
-from biogrn.dynamics import Basal, DriveActivation, PoolRepression, SelfActivation, Transcription
+from biogrn.dynamics import (
+    METHODS,
+    Basal,
+    DriveActivation,
+    GeneField,
+    GeneState,
+    PoolRepression,
+    SelfActivation,
+    Transcription,
+    check_stability,
+    integrate,
+)
 from biogrn.testing import linear_cascade
 
 F64 = torch.float64
@@ -41,8 +51,9 @@ def test_every_method_follows_the_full_trajectory(method):
     order = METHODS[method].order
     options = {"step_size": 0.01} if METHODS[method].fixed else {}
     rtol = 1e-9 if order > 2 else 1e-7
-    ys = torchdiffeq.odeint(field, torch.tensor([[m0], [p0]], dtype=F64), t, method=method,
-                            rtol=rtol, atol=rtol / 100, options=options)
+    ys = torchdiffeq.odeint(
+        field, torch.tensor([[m0], [p0]], dtype=F64), t, method=method, rtol=rtol, atol=rtol / 100, options=options
+    )
     m, p = linear_cascade(t, m0, p0, k_m, gamma_m, k_p, gamma_p)
     tol = {1: 5e-2, 2: 1e-4}.get(order, 1e-5)
     assert torch.allclose(ys[:, 0, 0], m, rtol=tol, atol=tol)
@@ -73,12 +84,14 @@ def test_fixed_step_methods_converge_at_their_order(method):
 
 
 def _numpy_field(y, u, add_rate, drive, self_act, pool, gm, gp, kp, pool_index, pool_count):
-    m, p = y[: len(u)], y[len(u):]
+    m, p = y[: len(u)], y[len(u) :]
+
     def act(x, k, n):
         x = np.maximum(x, 0.0)
         return x**n / (k**n + x**n)
+
     pooled = (np.bincount(pool_index, weights=p) / pool_count)[pool_index]
-    f = (add_rate + drive[0] * act(u, drive[1], drive[2]) + self_act[0] * act(p, self_act[1], self_act[2]))
+    f = add_rate + drive[0] * act(u, drive[1], drive[2]) + self_act[0] * act(p, self_act[1], self_act[2])
     f = f * (pool[0] ** pool[1] / (pool[0] ** pool[1] + pooled ** pool[1]))
     return np.concatenate([f - gm * m, kp * m - gp * p])
 
@@ -96,9 +109,16 @@ def test_nonlinear_field_agrees_with_scipy_solve_ivp(seed):
     field.set_drive(torch.tensor(u))
     y0 = rng.uniform(0, 2, (2, n))
     y1 = integrate(field, torch.tensor(y0), 4.0, "dopri5", rtol=1e-10, atol=1e-12)
-    ref = solve_ivp(lambda t, y: _numpy_field(y, u, 0.05, drive, self_act, pool, gm, gp, kp,
-                                              state.pool_index.numpy(), state.pool_count.numpy()),
-                    (0, 4.0), y0.reshape(-1), rtol=1e-10, atol=1e-12, method="DOP853")
+    ref = solve_ivp(
+        lambda t, y: _numpy_field(
+            y, u, 0.05, drive, self_act, pool, gm, gp, kp, state.pool_index.numpy(), state.pool_count.numpy()
+        ),
+        (0, 4.0),
+        y0.reshape(-1),
+        rtol=1e-10,
+        atol=1e-12,
+        method="DOP853",
+    )
     assert np.allclose(y1.numpy().reshape(-1), ref.y[:, -1], rtol=1e-6, atol=1e-8)
 
 
@@ -107,8 +127,9 @@ def test_expression_stays_non_negative_inside_the_admissible_region(seed, method
     gen = torch.Generator().manual_seed(seed)
     state = GeneState([12, 8], [4, 1], dtype=F64)
     gm, gp = 0.1 + torch.rand(2, generator=gen, dtype=F64).tolist()[0], 0.05
-    tx = Transcription([Basal(0.01), DriveActivation(0.1, 1.0, 2.0), SelfActivation(0.1, 0.5, 4.0),
-                        PoolRepression(0.5, 2.0)])
+    tx = Transcription(
+        [Basal(0.01), DriveActivation(0.1, 1.0, 2.0), SelfActivation(0.1, 0.5, 4.0), PoolRepression(0.5, 2.0)]
+    )
     field = GeneField(tx, gm, gp, 0.05, state=state)
     h = fraction * METHODS[method].decay_bound / max(gm, gp)
     y = torch.rand(2, state.n_genes, generator=gen, dtype=F64) * 3
@@ -140,9 +161,13 @@ def _cascade_goes_wrong(method, z, a, b, setup, n=40):
     k_m = 1.0 if setup == "forced" else 0.0
     y0 = {"decay": [1.0, 0.0], "forced": [0.0, 0.0], "both": [1.0, 1.0]}[setup]
     h = z / max(a, b)
-    ys = torchdiffeq.odeint(lambda t, y: torch.stack([k_m - a * y[0], y[0] - b * y[1]]),
-                            torch.tensor(y0, dtype=F64), torch.arange(n + 1, dtype=F64) * h,
-                            method=method, options={"step_size": h})
+    ys = torchdiffeq.odeint(
+        lambda t, y: torch.stack([k_m - a * y[0], y[0] - b * y[1]]),
+        torch.tensor(y0, dtype=F64),
+        torch.arange(n + 1, dtype=F64) * h,
+        method=method,
+        options={"step_size": h},
+    )
     return bool((ys < -1e-13).any()) or (setup == "decay" and bool((ys[1:, 0] > ys[:-1, 0] + 1e-13).any()))
 
 
@@ -191,4 +216,3 @@ def test_field_needs_a_drive_and_a_state_for_pools():
     field = GeneField(Transcription([Basal(1.0)]), 0.1, 0.1, 0.1)
     with pytest.raises(RuntimeError, match="set_drive"):
         field(torch.tensor(0.0), torch.zeros(2, 1))
-

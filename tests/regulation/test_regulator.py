@@ -1,5 +1,5 @@
-import math
 import io
+import math
 
 import pytest
 import torch
@@ -20,14 +20,16 @@ def make_data(seed=0, n=192, d=12, classes=3):
 
 def make_mlp(seed=0, d=12, hidden=24, classes=3):
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, classes))
+    return nn.Sequential(
+        nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, classes)
+    )
 
 
 def train(model, opt, reg, x, y, epochs, batch=32):
     for _ in range(epochs):
         for i in range(0, len(x), batch):
             opt.zero_grad()
-            nn.functional.cross_entropy(model(x[i:i + batch]), y[i:i + batch]).backward()
+            nn.functional.cross_entropy(model(x[i : i + batch]), y[i : i + batch]).backward()
             opt.step()
             reg.step()
         with torch.no_grad():
@@ -50,7 +52,7 @@ def test_two_lines_attach_and_prune_and_rewire():
     assert len(reg.history) == 5
     assert reg.sparsity() > 0.2
     assert sum(sum(r["n_regrown"]) for r in reg.history) > 0
-    for name, mask in reg.masks().items():
+    for mask in reg.masks().values():
         assert mask.dtype == torch.bool
     assert set(torch.unique(reg.mask).tolist()) <= {0.0, 1.0}
 
@@ -77,7 +79,7 @@ def test_pruned_weights_stay_zero_under_adam_between_updates():
     masks = reg.masks()
     for i in range(0, 96, 32):  # a few more steps with no update event
         opt.zero_grad()
-        nn.functional.cross_entropy(model(x[i:i + 32]), y[i:i + 32]).backward()
+        nn.functional.cross_entropy(model(x[i : i + 32]), y[i : i + 32]).backward()
         opt.step()
     for target in reg.tensors:
         assert (target.original.detach()[~masks[target.name]] == 0).all()
@@ -92,7 +94,7 @@ def test_recorded_gradient_is_the_dense_gradient_of_the_effective_weight():
     w_eff = first.weight.detach().clone().requires_grad_(True)
     hidden = torch.relu(nn.functional.linear(x[:32], w_eff, first.bias))
     logits = model[4](torch.relu(model[2](hidden)))
-    grad, = torch.autograd.grad(nn.functional.cross_entropy(logits, y[:32]), w_eff)
+    (grad,) = torch.autograd.grad(nn.functional.cross_entropy(logits, y[:32]), w_eff)
     opt.zero_grad()
     nn.functional.cross_entropy(model(x[:32]), y[:32]).backward()
     assert reg.gates[0].n_backward == 1
@@ -142,7 +144,7 @@ def test_state_dict_round_trip_continues_identically():
     # stop mid-interval too: two steps recorded but not yet integrated
     for i in (0, 32):
         opt.zero_grad()
-        nn.functional.cross_entropy(model(x[i:i + 32]), y[i:i + 32]).backward()
+        nn.functional.cross_entropy(model(x[i : i + 32]), y[i : i + 32]).backward()
         opt.step()
         reg.step()
     saved = _snapshot(model, opt, reg)
@@ -206,8 +208,17 @@ def test_unit_genes_prune_whole_channels_of_a_conv_net():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 3))
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    reg = biogrn.regulate(model, optimizer=opt, genes="unit", policy="target", target_sparsity=0.5,
-                          epochs=4, start_epoch=0, end_epoch=2, max_regrow=0)
+    reg = biogrn.regulate(
+        model,
+        optimizer=opt,
+        genes="unit",
+        policy="target",
+        target_sparsity=0.5,
+        epochs=4,
+        start_epoch=0,
+        end_epoch=2,
+        max_regrow=0,
+    )
     gen = torch.Generator().manual_seed(0)
     x, y = torch.randn(64, 1, 8, 8, generator=gen), torch.randint(0, 3, (64,), generator=gen)
     train(model, opt, reg, x, y, 3)
@@ -278,13 +289,22 @@ def test_named_tensors_and_unknown_names():
         biogrn.regulate(nn.Sequential(nn.Linear(2, 2)), layers=["fc9"])
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("gamma_m", 0.0, "gamma_m"), ("gamma_p", -1.0, "gamma_p"), ("sigma0", 0.0, "sigma0"),
-    ("sigma_min", -0.5, "sigma_min"), ("target_sparsity", 1.0, "target_sparsity"),
-    ("target_sparsity", -0.1, "target_sparsity"), ("method", "leapfrog", "method"),
-    ("policy", "magic", "policy"), ("colour", "red", "colour"), ("integrate_every", 0, "integrate_every"),
-    ("dt", 50.0, "admissible region"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("gamma_m", 0.0, "gamma_m"),
+        ("gamma_p", -1.0, "gamma_p"),
+        ("sigma0", 0.0, "sigma0"),
+        ("sigma_min", -0.5, "sigma_min"),
+        ("target_sparsity", 1.0, "target_sparsity"),
+        ("target_sparsity", -0.1, "target_sparsity"),
+        ("method", "leapfrog", "method"),
+        ("policy", "magic", "policy"),
+        ("colour", "red", "colour"),
+        ("integrate_every", 0, "integrate_every"),
+        ("dt", 50.0, "admissible region"),
+    ],
+)
 def test_bad_settings_raise_value_errors_naming_the_field(field, value, message):
     with pytest.raises(ValueError, match=message) as info:
         biogrn.regulate(nn.Sequential(nn.Linear(2, 2)), **{field: value})

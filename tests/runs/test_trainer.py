@@ -11,10 +11,8 @@ import torch
 import xarray as xr
 
 import biogrn.runs._trainer
-from biogrn.runs import load_checkpoint
 from biogrn.cli import main
-from biogrn.runs import VARIABLES, read_records
-from biogrn.runs import load_run_config
+from biogrn.runs import VARIABLES, load_checkpoint, load_run_config, read_records
 
 TINY = """
 seed = 1
@@ -119,8 +117,11 @@ def test_sigkill_then_resume_gives_the_same_records(tmp_path):
     killed = tmp_path / "killed"
     log = tmp_path / "killed.log"
     with open(log, "wb") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "biogrn", "run", str(config), "--out", str(killed),
-                                    "--quiet"], stdout=subprocess.DEVNULL, stderr=stderr)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "biogrn", "run", str(config), "--out", str(killed), "--quiet"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
             if (killed / "checkpoint.pt").exists() and load_checkpoint(killed / "checkpoint.pt")["epoch"] >= 2:
@@ -133,8 +134,9 @@ def test_sigkill_then_resume_gives_the_same_records(tmp_path):
     assert 2 <= stopped_at < 10
     assert read_records(killed).attrs["complete"] == 0
 
-    resumed = subprocess.run([sys.executable, "-m", "biogrn", "run", "--resume", str(killed), "--quiet"],
-                             capture_output=True, text=True)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "biogrn", "run", "--resume", str(killed), "--quiet"], capture_output=True, text=True
+    )
     assert resumed.returncode == 0, resumed.stderr
     xr.testing.assert_identical(without_timing(read_records(tmp_path / "whole")), without_timing(read_records(killed)))
 
@@ -142,7 +144,10 @@ def test_sigkill_then_resume_gives_the_same_records(tmp_path):
 BAD = {
     "wrong type": ("[training]\nepochs = 'many'\n", "training.epochs"),
     "unknown key": ("[regulator]\ngama_m = 0.1\n", "regulator.gama_m: Extra inputs are not permitted"),
-    "negative rate": ("[regulator]\ndrive_rate = -1.0\n", "regulator.drive_rate: Input should be greater than or equal to 0"),
+    "negative rate": (
+        "[regulator]\ndrive_rate = -1.0\n",
+        "regulator.drive_rate: Input should be greater than or equal to 0",
+    ),
     "missing data file": ("[data]\nname = 'csv'\npath = 'nowhere.csv'\n", "nowhere.csv"),
     "malformed data file": ("[data]\nname = 'csv'\npath = 'bad.csv'\n", "bad.csv: line 3, column 'label'"),
 }
@@ -164,8 +169,9 @@ def test_bad_config_exits_2_naming_the_field_and_writes_nothing(tmp_path, capsys
 def test_bad_config_in_a_subprocess_prints_no_traceback(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("training:\n  lr: -1\n")
-    result = subprocess.run([sys.executable, "-m", "biogrn", "run", str(path), "--out", str(tmp_path / "o")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "biogrn", "run", str(path), "--out", str(tmp_path / "o")], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert "training.lr: Input should be greater than 0 (got -1)" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
