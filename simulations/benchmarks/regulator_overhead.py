@@ -150,7 +150,9 @@ def gene_update_rates(device, repeats: int, n_genes: int) -> dict[str, float]:
     ):
         # Euler's admissible step is shorter than RK4's: give each method its largest one-step interval
         interval_ = min(interval, METHODS[method].decay_bound / max(cfg.gamma_m, cfg.gamma_p))
-        field = biogrn.dynamics.GeneField(transcription_from_config(cfg), cfg.gamma_m, cfg.gamma_p, cfg.k_p, state=state)
+        field = biogrn.dynamics.GeneField(
+            transcription_from_config(cfg), cfg.gamma_m, cfg.gamma_p, cfg.k_p, state=state
+        )
 
         def run(field=field, method=method, interval_=interval_, compile_=compile_):
             integrate(field, state.y, interval_, method, drive=u, compile=compile_)
