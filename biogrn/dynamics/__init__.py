@@ -6,6 +6,7 @@ $$\frac{dm_c}{dt} = f_c(m, p, u) - \gamma_m m_c, \qquad \frac{dp_c}{dt} = k_p m_
 - `_state`: `GeneState`, one `(2, n_genes)` buffer with a slice per layer.
 - `_field`: `GeneField`, the vector field with the drive $u$ held over an interval.
 - `_solvers`: `integrate` through `torchdiffeq.odeint`, the methods and their admissible steps.
+- `_propagator`: the fused step, exact for explicit Runge-Kutta methods on the affine field.
 """
 
 from biogrn.dynamics._field import GeneField
@@ -20,11 +21,13 @@ from biogrn.dynamics._kinetics import (
     shifted_hill,
     translation,
 )
-from biogrn.dynamics._solvers import METHODS, MethodInfo, check_stability, integrate, method_info
+from biogrn.dynamics._propagator import POLYNOMIALS, affine_step_coefficients, fixed_grid, propagate
+from biogrn.dynamics._solvers import METHODS, MethodInfo, check_stability, integrate, method_info, uses_fused_step
 from biogrn.dynamics._state import GeneState
 
 __all__ = [
     "METHODS",
+    "POLYNOMIALS",
     "Basal",
     "DriveActivation",
     "GeneField",
@@ -33,11 +36,15 @@ __all__ = [
     "PoolRepression",
     "SelfActivation",
     "Transcription",
+    "affine_step_coefficients",
     "check_stability",
+    "fixed_grid",
     "hill_activation",
     "hill_repression",
     "integrate",
     "method_info",
+    "propagate",
     "shifted_hill",
     "translation",
+    "uses_fused_step",
 ]

@@ -39,13 +39,25 @@ class GeneField(nn.Module):
         return max(self.gamma_m, self.gamma_p)
 
     def set_drive(self, u: Tensor) -> None:
+        """Hold the drive $u$ for the next integration interval."""
         self._u = u
-        self._constant = self.transcription.constant_part(u)
+        self._constant = None
+
+    def _constant_part(self) -> tuple[Tensor, Tensor | None]:
+        if self._u is None:
+            raise RuntimeError("GeneField.set_drive(u) must be called before integrating")
+        if self._constant is None:  # the state-free terms of f, once per interval
+            self._constant = self.transcription.constant_part(self._u)
+        return self._constant
+
+    def forcing(self) -> Tensor:
+        """$f(u)$ per gene, for a transcription that reads no state (the fused step's forcing)."""
+        if self._u is None:
+            raise RuntimeError("GeneField.set_drive(u) must be called before integrating")
+        return self.transcription.constant_rate(self._u)
 
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
-        if self._constant is None:
-            raise RuntimeError("GeneField.set_drive(u) must be called before integrating")
         m, p = y[0], y[1]
         pool = self.state.pooled_mean(p) if self.transcription.uses_pool else None
-        f = self.transcription.rate(m, p, self._u, self._constant, pool)
+        f = self.transcription.rate(m, p, self._u, self._constant_part(), pool)
         return torch.stack((f - self.gamma_m * m, self.k_p * m - self.gamma_p * p))

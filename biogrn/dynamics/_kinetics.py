@@ -181,6 +181,24 @@ class Transcription:
             factor = r if factor is None else factor * r
         return additive, factor
 
+    def constant_rate(self, u: Tensor) -> Tensor:
+        """$f(u)$ of a transcription that reads no state, in as few passes as its terms allow.
+
+        Raises:
+            ValueError: a term reads the state ($m$, $p$ or the pool).
+        """
+        if self.uses_state:
+            raise ValueError("constant_rate: this transcription reads the state; use rate()")
+        f = None
+        for term in self.constant_additive:
+            a = term(u, u, u, None)
+            f = a if f is None else f.add_(a)
+        if f is None:
+            f = torch.zeros_like(u)
+        for term in self.constant_multiplicative:
+            f = f.mul_(term(u, u, u, None))
+        return f
+
     def rate(
         self, m: Tensor, p: Tensor, u: Tensor, constant: tuple[Tensor, Tensor | None], pool: Tensor | None = None
     ) -> Tensor:

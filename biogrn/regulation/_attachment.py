@@ -1,8 +1,20 @@
-"""The gates a regulator places on a model, and their removal.
+r"""How a regulator holds a model's regulated tensors: masks, gates, and the gradient records.
 
-Every regulated tensor gets a `GeneGate` parametrization whose mask and expression are views
-of the regulator's flat gene buffers; with unit genes, a Linear or ConvNd layer's bias gets one
-too, so that a pruned unit is silent.
+Two paths, chosen per tensor:
+
+- **Stored zeros** (gate `mask`, for policies that zero what they prune, on a tensor with no
+  parametrization of its own): nothing wraps the weight. Pruned entries are exact zeros in the
+  stored tensor, kept so after every optimizer step by one multi-tensor multiply by the mask
+  (`step`), and the drive reads the weight's own `.grad`, which is the dense gradient of the
+  effective weight because the stored weight *is* the effective weight. The forward and backward
+  passes cost what plain training costs.
+- **Parametrization** (gate `hill`, the `listing` policy, which keeps pruned weights, and tensors
+  already wrapped by Dale's law or synaptic noise, on which the mask must act last): a
+  `GeneGate` computes $w \odot M\ (\odot H^+(p))$ in the forward pass and records $g^2$ in the
+  backward pass.
+
+With unit genes, the bias of a Linear or ConvNd layer is masked with its unit, so that a pruned
+unit is silent.
 """
 
 from __future__ import annotations
@@ -12,22 +24,28 @@ from torch import Tensor
 from torch.nn.utils import parametrize
 
 from biogrn.regulation._gate import GeneGate
+from biogrn.regulation._gradients import GradientRecord, record_gradients
 from biogrn.regulation._tensors import RegulatedTensor
 
 __all__ = ["Attachment"]
 
 
+def _parametrized(module, name: str) -> bool:
+    return parametrize.is_parametrized(module, name)
+
+
 class Attachment:
-    """Gates on the regulated tensors of a model, registered at construction.
+    """The regulated tensors of a model with their masks, gates and gradient records.
 
     Args:
         tensors: the regulated tensors.
         slices: each tensor's slice of the flat gene axis.
-        mask, expression: the flat gene mask and protein level $p$ (the gates hold views).
+        mask, expression: the flat gene mask and protein level $p$ (gates and masks hold views).
         gate, half, hill: the gate (`mask` or `hill`) and its Hill constants.
-        record: gates record $\\sum g^2$ for the drive.
-        keep_last: gates keep the last dense gradient.
-        unit_genes: one gene per output unit (biases are gated too).
+        record: record $\\sum g^2$ for the drive.
+        keep_last: keep the last dense gradient.
+        unit_genes: one gene per output unit (biases are masked too).
+        stored_zeros: the policy zeroes pruned weights, so the mask may live in the stored weights.
     """
 
     def __init__(
@@ -42,44 +60,85 @@ class Attachment:
         record: bool,
         keep_last: bool,
         unit_genes: bool,
+        stored_zeros: bool = True,
     ):
         self.tensors = tensors
-        self.gates: list[GeneGate] = []
+        self.records: list[GradientRecord] = []
+        self.gates: list[GeneGate | None] = []
         self.bias_gates: list[GeneGate | None] = []
-        for tensor, sl in zip(tensors, slices):
+        self._direct: list[int] = []  # tensors on the stored-zeros path
+        self._direct_biases: dict[int, Tensor] = {}  # their unit biases, masked with them
+        masked: list[tuple[Tensor, Tensor]] = []  # (stored tensor, mask view) kept zero at each step
+        for index, (tensor, sl) in enumerate(zip(tensors, slices)):
             shape = tensor.gene_view_shape
+            weight = tensor.original
+            self.records.append(GradientRecord(tensor.weight_shape, mask.dtype, mask.device, record, keep_last))
+            bias = self._unit_bias(tensor) if unit_genes else None
+            direct = (
+                gate == "mask"
+                and stored_zeros
+                and not _parametrized(tensor.module, tensor.param)
+                and not (bias is not None and _parametrized(tensor.module, "bias"))
+            )
+            if direct:
+                self._direct.append(index)
+                masked.append((weight, mask[sl].view(shape).expand(tensor.weight_shape)))
+                if bias is not None:
+                    masked.append((bias, mask[sl]))
+                    self._direct_biases[index] = bias
+                self.gates.append(None)
+                self.bias_gates.append(None)
+                continue
             weight_gate = GeneGate(
-                mask[sl].view(shape),
-                expression[sl].view(shape),
-                gate,
-                half,
-                hill,
-                record=record,
-                weight_shape=tensor.weight_shape,
-                keep_last=keep_last,
+                mask[sl].view(shape), expression[sl].view(shape), gate, half, hill, record=self.records[-1]
             )
             parametrize.register_parametrization(tensor.module, tensor.param, weight_gate)
             self.gates.append(weight_gate)
             bias_gate = None
-            if unit_genes and self._has_unit_bias(tensor):
-                bias_gate = GeneGate(mask[sl], expression[sl], gate, half, hill, record=False)
+            if bias is not None:
+                bias_gate = GeneGate(mask[sl], expression[sl], gate, half, hill)
                 parametrize.register_parametrization(tensor.module, "bias", bias_gate)
             self.bias_gates.append(bias_gate)
+        self._masked_tensors = [t for t, _ in masked]
+        self._mask_views = [m for _, m in masked]
 
     @staticmethod
-    def _has_unit_bias(tensor: RegulatedTensor) -> bool:
+    def _unit_bias(tensor: RegulatedTensor) -> Tensor | None:
         bias = getattr(tensor.module, "bias", None)
-        return tensor.param == "weight" and isinstance(bias, torch.Tensor) and bias.shape == (tensor.weight_shape[0],)
+        if tensor.param == "weight" and isinstance(bias, torch.Tensor) and bias.shape == (tensor.weight_shape[0],):
+            return bias
+        return None
+
+    @property
+    def direct(self) -> list[int]:
+        """Indices of the tensors on the stored-zeros path."""
+        return list(self._direct)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """After an optimizer step: record the stored-zeros tensors' gradients, then re-zero pruned entries.
+
+        The optimizer may have moved a pruned weight (its gradient is dense); multiplying by the
+        mask puts it back to exactly zero before the next forward pass. Two multi-tensor
+        operations for all tensors, no host synchronisation.
+        """
+        if not self._direct:
+            return
+        present = [i for i in self._direct if self.tensors[i].original.grad is not None]
+        if present:
+            record_gradients([self.records[i] for i in present], [self.tensors[i].original.grad for i in present])
+        torch._foreach_mul_(self._masked_tensors, self._mask_views)
 
     def stored_bias(self, index: int) -> Tensor | None:
-        """The stored bias of tensor `index` when its unit gene gates it, else None."""
-        if self.bias_gates[index] is None:
-            return None
-        return self.tensors[index].module.parametrizations["bias"].original
+        """The stored bias of tensor `index` when its unit gene masks it, else None."""
+        if self.bias_gates[index] is not None:
+            return self.tensors[index].module.parametrizations["bias"].original
+        return self._direct_biases.get(index)
 
     def remove(self) -> None:
-        """Bake every gate into a plain tensor and unregister it."""
-        for tensor, bias_gate in zip(self.tensors, self.bias_gates):
-            parametrize.remove_parametrizations(tensor.module, tensor.param, leave_parametrized=True)
+        """Bake every gate into a plain tensor and unregister it (stored zeros need nothing)."""
+        for tensor, gate, bias_gate in zip(self.tensors, self.gates, self.bias_gates):
+            if gate is not None:
+                parametrize.remove_parametrizations(tensor.module, tensor.param, leave_parametrized=True)
             if bias_gate is not None:
                 parametrize.remove_parametrizations(tensor.module, "bias", leave_parametrized=True)

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from biogrn.policies import normalize_per_layer
-from biogrn.regulation._gate import GeneGate
+from biogrn.regulation._gradients import GradientRecord
 from biogrn.regulation._hebbian import HebbianRecorder
 from biogrn.regulation._tensors import RegulatedTensor
 
@@ -70,7 +70,7 @@ class GeneDrive:
     r"""The drive of every gene, flat, from what the gates and the Hebbian hooks recorded.
 
     Args:
-        tensors, gates: the regulated tensors and the gate on each (its $\sum g^2$ record).
+        tensors, records: the regulated tensors and the $\sum g^2$ record of each.
         mask: the flat gene mask.
         slices: each tensor's slice of the gene axis.
         kind: `taylor`, `grad`, `magnitude` or `hebbian`.
@@ -82,7 +82,7 @@ class GeneDrive:
     def __init__(
         self,
         tensors: list[RegulatedTensor],
-        gates: list[GeneGate],
+        records: list[GradientRecord],
         mask: Tensor,
         slices: list[slice],
         kind: str,
@@ -90,21 +90,21 @@ class GeneDrive:
         hebbian_index: dict[int, int] | None = None,
         normalize: bool = True,
     ):
-        self.tensors, self.gates, self.mask, self.slices = tensors, gates, mask, slices
+        self.tensors, self.records, self.mask, self.slices = tensors, records, mask, slices
         self.kind, self.normalize = kind, normalize
         self.hebbian, self.hebbian_index = hebbian, dict(hebbian_index or {})
 
     def __call__(self, dtype: torch.dtype) -> Tensor:
         """$u$ for every gene, in `dtype`, from the records since the last `reset`."""
         parts = []
-        for i, (tensor, gate, sl) in enumerate(zip(self.tensors, self.gates, self.slices)):
+        for i, (tensor, record, sl) in enumerate(zip(self.tensors, self.records, self.slices)):
             if i in self.hebbian_index:
                 parts.append(tensor.per_gene(self.hebbian.drive(self.hebbian_index[i])))
                 continue
             weight = tensor.original.detach()
             active = self.mask[sl].view(tensor.gene_view_shape) > 0
             kind = "taylor" if self.kind == "hebbian" else self.kind  # conv layers: taylor
-            parts.append(tensor.per_gene(connection_drive(kind, weight, gate.grad_sq, gate.n_backward, active)))
+            parts.append(tensor.per_gene(connection_drive(kind, weight, record.grad_sq, record.n_backward, active)))
         u = torch.cat(parts).to(dtype)
         if self.normalize:
             u = normalize_per_layer(u, self.slices, "mean")
@@ -112,7 +112,7 @@ class GeneDrive:
 
     def reset(self) -> None:
         """Start a new interval: clear the gradient and co-activity records."""
-        for gate in self.gates:
-            gate.reset_record()
+        for record in self.records:
+            record.reset()
         if self.hebbian is not None:
             self.hebbian.reset()

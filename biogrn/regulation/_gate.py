@@ -4,8 +4,13 @@ The effective weight is $w^{\text{eff}} = w \odot M$ (gate `mask`) or
 $w^{\text{eff}} = w \odot M \odot H^+(p; K_g, n_g)$ (gate `hill`), with $M$ the binary mask of
 the connection's (or unit's) gene and $p$ its expression. The parametrization also records
 $\sum_t g_t^2$ of the dense gradient $g = \partial L / \partial w^{\text{eff}}$ on each backward
-pass, which feeds the drive (`GeneDrive`); a pruned connection's $g$ is still recorded,
-while the gradient reaching the stored weight, $g \odot M$, is zero.
+pass into a `GradientRecord`, which feeds the drive (`GeneDrive`); a pruned connection's $g$
+is still recorded, while the gradient reaching the stored weight, $g \odot M$, is zero.
+
+The regulator uses this parametrization only where the forward pass must transform the weight:
+gate `hill`, policies that keep pruned weights (`listing`), and tensors that already carry a
+parametrization (Dale's law, synaptic noise), on which the mask must act last. Elsewhere pruned
+weights are exact zeros in the stored tensor and no parametrization is needed (`Attachment`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from biogrn.dynamics import hill_activation
+from biogrn.regulation._gradients import GradientRecord
 
 __all__ = ["GeneGate"]
 
@@ -22,20 +28,15 @@ class _GateAndRecord(torch.autograd.Function):
     """$w \\odot F$ whose backward adds $g^2$ into a recorder (one fused `addcmul_`)."""
 
     @staticmethod
-    def forward(ctx, weight: Tensor, factor: Tensor, gate: GeneGate) -> Tensor:
+    def forward(ctx, weight: Tensor, factor: Tensor, record: GradientRecord) -> Tensor:
         ctx.save_for_backward(factor)
-        ctx.gate = gate
+        ctx.record = record
         return weight * factor
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         (factor,) = ctx.saved_tensors
-        gate = ctx.gate
-        if gate.recording:
-            gate.grad_sq.addcmul_(grad, grad)
-            gate.n_backward += 1
-        if gate.last_grad is not None:
-            gate.last_grad.copy_(grad)
+        ctx.record.add(grad)
         return grad * factor, None, None
 
 
@@ -48,9 +49,8 @@ class GeneGate(nn.Module):
         expression: view of the protein level, same shape as `mask`; used by gate `hill`.
         gate: `mask` or `hill`.
         half, hill: $K_g$ and $n_g$ of the Hill gate.
-        record: record $\\sum g^2$ for the drive (False for a bias that shares a unit's gene).
-        keep_last: keep the last backward pass's dense gradient $g$ (RigL's growth criterion,
-            the listing's $|\\nabla w|$).
+        record: where each backward pass's dense gradient goes, or None (a bias that shares a
+            unit's gene records nothing).
     """
 
     def __init__(
@@ -60,9 +60,7 @@ class GeneGate(nn.Module):
         gate: str = "mask",
         half: float = 0.5,
         hill: float = 2.0,
-        record: bool = True,
-        weight_shape: torch.Size | None = None,
-        keep_last: bool = False,
+        record: GradientRecord | None = None,
     ):
         super().__init__()
         if gate not in ("mask", "hill"):
@@ -71,10 +69,8 @@ class GeneGate(nn.Module):
         self.expression = expression
         self.gate = gate
         self.half, self.hill = float(half), float(hill)
-        self.recording = record
-        self.grad_sq = torch.zeros(weight_shape, dtype=mask.dtype, device=mask.device) if record else None
-        self.n_backward = 0
-        self.last_grad = torch.zeros(weight_shape, dtype=mask.dtype, device=mask.device) if keep_last else None
+        self.record = record
+        self._records = record is not None and (record.recording or record.last_grad is not None)
 
     def factor(self) -> Tensor:
         if self.gate == "mask":
@@ -82,11 +78,6 @@ class GeneGate(nn.Module):
         return self.mask * hill_activation(self.expression, self.half, self.hill).to(self.mask.dtype)
 
     def forward(self, weight: Tensor) -> Tensor:
-        if (self.recording or self.last_grad is not None) and weight.requires_grad and torch.is_grad_enabled():
-            return _GateAndRecord.apply(weight, self.factor(), self)
+        if self._records and weight.requires_grad and torch.is_grad_enabled():
+            return _GateAndRecord.apply(weight, self.factor(), self.record)
         return weight * self.factor()
-
-    def reset_record(self) -> None:
-        if self.grad_sq is not None:
-            self.grad_sq.zero_()
-        self.n_backward = 0

@@ -27,6 +27,7 @@ from biogrn.regulation._clock import GeneClock
 from biogrn.regulation._drive import GeneDrive
 from biogrn.regulation._edits import WeightEditor
 from biogrn.regulation._factory import make_policy, transcription_from_config
+from biogrn.regulation._gradients import GradientRecord
 from biogrn.regulation._hebbian import HebbianRecorder
 from biogrn.regulation._regulator_config import RegulatorConfig, make_config
 from biogrn.regulation._tensors import RegulatedTensor, select_tensors
@@ -94,11 +95,12 @@ class Regulator:
             record=self.policy.uses_expression,
             keep_last=self.policy.needs_last_gradient,
             unit_genes=config.genes == "unit",
+            stored_zeros=self.policy.zeroes_pruned,
         )
         self.hebbian = self._hebbian_recorder()
         self.drive = GeneDrive(
             self.tensors,
-            self.attachment.gates,
+            self.attachment.records,
             self.mask,
             self.genes.slices,
             config.drive,
@@ -180,8 +182,9 @@ class Regulator:
         return self.editor.optimizer
 
     @property
-    def gates(self):
-        return self.attachment.gates
+    def records(self) -> list[GradientRecord]:
+        """The $\\sum g^2$ record of each regulated tensor (the drive's input)."""
+        return self.attachment.records
 
     def _check_attached(self) -> None:
         if not self._attached:
@@ -215,6 +218,7 @@ class Regulator:
         """Call once after each `optimizer.step()`."""
         self._check_attached()
         cfg = self.config
+        self.attachment.step()
         self.clock.tick()
         if self.hebbian is not None:
             self.hebbian.count_step()
@@ -238,13 +242,17 @@ class Regulator:
 
     # -- Eq. 1 -----------------------------------------------------------------------------------------
     def integrate(self) -> None:
-        """Advance every gene over the steps since the last integration (one odeint call)."""
+        """Advance every gene over the steps since the last integration, in place.
+
+        One fused affine step for the explicit Runge-Kutta methods on the default (state-free)
+        transcription, else one `torchdiffeq.odeint` call (`biogrn.dynamics.integrate`).
+        """
         n = self.clock.steps_since_integration
         if n == 0 or not self.policy.uses_expression:
             self.clock.steps_since_integration = 0
             return
         cfg = self.config
-        y1 = integrate(
+        integrate(
             self.field,
             self.genes.y,
             n * cfg.dt,
@@ -254,8 +262,9 @@ class Regulator:
             cfg.atol,
             drive=self.drive(self.genes.y.dtype),
             compile=cfg.compile,
+            fused=cfg.fused,
+            out=self.genes.y,
         )
-        self.genes.y.copy_(y1)
         self.drive.reset()
         self.clock.steps_since_integration = 0
 
@@ -283,9 +292,9 @@ class Regulator:
         Raises:
             RuntimeError: the policy keeps no gradient (only `rigl` and `listing` do).
         """
-        if any(gate.last_grad is None for gate in self.gates):
+        if any(record.last_grad is None for record in self.records):
             raise RuntimeError(f"policy {self.config.policy!r} keeps no last gradient")
-        return self._per_gene([gate.last_grad.abs() for gate in self.gates])
+        return self._per_gene([record.last_grad.abs() for record in self.records])
 
     def view(self) -> PolicyView:
         """The frozen picture of the genes that the policy decides from."""
@@ -373,8 +382,8 @@ class Regulator:
             "y": self.genes.y.clone(),
             "mask": self.mask.clone(),
             "allow": self.allow.clone(),
-            "grad_sq": [g.grad_sq.clone() if g.grad_sq is not None else None for g in self.gates],
-            "n_backward": [g.n_backward for g in self.gates],
+            "grad_sq": [r.grad_sq.clone() if r.grad_sq is not None else None for r in self.records],
+            "n_backward": [r.n_backward for r in self.records],
             **self.clock.state_dict(),
             "policy": self.policy.state_dict(),
             "generator": self.generator.get_state(),
@@ -399,10 +408,10 @@ class Regulator:
         self.genes.y.copy_(state["y"])
         self.mask.copy_(state["mask"])
         self.allow.copy_(state["allow"])
-        for gate, grad_sq, n in zip(self.gates, state["grad_sq"], state["n_backward"]):
+        for record, grad_sq, n in zip(self.records, state["grad_sq"], state["n_backward"]):
             if grad_sq is not None:
-                gate.grad_sq.copy_(grad_sq)
-            gate.n_backward = int(n)
+                record.grad_sq.copy_(grad_sq)
+            record.n_backward = int(n)
         self.clock.load_state_dict(state)
         self.policy.load_state_dict(state["policy"])
         self.generator.set_state(state["generator"].cpu())  # generator states are CPU byte tensors

@@ -54,7 +54,10 @@ class RegulatorConfig(BaseModel):
     rtol: float = Field(default=1e-5, gt=0.0)
     atol: float = Field(default=1e-7, gt=0.0)
     compile: bool = False
-    """Compile each integration call (field and solver stages) with torch.compile."""
+    """Compile each integration call (the fused step, or the field and solver stages) with torch.compile."""
+    fused: bool = True
+    """Explicit Runge-Kutta methods on a state-free transcription (the default) take the exact fused
+    affine step (biogrn.dynamics); False: always torchdiffeq's odeint, the integrator of record."""
 
     # -- drive --------------------------------------------------------------------------------------------
     drive: Literal["taylor", "grad", "magnitude", "hebbian"] = "taylor"

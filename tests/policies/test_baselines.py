@@ -101,11 +101,11 @@ def test_set_drops_the_smallest_and_grows_as_many_among_the_inactive():
 def test_rigl_grows_exactly_the_largest_gradient_positions():
     model, optimizer, reg = single_layer("rigl", target_sparsity=0.5, drop_fraction=0.5)
     train_steps(model, optimizer, reg)
-    gate = reg.gates[0]
+    record = reg.records[0]
     active = reg.masks()["0.weight"].flatten()
     magnitude = weight(reg).detach().abs().flatten()
     gradient = torch.randn(30)
-    gate.last_grad.copy_(gradient.view(5, 6))
+    record.last_grad.copy_(gradient.view(5, 6))
     fraction = drop_fraction(reg.epochs_done, 0.5, 6, "cosine")
     k = math.floor(fraction * 15)
     assert k > 0
@@ -139,7 +139,7 @@ def test_listing_matches_a_loop_transcription_of_the_seed_listing():
     for epoch in range(1, 6):
         train_steps(model, optimizer, reg)
         w = weight(reg).detach().numpy().copy()
-        masked_grad = (reg.gates[0].last_grad * reg.masks()["0.weight"]).numpy()
+        masked_grad = (reg.records[0].last_grad * reg.masks()["0.weight"]).numpy()
         old_mask = reg.masks()["0.weight"].numpy().astype(float)
         reg.epoch_end(0.5)
         if epoch > 1:  # the regulator prunes after start_epoch epochs; the listing's epoch index is epoch - 1

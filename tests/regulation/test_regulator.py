@@ -57,9 +57,13 @@ def test_two_lines_attach_and_prune_and_rewire():
     assert set(torch.unique(reg.mask).tolist()) <= {0.0, 1.0}
 
 
-def test_pruned_weights_are_zero_and_do_not_change_the_output():
+@pytest.mark.parametrize("gate", ["mask", "hill"])
+def test_pruned_weights_are_zero_and_do_not_change_the_output(gate):
+    """A pruned stored weight moved (by an optimizer step, here by noise) changes no output: the
+    parametrization masks it in the forward pass (gate `hill`), the regulator's step puts it back
+    to zero before the next forward pass (gate `mask`, stored zeros)."""
     x, y = make_data()
-    model, opt, reg = regulated()
+    model, opt, reg = regulated(gate=gate)
     train(model, opt, reg, x, y, 4)
     masks = reg.masks()
     with torch.no_grad():
@@ -68,26 +72,36 @@ def test_pruned_weights_are_zero_and_do_not_change_the_output():
             w = target.original
             assert (w[~masks[target.name]] == 0).all()
             w.add_(torch.randn_like(w) * (~masks[target.name]))
+        if gate == "hill":
+            assert torch.equal(before, model(x))
+    reg.step()
+    with torch.no_grad():
         after = model(x)
     assert torch.equal(before, after)
 
 
-def test_pruned_weights_stay_zero_under_adam_between_updates():
+@pytest.mark.parametrize("gate", ["mask", "hill"])
+def test_pruned_weights_stay_zero_under_adam_between_updates(gate):
+    """Between updates, Adam leaves pruned stored weights at zero: their gradient is masked and
+    their moments were reset (gate `hill`), or the regulator's step re-zeroes them (gate `mask`)."""
     x, y = make_data()
-    model, opt, reg = regulated(update_every=None)
+    model, opt, reg = regulated(update_every=None, gate=gate)
     train(model, opt, reg, x, y, 3)
     masks = reg.masks()
     for i in range(0, 96, 32):  # a few more steps with no update event
         opt.zero_grad()
         nn.functional.cross_entropy(model(x[i : i + 32]), y[i : i + 32]).backward()
         opt.step()
+        if gate == "mask":
+            reg.step()
     for target in reg.tensors:
         assert (target.original.detach()[~masks[target.name]] == 0).all()
 
 
-def test_recorded_gradient_is_the_dense_gradient_of_the_effective_weight():
+@pytest.mark.parametrize("gate", ["mask", "hill"])
+def test_recorded_gradient_is_the_dense_gradient_of_the_effective_weight(gate):
     x, y = make_data()
-    model, opt, reg = regulated(integrate_every=100, step_size=1.0)
+    model, opt, reg = regulated(integrate_every=100, step_size=1.0, gate=gate)
     train(model, opt, reg, x, y, 2)  # prunes once
     reg.integrate()
     first = model[0]
@@ -97,11 +111,18 @@ def test_recorded_gradient_is_the_dense_gradient_of_the_effective_weight():
     (grad,) = torch.autograd.grad(nn.functional.cross_entropy(logits, y[:32]), w_eff)
     opt.zero_grad()
     nn.functional.cross_entropy(model(x[:32]), y[:32]).backward()
-    assert reg.gates[0].n_backward == 1
-    assert torch.allclose(reg.gates[0].grad_sq, grad * grad, atol=1e-10)
+    stored = reg.tensors[0].original
     pruned = ~reg.masks()["0.weight"]
     assert pruned.any() and (grad[pruned] != 0).any()
-    assert (first.parametrizations.weight.original.grad[pruned] == 0).all()
+    if gate == "hill":  # parametrized: recorded at the backward pass; g * M reaches the stored weight
+        assert (stored.grad[pruned] == 0).all()
+    else:  # stored zeros: the stored weight is the effective one, its .grad is recorded at reg.step()
+        assert torch.allclose(stored.grad, grad, atol=1e-10)
+        opt.step()
+        reg.step()
+        assert (stored.detach()[pruned] == 0).all()  # moved by Adam, put back to zero
+    assert reg.records[0].n_backward == 1
+    assert torch.allclose(reg.records[0].grad_sq, grad * grad, atol=1e-10)
 
 
 @pytest.mark.parametrize("scope", ["layer", "global"])

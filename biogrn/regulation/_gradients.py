@@ -1,0 +1,61 @@
+r"""What the drive reads from training: $\sum_t g_t^2$ of each regulated tensor's dense gradient.
+
+$g = \partial L / \partial w^{\text{eff}}$, the gradient of the effective weight, dense: a pruned
+connection's $g$ is recorded too, so that it can earn its way back. Two ways fill a record: a
+`GeneGate` parametrization at each backward pass, or the regulator's step from the stored
+weight's own `.grad` (the mask path, where the stored weight is the effective one).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["GradientRecord", "record_gradients"]
+
+
+class GradientRecord:
+    """$\\sum g^2$ over the steps since the last integration, their count, and optionally the last $g$.
+
+    Args:
+        shape, dtype, device: the regulated tensor's.
+        record: keep $\\sum g^2$ (policies that read expression).
+        keep_last: keep the last dense gradient (RigL's growth criterion, the listing's $|\\nabla w|$).
+    """
+
+    def __init__(
+        self, shape: torch.Size, dtype: torch.dtype, device: torch.device, record: bool = True, keep_last: bool = False
+    ):
+        self.grad_sq = torch.zeros(shape, dtype=dtype, device=device) if record else None
+        self.last_grad = torch.zeros(shape, dtype=dtype, device=device) if keep_last else None
+        self.n_backward = 0
+
+    @property
+    def recording(self) -> bool:
+        return self.grad_sq is not None
+
+    def add(self, grad: Tensor) -> None:
+        """Take one gradient."""
+        if self.grad_sq is not None:
+            self.grad_sq.addcmul_(grad, grad)
+            self.n_backward += 1
+        if self.last_grad is not None:
+            self.last_grad.copy_(grad)
+
+    def reset(self) -> None:
+        """Start a new interval (the last gradient is kept)."""
+        if self.grad_sq is not None:
+            self.grad_sq.zero_()
+        self.n_backward = 0
+
+
+def record_gradients(records: list[GradientRecord], grads: list[Tensor]) -> None:
+    """`add` for many records at once: one multi-tensor `addcmul_` (and `copy_`) for them all."""
+    summed = [(r, g) for r, g in zip(records, grads) if r.grad_sq is not None]
+    if summed:
+        torch._foreach_addcmul_([r.grad_sq for r, _ in summed], [g for _, g in summed], [g for _, g in summed])
+        for record, _ in summed:
+            record.n_backward += 1
+    kept = [(r, g) for r, g in zip(records, grads) if r.last_grad is not None]
+    if kept:
+        torch._foreach_copy_([r.last_grad for r, _ in kept], [g for _, g in kept])
