@@ -33,6 +33,7 @@ class GeneField(nn.Module):
         self.state = state
         self._u: Tensor | None = None
         self._constant: tuple[Tensor, Tensor | None] | None = None
+        self._forcing: Tensor | None = None
 
     @property
     def fastest_rate(self) -> float:
@@ -51,10 +52,21 @@ class GeneField(nn.Module):
         return self._constant
 
     def forcing(self) -> Tensor:
-        """$f(u)$ per gene, for a transcription that reads no state (the fused step's forcing)."""
+        """$f(u)$ per gene, for a transcription that reads no state (the fused step's forcing).
+
+        Written into a buffer the field keeps, so that an integration allocates nothing.
+        """
         if self._u is None:
             raise RuntimeError("GeneField.set_drive(u) must be called before integrating")
-        return self.transcription.constant_rate(self._u)
+        u = self._u
+        if (
+            self._forcing is None
+            or self._forcing.shape != u.shape
+            or self._forcing.dtype != u.dtype
+            or self._forcing.device != u.device
+        ):
+            self._forcing = torch.empty_like(u)
+        return self.transcription.constant_rate(u, out=self._forcing)
 
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
         m, p = y[0], y[1]

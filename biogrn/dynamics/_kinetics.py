@@ -45,15 +45,20 @@ def _inverse_ratio_power(x: Tensor, half: float, hill: float) -> Tensor:
     return (half / x.clamp_min(0.0)) ** hill
 
 
-def hill_activation(x: Tensor, half: float, hill: float) -> Tensor:
+def hill_activation(x: Tensor, half: float, hill: float, out: Tensor | None = None) -> Tensor:
     r"""Hill activation $H^+(x) = \dfrac{x^n}{K^n + x^n}$, in $[0, 1)$, equal to 1/2 at $x = K$.
 
     Args:
         x: regulator level, any shape (negative values are treated as 0).
         half: half-saturation constant $K > 0$.
         hill: Hill coefficient $n > 0$.
+        out: where to write the result (may be `x` itself): the same operations, in place, with
+            no temporary tensors.
     """
-    return 1.0 / (1.0 + _inverse_ratio_power(x, half, hill))
+    if out is None:
+        return 1.0 / (1.0 + _inverse_ratio_power(x, half, hill))
+    torch.clamp_min(x, 0.0, out=out)
+    return out.reciprocal_().mul_(half).pow_(hill).add_(1.0).reciprocal_()
 
 
 def hill_repression(x: Tensor, half: float, hill: float) -> Tensor:
@@ -87,6 +92,10 @@ class Basal:
     def __call__(self, m: Tensor, p: Tensor, u: Tensor, pool: Tensor | None) -> Tensor:
         return torch.full_like(u, self.rate)
 
+    def write(self, u: Tensor, out: Tensor) -> Tensor:
+        """The term of drive `u`, written into `out`."""
+        return out.fill_(self.rate)
+
 
 @dataclass(frozen=True)
 class DriveActivation:
@@ -105,6 +114,10 @@ class DriveActivation:
 
     def __call__(self, m: Tensor, p: Tensor, u: Tensor, pool: Tensor | None) -> Tensor:
         return self.rate * hill_activation(u, self.half, self.hill)
+
+    def write(self, u: Tensor, out: Tensor) -> Tensor:
+        """The term of drive `u`, written into `out` with no temporaries."""
+        return hill_activation(u, self.half, self.hill, out=out).mul_(self.rate)
 
 
 @dataclass(frozen=True)
@@ -181,22 +194,24 @@ class Transcription:
             factor = r if factor is None else factor * r
         return additive, factor
 
-    def constant_rate(self, u: Tensor) -> Tensor:
-        """$f(u)$ of a transcription that reads no state, in as few passes as its terms allow.
+    def constant_rate(self, u: Tensor, out: Tensor | None = None) -> Tensor:
+        """$f(u)$ of a transcription that reads no state, written into `out` when given.
 
         Raises:
             ValueError: a term reads the state ($m$, $p$ or the pool).
         """
         if self.uses_state:
             raise ValueError("constant_rate: this transcription reads the state; use rate()")
-        f = None
-        for term in self.constant_additive:
-            a = term(u, u, u, None)
-            f = a if f is None else f.add_(a)
-        if f is None:
-            f = torch.zeros_like(u)
+        f = torch.empty_like(u) if out is None else out
+        if not self.constant_additive:
+            f.zero_()
+        for k, term in enumerate(self.constant_additive):
+            if k == 0:
+                term.write(u, f)
+            else:
+                f.add_(term(u, u, u, None))
         for term in self.constant_multiplicative:
-            f = f.mul_(term(u, u, u, None))
+            f.mul_(term(u, u, u, None))
         return f
 
     def rate(

@@ -14,7 +14,7 @@ from torch import Tensor
 __all__ = ["importance", "normalize_per_layer"]
 
 
-def normalize_per_layer(x: Tensor, slices: list[slice], how: str) -> Tensor:
+def normalize_per_layer(x: Tensor, slices: list[slice], how: str, out: Tensor | None = None) -> Tensor:
     r"""Normalise a flat, non-negative per-gene quantity within each layer's slice.
 
     - `mean`: $x / \bar x_{\text{layer}}$, the mean over all of the layer's genes, pruned ones
@@ -23,13 +23,13 @@ def normalize_per_layer(x: Tensor, slices: list[slice], how: str) -> Tensor:
     - `max`: $x / \max_{\text{layer}} x$, into $[0, 1]$;
     - `none`: unchanged.
 
-    A layer whose reference is 0 (all of it zero) stays 0.
+    A layer whose reference is 0 (all of it zero) stays 0. `out` may be `x` (in place).
     """
     if how == "none":
-        return x
+        return x if out is None else out.copy_(x)
     if how not in ("mean", "max"):
         raise ValueError(f"normalization: {how!r} is unknown; choose 'mean', 'max' or 'none'")
-    out = torch.empty_like(x)
+    out = torch.empty_like(x) if out is None else out
     tiny = torch.finfo(x.dtype).tiny
     for s in slices:  # layers are contiguous slices: no gather/scatter over genes
         part = x[s]

@@ -67,9 +67,32 @@ def gumbel_topk(logits: Tensor, k: int, generator: torch.Generator | None = None
         return torch.empty(0, dtype=torch.long, device=logits.device)
     uniform = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
     tiny = torch.finfo(logits.dtype).tiny
-    gumbel = -torch.log(-torch.log(uniform.clamp(tiny, 1.0 - torch.finfo(logits.dtype).eps)))
-    keys = logits + gumbel
-    top = torch.topk(keys, k, sorted=False)
-    if not bool(torch.isfinite(top.values).all()):
+    # in place on one buffer: -log(-log u) + logits
+    keys = uniform.clamp_(tiny, 1.0 - torch.finfo(logits.dtype).eps).log_().neg_().log_().neg_().add_(logits)
+    top_values, top_indices = _largest(keys, k)
+    if not bool(torch.isfinite(top_values).all()):
         raise ValueError(f"k: {k} exceeds the number of candidates ({int(torch.isfinite(logits).sum())})")
-    return top.indices
+    return top_indices
+
+
+def _largest(keys: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """`torch.topk(keys, k, sorted=False)` for a flat `keys`, exactly, faster where `k` is small.
+
+    A strided sample of the keys sets a cutoff that about `8k` keys pass; the `k` largest of the
+    survivors are the `k` largest of all whenever at least `k` survive (every key left out lies
+    below the cutoff, every survivor on or above it). With fewer survivors, the full `topk`.
+    """
+    n = keys.numel()
+    if 64 * k >= n:
+        top = torch.topk(keys, k, sorted=False)
+        return top.values, top.indices
+    stride = max(1, n // (64 * k))
+    sample = keys[::stride]
+    rank = min(sample.numel(), max(1, (8 * k * sample.numel()) // n))
+    cutoff = torch.topk(sample, rank, sorted=False).values.min()
+    survivors = (keys >= cutoff).nonzero().squeeze(1)
+    if survivors.numel() < k:
+        top = torch.topk(keys, k, sorted=False)
+        return top.values, top.indices
+    top = torch.topk(keys[survivors], k, sorted=False)
+    return top.values, survivors[top.indices]

@@ -101,6 +101,9 @@ class Attachment:
             self.bias_gates.append(bias_gate)
         self._masked_tensors = [t for t, _ in masked]
         self._mask_views = [m for _, m in masked]
+        self.any_pruned = True
+        """Whether some gene is pruned; while none is, the step skips the multiply by the mask.
+        The regulator sets it after each change of the mask, from counts it reads anyway."""
 
     @staticmethod
     def _unit_bias(tensor: RegulatedTensor) -> Tensor | None:
@@ -127,7 +130,8 @@ class Attachment:
         present = [i for i in self._direct if self.tensors[i].original.grad is not None]
         if present:
             record_gradients([self.records[i] for i in present], [self.tensors[i].original.grad for i in present])
-        torch._foreach_mul_(self._masked_tensors, self._mask_views)
+        if self.any_pruned:
+            torch._foreach_mul_(self._masked_tensors, self._mask_views)
 
     def stored_bias(self, index: int) -> Tensor | None:
         """The stored bias of tensor `index` when its unit gene masks it, else None."""

@@ -33,7 +33,15 @@ __all__ = ["DRIVES", "GeneDrive", "connection_drive", "reduce_to_units"]
 DRIVES = ("taylor", "grad", "magnitude")
 
 
-def connection_drive(kind: str, weight: Tensor, grad_sq_sum: Tensor, n_backward: int, active: Tensor) -> Tensor:
+def connection_drive(
+    kind: str,
+    weight: Tensor,
+    grad_sq_sum: Tensor,
+    n_backward: int,
+    active: Tensor,
+    out: Tensor | None = None,
+    scratch: Tensor | None = None,
+) -> Tensor:
     """Per-connection drive, weight-shaped.
 
     Args:
@@ -42,15 +50,19 @@ def connection_drive(kind: str, weight: Tensor, grad_sq_sum: Tensor, n_backward:
         grad_sq_sum: $\\sum_t g_t^2$ over the recorded backward passes, weight-shaped.
         n_backward: number of backward passes recorded ($T$); 0 gives zero gradient terms.
         active: boolean, broadcastable to the weight: True where the connection is unpruned.
+        out, scratch: weight-shaped buffers for the result and for $|w|$: the same operations
+            in place, with no temporary tensors (the regulator reuses them every interval).
     """
     if kind not in DRIVES:
         raise ValueError(f"drive: {kind!r} is unknown; choose one of {DRIVES}")
-    magnitude = weight.abs()
+    magnitude = torch.abs(weight, out=scratch) if scratch is not None else weight.abs()
     if kind == "magnitude":
-        return magnitude
+        return magnitude if out is None else out.copy_(magnitude)
     if n_backward == 0:
-        return torch.zeros_like(weight)
-    rms = grad_sq_sum.div(n_backward).sqrt_()
+        return torch.zeros_like(weight) if out is None else out.zero_()
+    rms = (
+        torch.div(grad_sq_sum, n_backward, out=out).sqrt_() if out is not None else grad_sq_sum.div(n_backward).sqrt_()
+    )
     if kind == "grad":
         return rms
     per_gene = weight.numel() // active.numel()
@@ -58,7 +70,7 @@ def connection_drive(kind: str, weight: Tensor, grad_sq_sum: Tensor, n_backward:
     # Pruned weights are zero, so the sum of |w| is the sum over active ones. A layer with
     # nothing active falls back to 0 and is driven by nothing but its basal rate.
     reference = magnitude.sum() / n_active.clamp_min(1)
-    return rms.mul_(torch.where(active, magnitude, reference))
+    return rms.mul_(torch.where(active, magnitude, reference, out=magnitude))
 
 
 def reduce_to_units(x: Tensor) -> Tensor:
@@ -93,21 +105,35 @@ class GeneDrive:
         self.tensors, self.records, self.mask, self.slices = tensors, records, mask, slices
         self.kind, self.normalize = kind, normalize
         self.hebbian, self.hebbian_index = hebbian, dict(hebbian_index or {})
+        self._u: Tensor | None = None
+        self._scratch: dict[int, Tensor] = {}
 
     def __call__(self, dtype: torch.dtype) -> Tensor:
-        """$u$ for every gene, in `dtype`, from the records since the last `reset`."""
-        parts = []
+        """$u$ for every gene, in `dtype`, from the records since the last `reset`.
+
+        Connection genes in the weights' dtype are written into buffers kept from one interval
+        to the next; the result is one of them, valid until the next call.
+        """
+        n_genes = self.slices[-1].stop
+        if self._u is None or self._u.dtype != dtype or self._u.device != self.mask.device:
+            self._u = torch.empty(n_genes, dtype=dtype, device=self.mask.device)
+            self._scratch = {}
+        u = self._u
         for i, (tensor, record, sl) in enumerate(zip(self.tensors, self.records, self.slices)):
             if i in self.hebbian_index:
-                parts.append(tensor.per_gene(self.hebbian.drive(self.hebbian_index[i])))
+                u[sl] = tensor.per_gene(self.hebbian.drive(self.hebbian_index[i]))
                 continue
             weight = tensor.original.detach()
             active = self.mask[sl].view(tensor.gene_view_shape) > 0
             kind = "taylor" if self.kind == "hebbian" else self.kind  # conv layers: taylor
-            parts.append(tensor.per_gene(connection_drive(kind, weight, record.grad_sq, record.n_backward, active)))
-        u = torch.cat(parts).to(dtype)
+            if tensor.genes == "connection" and weight.dtype == dtype:
+                scratch = self._scratch.setdefault(i, torch.empty_like(weight))
+                out = u[sl].view(tensor.weight_shape)
+                connection_drive(kind, weight, record.grad_sq, record.n_backward, active, out=out, scratch=scratch)
+            else:
+                u[sl] = tensor.per_gene(connection_drive(kind, weight, record.grad_sq, record.n_backward, active))
         if self.normalize:
-            u = normalize_per_layer(u, self.slices, "mean")
+            normalize_per_layer(u, self.slices, "mean", out=u)
         return u
 
     def reset(self) -> None:

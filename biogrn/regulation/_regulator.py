@@ -127,6 +127,7 @@ class Regulator:
         initial = self.policy.initial_prune(self.view())
         if initial is not None:  # sparse-to-sparse policies start sparse
             self._apply(initial, torch.zeros_like(initial))
+        self._mask_changed()
 
     # -- attaching --------------------------------------------------------------------------------
     def _hebbian_recorder(self) -> HebbianRecorder | None:
@@ -340,6 +341,11 @@ class Regulator:
         self.mask.masked_fill_(grow, 1)
         if self.policy.zeroes_pruned:
             self.editor.apply(prune, grow)
+        self._mask_changed()
+
+    def _mask_changed(self) -> None:
+        # one host read per change of the mask (attachment, update, load), none per step
+        self.attachment.any_pruned = bool((self.mask == 0).any())
 
     @property
     def regrow_init(self) -> str:
@@ -407,6 +413,7 @@ class Regulator:
             )
         self.genes.y.copy_(state["y"])
         self.mask.copy_(state["mask"])
+        self._mask_changed()
         self.allow.copy_(state["allow"])
         for record, grad_sq, n in zip(self.records, state["grad_sq"], state["n_backward"]):
             if grad_sq is not None:

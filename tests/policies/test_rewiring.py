@@ -104,3 +104,20 @@ def test_sigma_schedules():
     with pytest.raises(ValueError, match="sigma_schedule"):
         make_sigma_schedule("cosine", 2, 0.5, 0.9)
     assert math.isclose(make_sigma_schedule("exponential", 1, 0.1, 0.9)(0, 1), 0.9)
+
+
+@given(st.integers(1, 20_000), st.integers(1, 300), st.floats(0.0, 0.99), st.integers(0, 2**16), st.booleans())
+def test_the_prefiltered_top_k_is_exactly_topk(n, k, masked, seed, ties):
+    from biogrn.policies._rewiring import _largest
+
+    generator = torch.Generator().manual_seed(seed)
+    keys = torch.randn(n, generator=generator)
+    if ties:
+        keys = keys.round()
+    keys[torch.rand(n, generator=generator) < masked] = -math.inf
+    k = min(k, n)
+    values, indices = _largest(keys, k)
+    expected = torch.topk(keys, k, sorted=False).values
+    assert torch.equal(keys[indices], values)
+    assert torch.equal(values.sort().values, expected.sort().values)
+    assert indices.unique().numel() == k

@@ -351,3 +351,24 @@ def test_regrowth_is_capped_by_a_fraction_of_the_active_connections():
     active = [int((reg.mask[s] > 0).sum()) for s in reg.genes.slices]
     record = reg.update()
     assert all(0 < n <= math.floor(0.05 * a) for n, a in zip(record["n_regrown"], active))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_no_host_synchronisation_in_an_ordinary_step_nor_in_an_integration_step():
+    """CUDA's sync debug mode raises on any device-to-host read: none in the regulator's step,
+    the integration (drive, fused step) included; the forward/backward/Adam part is excluded."""
+    x, y = make_data()
+    x, y = x.cuda(), y.cuda()
+    model = make_mlp().cuda()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    reg = biogrn.regulate(model, optimizer=opt, integrate_every=5)
+    for _ in range(12):  # two integrations
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x[:32]), y[:32]).backward()
+        opt.step()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            reg.step()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    assert reg.step_count == 12
