@@ -1,0 +1,130 @@
+"""How the regulator's added time per training step grows with model size and with `integrate_every`.
+
+    cd simulations/benchmarks && python overhead_scaling.py                      # CPU: MLPs to 2 M
+    python overhead_scaling.py --device cuda --widths 256 1024 3584 7168 --resnet # GPU: to 100 M+, ResNet-18
+
+Each row runs a plain and a regulated copy of the same model in alternating blocks of one
+integration interval, after one prune + rewire update of the regulated copy (about 60% pruned),
+and prints the median time per step and the ratio. Models: MLPs `width x 3` hidden layers on
+1024-dimensional inputs (0.1 M to 100 M+ connections), and with `--resnet` a ResNet-18 (He et al.
+2016, CIFAR variant: 3x3 stem, no max-pool) on random 32x32 images, batch 128, every
+convolution and linear layer regulated. Random data: this measures cost, not accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+import torch
+from regulator_overhead import clock, prune_once, train_step
+from torch import nn
+
+import biogrn
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, inputs: int, outputs: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(outputs)
+        self.conv2 = nn.Conv2d(outputs, outputs, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(outputs)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or inputs != outputs:
+            self.shortcut = nn.Sequential(nn.Conv2d(inputs, outputs, 1, stride, bias=False), nn.BatchNorm2d(outputs))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+def resnet18(classes: int = 10) -> nn.Module:
+    """ResNet-18 for 32x32 images: 11.2 M parameters, 11.2 M of them in conv and linear weights."""
+    layers, inputs = [], 64
+    for outputs, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        layers += [BasicBlock(inputs, outputs, stride), BasicBlock(outputs, outputs, 1)]
+        inputs = outputs
+    return nn.Sequential(
+        nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(), *layers,
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes),
+    )  # fmt: skip
+
+
+def mlp(width: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(1024, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 10))
+
+
+def overhead(build, x, y, device, repeats: int, **settings) -> tuple[float, float, int]:
+    """Median seconds per step, plain and regulated, and the number of regulated connections."""
+    every = biogrn.RegulatorConfig(**settings).integrate_every
+    runs = {}
+    for label in ("plain", "regulated"):
+        torch.manual_seed(0)
+        model = build().to(device)
+        opt = torch.optim.Adam(model.parameters(), 1e-3)
+        reg = None
+        if label == "regulated":
+            reg = biogrn.regulate(model, optimizer=opt, **settings)
+            prune_once(reg, device)
+        runs[label] = (model, opt, reg, x, y)
+    for _ in range(2):
+        for run in runs.values():
+            for _ in range(every):
+                train_step(*run)
+    times = {label: [] for label in runs}
+    for _ in range(repeats):
+        for label, run in runs.items():
+            start = clock(device)
+            for _ in range(every):
+                train_step(*run)
+            times[label].append((clock(device) - start) / every)
+    connections = sum(t.original.numel() for t in runs["regulated"][2].tensors)
+    return statistics.median(times["plain"]), statistics.median(times["regulated"]), connections
+
+
+def row(name: str, connections: int, plain: float, regulated: float) -> str:
+    return (f"| {name} | {connections / 1e6:.2f} M | {plain * 1e3:.3f} | {regulated * 1e3:.3f} | "
+            f"{(regulated / plain - 1) * 100:+.1f}% |")  # fmt: skip
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--widths", type=int, nargs="+", default=[64, 256, 1024])
+    parser.add_argument("--every", type=int, nargs="+", default=[10, 25, 50, 100], help="integrate_every values")
+    parser.add_argument("--resnet", action="store_true", help="also ResNet-18 on 32x32 images, batch 128")
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"# regulator overhead against size and integrate_every on {name}, torch {torch.__version__}")
+    x = torch.randn(args.batch, 1024, device=device)
+    y = torch.randint(0, 10, (args.batch,), device=device)
+
+    header = "| model | regulated connections | plain ms | regulated ms | added |\n|---|---|---|---|---|"
+    print(f"\n## against model size (batch {args.batch}, default settings)\n\n{header}")
+    for width in args.widths:
+        plain, regulated, n = overhead(lambda width=width: mlp(width), x, y, device, args.repeats)
+        print(row(f"MLP 1024-{width}-{width}-10", n, plain, regulated), flush=True)
+    if args.resnet:
+        images = torch.randn(128, 3, 32, 32, device=device)
+        labels = torch.randint(0, 10, (128,), device=device)
+        plain, regulated, n = overhead(resnet18, images, labels, device, args.repeats)
+        print(row("ResNet-18, 32x32, batch 128", n, plain, regulated), flush=True)
+
+    width = args.widths[-1]
+    print(f"\n## against integrate_every (MLP 1024-{width}-{width}-10, batch {args.batch})\n")
+    print("| integrate_every | gamma_m, gamma_p | plain ms | regulated ms | added |\n|---|---|---|---|---|")
+    for every in args.every:
+        # keep one RK4 step per interval admissible: h * gamma_max <= 1 (the defaults' 50 x 0.02)
+        gamma_m = min(0.02, 1.0 / every)
+        settings = dict(integrate_every=every, gamma_m=gamma_m, gamma_p=gamma_m / 2)
+        plain, regulated, _ = overhead(lambda: mlp(width), x, y, device, args.repeats, **settings)
+        print(f"| {every} | {gamma_m:g}, {gamma_m / 2:g} | {plain * 1e3:.3f} | {regulated * 1e3:.3f} | "
+              f"{(regulated / plain - 1) * 100:+.1f}% |", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
