@@ -29,6 +29,9 @@ class GradientRecord:
         self.grad_sq = torch.zeros(shape, dtype=dtype, device=device) if record else None
         self.last_grad = torch.zeros(shape, dtype=dtype, device=device) if keep_last else None
         self.n_backward = 0
+        self.enabled = True
+        """Whether the next gradient enters the sum (`record_every` skips some); the last
+        gradient is kept regardless."""
 
     @property
     def recording(self) -> bool:
@@ -36,7 +39,7 @@ class GradientRecord:
 
     def add(self, grad: Tensor) -> None:
         """Take one gradient."""
-        if self.grad_sq is not None:
+        if self.grad_sq is not None and self.enabled:
             self.grad_sq.addcmul_(grad, grad)
             self.n_backward += 1
         if self.last_grad is not None:
@@ -51,7 +54,7 @@ class GradientRecord:
 
 def record_gradients(records: list[GradientRecord], grads: list[Tensor]) -> None:
     """`add` for many records at once: one multi-tensor `addcmul_` (and `copy_`) for them all."""
-    summed = [(r, g) for r, g in zip(records, grads) if r.grad_sq is not None]
+    summed = [(r, g) for r, g in zip(records, grads) if r.grad_sq is not None and r.enabled]
     if summed:
         torch._foreach_addcmul_([r.grad_sq for r, _ in summed], [g for _, g in summed], [g for _, g in summed])
         for record, _ in summed:

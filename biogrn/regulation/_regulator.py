@@ -128,6 +128,7 @@ class Regulator:
         if initial is not None:  # sparse-to-sparse policies start sparse
             self._apply(initial, torch.zeros_like(initial))
         self._mask_changed()
+        self._enable_records()
 
     # -- attaching --------------------------------------------------------------------------------
     def _hebbian_recorder(self) -> HebbianRecorder | None:
@@ -221,6 +222,7 @@ class Regulator:
         cfg = self.config
         self.attachment.step()
         self.clock.tick()
+        self._enable_records()
         if self.hebbian is not None:
             self.hebbian.count_step()
         if self.clock.steps_since_integration >= cfg.integrate_every and self.policy.uses_expression:
@@ -343,6 +345,17 @@ class Regulator:
             self.editor.apply(prune, grow)
         self._mask_changed()
 
+    def _enable_records(self) -> None:
+        """Whether the gradient of the coming step (number `step_count + 1`) enters the drive.
+
+        With `record_every = k`, only steps whose number is a multiple of k are recorded (a
+        stored-zeros tensor records its step's gradient at that step's `reg.step()`, a gate at
+        that step's backward pass, so the flag is set one step ahead for both).
+        """
+        enabled = (self.clock.step_count + 1) % self.config.record_every == 0
+        for record in self.records:
+            record.enabled = enabled
+
     def _mask_changed(self) -> None:
         # one host read per change of the mask (attachment, update, load), none per step
         self.attachment.any_pruned = bool((self.mask == 0).any())
@@ -420,6 +433,7 @@ class Regulator:
                 record.grad_sq.copy_(grad_sq)
             record.n_backward = int(n)
         self.clock.load_state_dict(state)
+        self._enable_records()
         self.policy.load_state_dict(state["policy"])
         self.generator.set_state(state["generator"].cpu())  # generator states are CPU byte tensors
         self.history = [dict(r) for r in state["history"]]

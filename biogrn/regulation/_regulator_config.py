@@ -68,6 +68,10 @@ class RegulatorConfig(BaseModel):
     hebbian_rate: float = Field(default=0.01, gt=0.0, le=1.0)
     """Rate of the running mean activity (drive `hebbian`)."""
     normalize_drive: bool = True
+    record_every: int = Field(default=1, ge=1)
+    """Add the gradient of every this many steps to the drive (1: every step). A subsample of the
+    steps between two integrations estimates the same root-mean-square gradient with fewer passes
+    over the weights (docs/benchmarks.md measures its cost and its effect on accuracy)."""
 
     # -- Eq. 2: importance ---------------------------------------------------------------------------
     alpha: float = Field(default=0.5, ge=0.0)
@@ -131,6 +135,11 @@ class RegulatorConfig(BaseModel):
         else:
             step, what = self.step_size, "step_size"
         check_stability(self.method, step, max(self.gamma_m, self.gamma_p), what)
+        if self.record_every > self.integrate_every:
+            raise ValueError(
+                f"record_every: {self.record_every} exceeds integrate_every = {self.integrate_every}; "
+                "an interval would record no gradient"
+            )
         if self.sigma_min > self.sigma0:
             raise ValueError(f"sigma_min: {self.sigma_min} exceeds sigma0 = {self.sigma0}")
         if self.initial_sparsity > self.target_sparsity:

@@ -1,4 +1,4 @@
-"""How the regulator's added time per training step grows with model size and with `integrate_every`.
+"""How the regulator's added time per step grows with model size, `integrate_every` and `record_every`.
 
     cd simulations/benchmarks && python overhead_scaling.py                      # CPU: MLPs to 2 M
     python overhead_scaling.py --device cuda --widths 256 1024 3584 7168 --resnet # GPU: to 100 M+, ResNet-18
@@ -95,6 +95,7 @@ def main(argv=None) -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--widths", type=int, nargs="+", default=[64, 256, 1024])
     parser.add_argument("--every", type=int, nargs="+", default=[10, 25, 50, 100], help="integrate_every values")
+    parser.add_argument("--record", type=int, nargs="+", default=[1, 2, 5], help="record_every values")
     parser.add_argument("--resnet", action="store_true", help="also ResNet-18 on 32x32 images, batch 128")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
@@ -124,6 +125,13 @@ def main(argv=None) -> None:
         plain, regulated, _ = overhead(lambda: mlp(width), x, y, device, args.repeats, **settings)
         print(f"| {every} | {gamma_m:g}, {gamma_m / 2:g} | {plain * 1e3:.3f} | {regulated * 1e3:.3f} | "
               f"{(regulated / plain - 1) * 100:+.1f}% |", flush=True)  # fmt: skip
+
+    print(f"\n## against record_every (MLP 1024-{width}-{width}-10, batch {args.batch})\n")
+    print("| record_every | plain ms | regulated ms | added |\n|---|---|---|---|")
+    for record_every in args.record:
+        plain, regulated, _ = overhead(lambda: mlp(width), x, y, device, args.repeats, record_every=record_every)
+        print(f"| {record_every} | {plain * 1e3:.3f} | {regulated * 1e3:.3f} | {(regulated / plain - 1) * 100:+.1f}% |",
+              flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -372,3 +372,30 @@ def test_no_host_synchronisation_in_an_ordinary_step_nor_in_an_integration_step(
         finally:
             torch.cuda.set_sync_debug_mode("default")
     assert reg.step_count == 12
+
+
+@pytest.mark.parametrize("gate", ["mask", "hill"])
+def test_record_every_adds_only_the_gradients_of_every_kth_step(gate):
+    x, y = make_data()
+    model = make_mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)  # weights stay put: the gradients can be recomputed
+    reg = biogrn.regulate(model, optimizer=opt, gate=gate, record_every=2, integrate_every=50)
+    expected = torch.zeros_like(reg.records[0].grad_sq)
+    for step in range(1, 6):
+        batch = slice(32 * step, 32 * step + 32)
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
+        if step % 2 == 0:  # the dense gradient of the effective weight
+            w_eff = model[0].weight.detach().clone().requires_grad_(True)
+            hidden = torch.relu(nn.functional.linear(x[batch], w_eff, model[0].bias))
+            loss = nn.functional.cross_entropy(model[4](torch.relu(model[2](hidden))), y[batch])
+            expected += torch.autograd.grad(loss, w_eff)[0] ** 2
+        opt.step()
+        reg.step()
+    assert reg.records[0].n_backward == 2
+    assert torch.allclose(reg.records[0].grad_sq, expected, rtol=1e-6)
+
+
+def test_record_every_may_not_exceed_the_integration_interval():
+    with pytest.raises(ValueError, match="record_every: 60 exceeds integrate_every = 50"):
+        biogrn.regulate(make_mlp(), record_every=60)
