@@ -51,6 +51,11 @@ class GeneField(nn.Module):
             self._constant = self.transcription.constant_part(self._u)
         return self._constant
 
+    @property
+    def drive(self) -> Tensor | None:
+        """The drive $u$ held for the current interval."""
+        return self._u
+
     def forcing(self) -> Tensor:
         """$f(u)$ per gene, for a transcription that reads no state (the fused step's forcing).
 

@@ -94,26 +94,54 @@ def _apply(m: Tensor, p: Tensor, f: Tensor, p00: float, p10: float, p11: float, 
     m.mul_(p00).add_(f, alpha=q0)
 
 
-_compiled_apply = None
+def _forcing_and_apply(
+    m: Tensor, p: Tensor, u: Tensor, transcription, p00: float, p10: float, p11: float, q0: float, q1: float
+) -> None:
+    _apply(m, p, transcription.constant_rate(u), p00, p10, p11, q0, q1)
+
+
+_compiled: dict[str, object] = {}
 
 
 def propagate(
-    y: Tensor, forcing: Tensor, coefficients: tuple[list[list[float]], list[float]], compile: bool = False
+    y: Tensor,
+    coefficients: tuple[list[list[float]], list[float]],
+    forcing: Tensor | None = None,
+    drive: Tensor | None = None,
+    transcription=None,
+    compile: bool = False,
 ) -> None:
     """Advance `y` (`(2, n)`, rows $m$ and $p$) in place by the affine map `coefficients`.
 
-    With `compile`, the update runs as one generated kernel (`torch.compile`, shapes dynamic so
-    that models of any size share it); the first call pays the compilation.
+    The forcing $f$ per gene is given, or computed from `drive` by the state-free
+    `transcription` (with `compile`, inside the same generated kernel: one pass reads $u$, $m$,
+    $p$ and writes $m$, $p$). With `compile`, shapes are dynamic so that models of any size share
+    the kernel; the first call pays the compilation.
+
+    Raises:
+        ValueError: neither `forcing` nor `drive` and `transcription`, or coefficients that are
+            not those of Eq. 1.
     """
-    global _compiled_apply
     (p00, p01), (p10, p11) = coefficients[0]
     q0, q1 = coefficients[1]
     if p01 != 0.0 or not all(math.isfinite(x) for x in (p00, p10, p11, q0, q1)):
         raise ValueError(f"the fused step's coefficients are not those of Eq. 1: {coefficients}")
-    apply = _apply
-    if compile:
-        if _compiled_apply is None:
-            _compiled_apply = torch.compile(_apply, dynamic=True)
-        apply = _compiled_apply
     with torch.no_grad():
-        apply(y[0], y[1], forcing, p00, p10, p11, q0, q1)
+        if forcing is not None:
+            apply = _compiled_step("apply", _apply) if compile else _apply
+            apply(y[0], y[1], forcing, p00, p10, p11, q0, q1)
+        elif drive is not None and transcription is not None:
+            if compile:
+                _compiled_step("forcing_and_apply", _forcing_and_apply)(
+                    y[0], y[1], drive, transcription, p00, p10, p11, q0, q1
+                )
+            else:
+                _apply(y[0], y[1], transcription.constant_rate(drive), p00, p10, p11, q0, q1)
+        else:
+            raise ValueError("propagate: give the forcing, or the drive and the transcription")
+
+
+def _compiled_step(name: str, function):
+    if name not in _compiled:
+        _compiled[name] = torch.compile(function, dynamic=True)
+    return _compiled[name]

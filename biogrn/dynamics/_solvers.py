@@ -142,7 +142,10 @@ def integrate(
             out = y0.clone()
         elif out is not y0:
             out.copy_(y0)
-        propagate(out, field.forcing(), coefficients, compile)
+        if compile:  # the forcing inside the generated kernel: one pass over u, m and p
+            propagate(out, coefficients, drive=field.drive, transcription=field.transcription, compile=True)
+        else:
+            propagate(out, coefficients, forcing=field.forcing())
         return out
     t = torch.tensor([0.0, duration], dtype=y0.dtype, device=y0.device)
     solve = _solve

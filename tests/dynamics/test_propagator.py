@@ -136,3 +136,14 @@ def test_reference_odeint_is_what_fused_false_calls():
     t = torch.tensor([0.0, 50.0], dtype=torch.float64)
     direct = torchdiffeq.odeint(field, y0, t, method="rk4")[-1]
     assert torch.equal(integrate(field, y0, 50.0, "rk4", drive=u, fused=False), direct)
+
+
+def test_the_compiled_fused_step_computes_the_forcing_in_the_kernel_and_equals_odeint():
+    generator = torch.Generator().manual_seed(0)
+    u = 3 * torch.rand(1000, generator=generator)
+    y0 = 2 * torch.rand(2, 1000, generator=generator)
+    field = drive_field(0.02, 0.01, 0.01, u, basal=0.05)
+    reference = integrate(field, y0.double(), 50.0, "rk4", drive=u.double(), fused=False)
+    for size in (1000, 700):  # dynamic shapes: a second size reuses the kernel
+        compiled = integrate(field, y0[:, :size], 50.0, "rk4", drive=u[:size], compile=True)
+        assert ((compiled.double() - reference[:, :size]).abs() / reference[:, :size].abs().clamp_min(1)).max() < 1e-6
