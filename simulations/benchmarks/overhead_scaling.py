@@ -14,10 +14,9 @@ convolution and linear layer regulated. Random data: this measures cost, not acc
 from __future__ import annotations
 
 import argparse
-import statistics
 
 import torch
-from regulator_overhead import clock, prune_once, train_step
+from regulator_overhead import interleaved_step_times, prune_once
 from torch import nn
 
 import biogrn
@@ -68,19 +67,9 @@ def overhead(build, x, y, device, repeats: int, **settings) -> tuple[float, floa
             reg = biogrn.regulate(model, optimizer=opt, **settings)
             prune_once(reg, device)
         runs[label] = (model, opt, reg, x, y)
-    for _ in range(2):
-        for run in runs.values():
-            for _ in range(every):
-                train_step(*run)
-    times = {label: [] for label in runs}
-    for _ in range(repeats):
-        for label, run in runs.items():
-            start = clock(device)
-            for _ in range(every):
-                train_step(*run)
-            times[label].append((clock(device) - start) / every)
+    times = interleaved_step_times(runs, every, repeats, device)
     connections = sum(t.original.numel() for t in runs["regulated"][2].tensors)
-    return statistics.median(times["plain"]), statistics.median(times["regulated"]), connections
+    return times["plain"], times["regulated"], connections
 
 
 def row(name: str, connections: int, plain: float, regulated: float) -> str:

@@ -85,13 +85,20 @@ def training_steps(device, repeats: int, batch: int) -> dict[str, float]:
             prune_once(reg, device)
         runs[label] = (model, opt, reg, x, y)
 
-    every = biogrn.RegulatorConfig().integrate_every
-    for _ in range(2 * every):  # warm-up, compilation included
+    return interleaved_step_times(runs, biogrn.RegulatorConfig().integrate_every, repeats, device)
+
+
+def interleaved_step_times(runs: dict, every: int, repeats: int, device) -> dict[str, float]:
+    """Median seconds per step of each `(model, optimizer, regulator, x, y)` run, timed in
+    alternating blocks of `every` steps after `2 * every` steps of warm-up (compilation included).
+
+    With `every` the integration interval, each regulated block holds exactly one integrate().
+    """
+    for _ in range(2 * every):
         for run in runs.values():
             train_step(*run)
     times = {label: [] for label in runs}
     for _ in range(repeats):
-        # one block = one integration interval, so each regulated block holds exactly one integrate()
         for label, run in runs.items():
             start = clock(device)
             for _ in range(every):
