@@ -30,10 +30,6 @@ from biogrn.regulation._tensors import RegulatedTensor
 __all__ = ["Attachment"]
 
 
-def _parametrized(module, name: str) -> bool:
-    return parametrize.is_parametrized(module, name)
-
-
 class Attachment:
     """The regulated tensors of a model with their masks, gates and gradient records.
 
@@ -66,7 +62,9 @@ class Attachment:
         self.records: list[GradientRecord] = []
         self.gates: list[GeneGate | None] = []
         self.bias_gates: list[GeneGate | None] = []
-        self._direct: list[int] = []  # tensors on the stored-zeros path
+        # the stored-zeros tensors' weights and records, kept so that each step looks nothing up
+        self._direct_weights: list[Tensor] = []
+        self._direct_records: list[GradientRecord] = []
         self._direct_biases: dict[int, Tensor] = {}  # their unit biases, masked with them
         masked: list[tuple[Tensor, Tensor]] = []  # (stored tensor, mask view) kept zero at each step
         for index, (tensor, sl) in enumerate(zip(tensors, slices)):
@@ -77,11 +75,12 @@ class Attachment:
             direct = (
                 gate == "mask"
                 and stored_zeros
-                and not _parametrized(tensor.module, tensor.param)
-                and not (bias is not None and _parametrized(tensor.module, "bias"))
+                and not parametrize.is_parametrized(tensor.module, tensor.param)
+                and not (bias is not None and parametrize.is_parametrized(tensor.module, "bias"))
             )
             if direct:
-                self._direct.append(index)
+                self._direct_weights.append(weight)
+                self._direct_records.append(self.records[-1])
                 masked.append((weight, mask[sl].view(shape).expand(tensor.weight_shape)))
                 if bias is not None:
                     masked.append((bias, mask[sl]))
@@ -112,11 +111,6 @@ class Attachment:
             return bias
         return None
 
-    @property
-    def direct(self) -> list[int]:
-        """Indices of the tensors on the stored-zeros path."""
-        return list(self._direct)
-
     @torch.no_grad()
     def step(self) -> None:
         """After an optimizer step: record the stored-zeros tensors' gradients, then re-zero pruned entries.
@@ -125,11 +119,11 @@ class Attachment:
         mask puts it back to exactly zero before the next forward pass. Two multi-tensor
         operations for all tensors, no host synchronisation.
         """
-        if not self._direct:
+        if not self._direct_weights:
             return
-        present = [i for i in self._direct if self.tensors[i].original.grad is not None]
+        present = [(r, w.grad) for r, w in zip(self._direct_records, self._direct_weights) if w.grad is not None]
         if present:
-            record_gradients([self.records[i] for i in present], [self.tensors[i].original.grad for i in present])
+            record_gradients([r for r, _ in present], [g for _, g in present])
         if self.any_pruned:
             torch._foreach_mul_(self._masked_tensors, self._mask_views)
 
