@@ -1,22 +1,30 @@
-"""Shared ground of every layer: errors, atomic files, random streams, tables, segment reductions.
+"""Shared ground of every layer: errors, validation rules, memory estimates, atomic files, random
+streams, tables, segment reductions.
 
 Nothing here imports another part of biogrn.
 """
 
 from biogrn.core._atomic import atomic_write
 from biogrn.core._errors import CheckpointError, ConfigError, DataError, format_validation_error
+from biogrn.core._memory import available_bytes, format_bytes, require_memory
 from biogrn.core._parameters import stored_parameter
 from biogrn.core._segments import segment_counts, segment_sums
 from biogrn.core._streams import stream_seed
 from biogrn.core._tables import read_table
+from biogrn.core._validation import STRICT, Seed
 
 __all__ = [
+    "STRICT",
     "CheckpointError",
     "ConfigError",
     "DataError",
+    "Seed",
     "atomic_write",
+    "available_bytes",
+    "format_bytes",
     "format_validation_error",
     "read_table",
+    "require_memory",
     "segment_counts",
     "segment_sums",
     "stored_parameter",

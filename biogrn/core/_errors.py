@@ -6,7 +6,12 @@ three and prints their message instead of a traceback.
 
 from __future__ import annotations
 
+import reprlib
+
 __all__ = ["CheckpointError", "ConfigError", "DataError", "format_validation_error"]
+
+_short = reprlib.Repr()  # a value is quoted, never expanded: a YAML alias bomb would print billions
+_short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring, _short.maxother = 2, 4, 4, 60, 60
 
 
 class ConfigError(ValueError):
@@ -35,7 +40,7 @@ def format_validation_error(error) -> str:
             # a check of the whole section: its message starts with the field it names
             lines.append(f"{field}.{message}" if field else message)
         elif field:
-            lines.append(f"{field}: {message} (got {problem['input']!r})")
+            lines.append(f"{field}: {message} (got {_short.repr(problem['input'])})")
         else:
             lines.append(message)
     return "\n".join(lines)

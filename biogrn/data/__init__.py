@@ -30,7 +30,7 @@ from biogrn.data._ravdess import (
     ravdess_splits,
 )
 from biogrn.data._series import SERIES, lagged, load_series
-from biogrn.data._splits import GrayscaleImages, Splits, flat_splits, split_arrays
+from biogrn.data._splits import GrayscaleImages, Splits, flat_splits, split_arrays, split_indices
 
 __all__ = [
     "AFFECTNET_EXPRESSIONS",
@@ -66,5 +66,6 @@ __all__ = [
     "read_groups",
     "read_npz",
     "split_arrays",
+    "split_indices",
     "to_shared",
 ]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biogrn.core import DataError, read_table
+from biogrn.core import DataError, format_bytes, read_table, require_memory
 from biogrn.data._splits import Splits, split_arrays
 
 __all__ = ["read_csv", "read_npz"]
@@ -32,18 +32,31 @@ def _check_labels(y: np.ndarray, where) -> np.ndarray:
     return y.astype(np.int64)
 
 
+def _stored_bytes(archive, member: str) -> int:
+    """Size of the array in `member` of a zip archive, from its .npy header alone."""
+    with archive.open(member) as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(handle)
+    return int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+
+
 def read_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) -> Splits:
     """Examples from arrays `x` and `y` of a `.npz` file.
 
     Raises:
-        DataError: the file is unreadable, lacks `x` or `y`, their lengths differ, a feature is
-            not finite, or a label is not a non-negative integer.
+        DataError: the file is unreadable, lacks `x` or `y`, decompresses to more than memory
+            holds (read from the array headers before anything is decompressed), their lengths
+            differ, a feature is not finite, or a label is not a non-negative integer.
     """
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = {"x", "y"} - set(archive.files)
             if missing:
                 raise DataError(f"{path}: missing array(s) {sorted(missing)}; found {sorted(archive.files)}")
+            stored = sum(_stored_bytes(archive.zip, f"{name}.npy") for name in ("x", "y"))
+            # x is copied to float32 and again into torch tensors: three times what the archive holds
+            require_memory(3 * stored, "cpu", f"{path}: arrays x and y of {format_bytes(stored)}", DataError)
             x, y = archive["x"], archive["y"]
     except (OSError, ValueError) as error:
         if isinstance(error, DataError):
@@ -64,21 +77,24 @@ def read_csv(path: Path, label_column: str, val_fraction: float, test_fraction: 
     """Examples from a CSV table with a header; `label_column` holds the class id.
 
     Raises:
-        DataError: the label column is missing, or a cell is empty or not a number; the message
-            names the file, the line (1 is the header) and the column.
+        DataError: the label column is missing or alone, or a cell is empty, not a number or not
+            finite (`inf`, `1e400`); the message names the file, the line (1 is the header) and
+            the column.
     """
     import pandas as pd
 
     table = read_table(path, (label_column,))
     if len(table) == 0:
         raise DataError(f"{path}: no rows")
+    if len(table.columns) < 2:
+        raise DataError(f"{path}: no feature columns; a CSV holds {label_column!r} and at least one feature")
     numbers = table.apply(pd.to_numeric, errors="coerce")
-    bad = numbers.isna().to_numpy()
+    values = numbers.to_numpy(np.float64)
+    bad = ~np.isfinite(values)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise DataError(
-            f"{path}: line {row + 2}, column {table.columns[col]!r}: {table.iat[row, col]!r} is not a number"
-        )
+        what = "is not a number" if np.isnan(values[row, col]) else "is not finite"
+        raise DataError(f"{path}: line {row + 2}, column {table.columns[col]!r}: {table.iat[row, col]!r} {what}")
     y = _check_labels(
         numbers.pop(label_column).to_numpy(), lambda i: f"{path}: line {i + 2}" if i is not None else str(path)
     )

@@ -8,7 +8,10 @@
   the CSV's label ids, not to alphabetical order.
 
 Splits: train = Training, val = PublicTest, test = PrivateTest. The folder form has no
-validation set: `val` is a seeded `val_fraction` of `train/` (and `train` the rest).
+validation set: `val` is a seeded `val_fraction` of `train/` (and `train` the rest). A CSV
+without `Usage` (Kaggle's train.csv) has no splits at all: train, val and test are a seeded
+partition of its rows by `val_fraction` and `test_fraction`, never the same rows twice. `split =
+"all"` reads every row of a CSV (Kaggle's unlabelled test.csv, for predictions).
 
 A malformed row (wrong pixel count, a non-integer, a value outside 0-255, an unknown label or
 Usage), an unreadable image or an image of the wrong size raises `DataError` naming the file and
@@ -26,7 +29,7 @@ import torch
 from biogrn.core import DataError, read_table
 from biogrn.data._groups import assign_groups
 from biogrn.data._problems import Problems
-from biogrn.data._splits import GrayscaleImages, Splits, flat_splits
+from biogrn.data._splits import GrayscaleImages, Splits, flat_splits, split_indices
 
 __all__ = ["EMOTIONS", "FER2013", "fer2013_splits", "read_fer_csv", "read_fer_folders"]
 
@@ -148,9 +151,10 @@ class FER2013(GrayscaleImages):
 
     Args:
         path: a CSV file (any form above) or the folder holding `train/` and `test/`.
-        split: `train`, `val` or `test`.
+        split: `train`, `val` or `test`; for CSV files also `all`.
         on_error: `raise` (default) or `skip` malformed rows, counted in `skipped`.
-        val_fraction, seed: the validation carve-out of the folder form.
+        val_fraction, seed: the validation carve-out of the folder form, and with
+            `test_fraction` the partition of a CSV without `Usage`.
         groups: `{key: group}` (e.g. from `read_groups`), keyed by data-row number (CSV forms;
             1 is the first row after the header) or by path relative to `path` (folders,
             `train/angry/0.png`); every example must have one. Sets `self.groups`.
@@ -164,10 +168,13 @@ class FER2013(GrayscaleImages):
         val_fraction: float = 0.1,
         seed: int = 0,
         groups: dict[str, str] | None = None,
+        test_fraction: float = 0.1,
     ):
-        if split not in USAGE:
-            raise ValueError(f"split: {split!r} is unknown; choose 'train', 'val' or 'test'")
+        if split not in (*USAGE, "all"):
+            raise ValueError(f"split: {split!r} is unknown; choose 'train', 'val', 'test' or 'all'")
         path = Path(path)
+        if path.is_dir() and split == "all":
+            raise ValueError("split: 'all' reads a CSV file; the folder form has train/ and test/")
         if path.is_dir():
             images, labels, names, self.skipped = read_fer_folders(
                 path, "test" if split == "test" else "train", on_error
@@ -181,10 +188,12 @@ class FER2013(GrayscaleImages):
         elif path.is_file():
             images, labels, usage, rows, self.skipped = read_fer_csv(path, on_error)
             keys = rows.astype(str).astype(object)
-            if (usage != "").any():
-                chosen = usage == USAGE[split]
+            if split != "all":
+                if (usage != "").any():
+                    chosen = usage == USAGE[split]
+                else:  # Kaggle's train.csv: one file, no splits; never train and test on the same rows
+                    chosen = np.sort(split_indices(len(labels), val_fraction, test_fraction, seed, str(path))[split])
                 images, labels, keys = images[chosen], labels[chosen], keys[chosen]
-            # without a Usage column the file is one split (Kaggle's train.csv, test.csv): all rows
         else:
             raise DataError(f"{path}: no such file or folder")
         self.images = torch.from_numpy(images)
@@ -193,11 +202,16 @@ class FER2013(GrayscaleImages):
         self.groups = assign_groups(self.keys, groups, str(path)) if groups is not None else None
 
 
-def fer2013_splits(path: str | Path, val_fraction: float = 0.1, seed: int = 0, on_error: str = "raise") -> Splits:
+def fer2013_splits(
+    path: str | Path, val_fraction: float = 0.1, seed: int = 0, on_error: str = "raise", test_fraction: float = 0.1
+) -> Splits:
     """Train / val / test of FER-2013 as flat features (2304 per image) for `biogrn run`.
 
     Raises:
         DataError: the file is malformed, or a split has no labelled examples (Kaggle's test.csv).
     """
-    parts = {split: FER2013(path, split, on_error, val_fraction, seed) for split in ("train", "val", "test")}
+    parts = {
+        split: FER2013(path, split, on_error, val_fraction, seed, test_fraction=test_fraction)
+        for split in ("train", "val", "test")
+    }
     return flat_splits(parts, len(EMOTIONS), f"FER-2013 {path}")

@@ -10,7 +10,7 @@ from torch.utils.data import Dataset, TensorDataset
 
 from biogrn.core import DataError
 
-__all__ = ["GrayscaleImages", "Splits", "flat_splits", "split_arrays"]
+__all__ = ["GrayscaleImages", "Splits", "flat_splits", "split_arrays", "split_indices"]
 
 
 class GrayscaleImages(Dataset):
@@ -64,13 +64,9 @@ def split_arrays(
         DataError: a split would be empty.
     """
     n = len(y)
-    order = np.random.default_rng(seed).permutation(n)
-    a, b = int((1.0 - val_fraction - test_fraction) * n), int((1.0 - test_fraction) * n)
-    if a == 0 or b == a or b == n:
-        raise DataError(
-            f"{source}: {n} examples give an empty split with val_fraction {val_fraction} "
-            f"and test_fraction {test_fraction}"
-        )
+    parts = split_indices(n, val_fraction, test_fraction, seed, source)
+    order = np.concatenate([parts["train"], parts["val"], parts["test"]])
+    a, b = len(parts["train"]), len(parts["train"]) + len(parts["val"])
     features = torch.as_tensor(np.ascontiguousarray(x[order]), dtype=torch.float32).reshape(n, -1)
     labels = torch.as_tensor(y[order], dtype=torch.long)
     n_classes = int(labels.max()) + 1
@@ -83,6 +79,23 @@ def split_arrays(
         source,
         image_shape,
     )
+
+
+def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int, source: str) -> dict[str, np.ndarray]:
+    """Disjoint index sets `train`, `val`, `test` covering `range(n)`: a permutation seeded with
+    `seed`, cut after `floor((1 - v - t) n)` and `floor((1 - t) n)`.
+
+    Raises:
+        DataError: a split would be empty.
+    """
+    order = np.random.default_rng(seed).permutation(n)
+    a, b = int((1.0 - val_fraction - test_fraction) * n), int((1.0 - test_fraction) * n)
+    if a == 0 or b == a or b == n:
+        raise DataError(
+            f"{source}: {n} examples give an empty split with val_fraction {val_fraction} "
+            f"and test_fraction {test_fraction}"
+        )
+    return {"train": order[:a], "val": order[a:b], "test": order[b:]}
 
 
 def flat_splits(parts: dict, n_classes: int, source: str) -> Splits:

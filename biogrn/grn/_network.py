@@ -31,9 +31,16 @@ class Network:
         """From `(source, target, sign)` triples naming genes.
 
         Raises:
-            ValueError: an unknown gene, a sign other than +1 / -1, or an edge given twice.
+            ValueError: no genes, a gene listed twice, an unknown gene, a sign other than +1 / -1,
+                or an edge given twice.
         """
-        index = {g: i for i, g in enumerate(genes)}
+        if not genes:
+            raise ValueError("genes: a network needs at least one gene")
+        index = {}
+        for i, gene in enumerate(genes):
+            if gene in index:
+                raise ValueError(f"genes[{i}]: {gene!r} is listed twice")
+            index[gene] = i
         seen, sources, targets, signs = set(), [], [], []
         for k, (a, b, sign) in enumerate(edges):
             for gene in (a, b):
@@ -74,7 +81,7 @@ class Network:
         """From a CSV with columns `source, target, sign` (sign: +1/-1, or activation/repression).
 
         Raises:
-            DataError: a missing column or a bad sign, with the file and line.
+            DataError: no edges, a missing column or a bad sign, with the file and line.
         """
         path = Path(path)
         table = read_table(path, ("source", "target", "sign"))
@@ -87,7 +94,10 @@ class Network:
             if not a or not b:
                 raise DataError(f"{path}: line {row + 2}: an empty gene name")
             edges.append((a, b, words[sign.lower()]))
-            genes += [g for g in (a, b) if g not in genes]
+            genes += [a] if a not in genes else []
+            genes += [b] if b not in genes else []  # after `a`: a self-loop `a -> a` names one gene
+        if not edges:
+            raise DataError(f"{path}: no edges (a network file lists one `source, target, sign` per line)")
         try:
             return cls.from_edges(genes, edges)
         except ValueError as error:

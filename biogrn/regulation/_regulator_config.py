@@ -1,8 +1,8 @@
 """Validated configuration of a `Regulator`.
 
 One flat, frozen pydantic model: every field is named in the docs (docs/configuration.md) with
-the equation it enters. Unknown keys and bad values raise `ValueError` (pydantic's
-`ValidationError` is a subclass) naming the field, the value received and what is allowed.
+the equation it enters. Unknown keys, bad values and any non-finite float raise `ConfigError`
+naming the field, the value received and what is allowed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from biogrn.core import ConfigError, format_validation_error
+from biogrn.core import STRICT, ConfigError, Seed, format_validation_error
 from biogrn.dynamics import check_stability
 
 __all__ = ["RegulatorConfig", "make_config"]
@@ -20,7 +20,7 @@ __all__ = ["RegulatorConfig", "make_config"]
 class RegulatorConfig(BaseModel):
     """Every setting of the gene-regulated pruning loop (defaults: the seed paper's listing)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(**STRICT, validate_default=True)
 
     # -- what is regulated ------------------------------------------------------------------------
     layers: tuple[str, ...] | None = None
@@ -125,7 +125,7 @@ class RegulatorConfig(BaseModel):
     gate_half: float = Field(default=0.5, gt=0.0)
     gate_hill: float = Field(default=2.0, gt=0.0)
 
-    seed: int = 0
+    seed: Seed = 0
 
     @model_validator(mode="after")
     def _check_pairs(self) -> RegulatorConfig:

@@ -9,7 +9,7 @@ from biogrn.core import DataError
 from biogrn.data import AffectNet, Splits, digits, fer2013_splits, flat_splits, ravdess_splits, read_csv, read_npz
 from biogrn.models import bionic, mlp
 
-__all__ = ["build_model", "load_data", "make_optimizer", "resolve_device"]
+__all__ = ["build_model", "load_data", "make_optimizer", "parameter_count", "resolve_device", "training_bytes"]
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -23,6 +23,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device: {name!r} asked for, but CUDA is not available here")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"device: {name!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
+                         f"device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"device: {name!r} asked for, but MPS is not available here")
     return device
@@ -41,7 +44,7 @@ def load_data(config, seed: int) -> Splits:
     if config.name == "csv":
         return read_csv(config.path, config.label_column, config.val_fraction, config.test_fraction, seed)
     if config.name == "fer2013":
-        return fer2013_splits(config.path, config.val_fraction, seed, config.on_error)
+        return fer2013_splits(config.path, config.val_fraction, seed, config.on_error, config.test_fraction)
     if config.name == "affectnet":
         parts = {split: AffectNet(config.path, split, config.classes, config.image_size, config.on_error,
                                   config.val_fraction, seed) for split in ("train", "val", "test")}
@@ -66,6 +69,35 @@ def build_model(config, n_features: int, n_classes: int, image_shape: tuple[int,
         return bionic(image_shape, n_classes, config.hidden, config.connectome_density, config.dale,
                       config.inhibitory_fraction, config.inhibitory_gain, config.noise, config.layernorm, seed)
     raise ValueError(f"model.name: {config.name!r} is unknown")
+
+
+BIONIC_FRONT_WIDTH = 32 * 16
+"""Features the BioNIC front end hands to the cortex: 32 channels pooled to 4x4."""
+OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "sgd": 1}
+GENE_FLOATS = 8
+"""Per regulated connection: m, p, the gradient record, the drive, the mask, the importance and
+two buffers of the integration; an upper estimate (docs/reliability.md)."""
+
+
+def parameter_count(config, n_features: int, n_classes: int, image_shape: tuple[int, ...] | None) -> int:
+    """The parameters `build_model` would allocate, counted from the widths alone."""
+    widths = [n_features, *config.hidden, n_classes]
+    front = 0
+    if config.name == "bionic":
+        channels = image_shape[0] if image_shape else 1
+        front = 16 * channels * 9 + 16 + 32 * 16 * 9 + 32
+        widths[0] = BIONIC_FRONT_WIDTH
+        front += 2 * sum(config.hidden) if config.layernorm else 0
+    return front + sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def training_bytes(config, n_features: int, n_classes: int, image_shape: tuple[int, ...] | None) -> int:
+    """Bytes a run of `config` (a `RunConfig`) holds on its device: weights, gradients, optimizer
+    state and, when regulated, the genes; activations of a batch (forward and backward) on top."""
+    n = parameter_count(config.model, n_features, n_classes, image_shape)
+    floats = 2 + OPTIMIZER_STATES[config.training.optimizer] + (GENE_FLOATS if config.pruning == "gene" else 0)
+    activations = 3 * config.training.batch_size * (n_features + sum(config.model.hidden) + n_classes)
+    return 4 * (n * floats + activations)
 
 
 def make_optimizer(config, parameters) -> torch.optim.Optimizer:

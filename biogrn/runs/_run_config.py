@@ -23,9 +23,9 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from biogrn.core import ConfigError, format_validation_error
+from biogrn.core import STRICT, ConfigError, Seed, format_validation_error
 from biogrn.regulation import RegulatorConfig
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "parse_run_config",
 ]
 
-_STRICT = ConfigDict(extra="forbid", frozen=True)
 PositiveInt = Annotated[int, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -41,7 +40,7 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 class DataConfig(BaseModel):
     """Where the examples come from and how they are split."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
     name: Literal["digits", "npz", "csv", "fer2013", "affectnet", "ravdess"] = "digits"
     """`digits`: scikit-learn's 8x8 digits (ships offline); `npz`: arrays `x` and `y` in a NumPy
@@ -54,9 +53,11 @@ class DataConfig(BaseModel):
     label_column: str = "label"
     """Name of the label column of a `csv` file."""
     val_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
-    """For `fer2013`: only the image-folder form, which has no validation set, uses it."""
+    """For `fer2013`: used by the image-folder form, which has no validation set, and by a CSV
+    without `Usage`."""
     test_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
-    """Unused by `fer2013` and `affectnet`, whose test splits are their own; for `ravdess` a
+    """For `fer2013`: used only by a CSV without `Usage` (Kaggle's train.csv), which is split by
+    these two fractions; unused by `affectnet`, whose test split is its own; for `ravdess` a
     fraction of the actors."""
     on_error: Literal["raise", "skip"] = "raise"
     """`fer2013`, `affectnet`, `ravdess`: stop at a malformed row, image or file name, or skip it
@@ -97,7 +98,7 @@ class DataConfig(BaseModel):
 class ModelConfig(BaseModel):
     """The network: input and output widths come from the data."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
     name: Literal["mlp", "bionic"] = "mlp"
     """`mlp`: the seed listing's model; `bionic`: the BioNIC-style image model (docs/structure.md)."""
@@ -120,7 +121,7 @@ class ModelConfig(BaseModel):
 class TrainingConfig(BaseModel):
     """The optimisation loop (the seed paper's: Adam, lr 1e-3, batch 64)."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
     epochs: PositiveInt = 20
     batch_size: PositiveInt = 64
@@ -134,7 +135,7 @@ class TrainingConfig(BaseModel):
 class RecordsConfig(BaseModel):
     """What goes into records.nc beyond the per-epoch variables."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
     quantiles: tuple[Probability, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
     """Quantiles of m and p recorded per layer and epoch."""
@@ -150,9 +151,9 @@ _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 class RunConfig(BaseModel):
     """One study: every section validated, the regulator's epochs and seed taken from the run."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
-    seed: int = 0
+    seed: Seed = 0
     device: str = "auto"
     """`auto` (CUDA when present), `cpu`, `cuda`, `cuda:N` or `mps`."""
     pruning: Literal["gene", "none"] = "gene"
@@ -178,7 +179,8 @@ class RunConfig(BaseModel):
             if key in regulator and regulator[key] != value:
                 raise ValueError(f"regulator.{key}: {regulator[key]!r} differs from {owner} = {value!r}; "
                                  f"set it once, as {owner}")
-            if isinstance(value, int) and not isinstance(value, bool) and (key == "seed" or value > 0):
+            if isinstance(value, int) and not isinstance(value, bool) and (0 <= value < 2**63 if key == "seed"
+                                                                          else value > 0):
                 # a bad value is reported once, at its owner
                 shared[key] = value
         return {**data, "regulator": {**regulator, **shared}}
@@ -214,9 +216,14 @@ def load_run_config(path: str | Path) -> RunConfig:
         ConfigError: the file is missing, unparsable (with its line), or a field is invalid.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, not a config file")
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not a text file (byte {error.start} is not UTF-8)") from None
     suffix = path.suffix.lower()
     if suffix == ".toml":
         try:
@@ -229,7 +236,26 @@ def load_run_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: unknown config format {suffix!r}; use .toml, .yaml or .yml")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a table of sections, got {type(data).__name__}")
+    if _expanded_size(data, {}) > MAX_CONFIG_VALUES:
+        raise ConfigError(f"{path}: expands to more than {MAX_CONFIG_VALUES} values (YAML aliases repeat what "
+                          "they point to); a run configuration is a few dozen settings")
     return parse_run_config(data, base=path.parent, source=str(path))
+
+
+MAX_CONFIG_VALUES = 100_000
+
+
+def _expanded_size(value: Any, sizes: dict[int, int]) -> int:
+    """Number of values `value` holds once every shared (aliased) part is counted each time it is
+    used; linear in the distinct parts, so a billion-value alias bomb is measured in microseconds."""
+    if not isinstance(value, dict | list):
+        return 1
+    key = id(value)
+    if key not in sizes:
+        sizes[key] = 0  # a YAML alias cannot point into its own node, but guard the recursion anyway
+        parts = value.values() if isinstance(value, dict) else value
+        sizes[key] = 1 + sum(_expanded_size(part, sizes) for part in parts)
+    return sizes[key]
 
 
 def _load_yaml(text: str, path: Path) -> Any:
@@ -241,6 +267,8 @@ def _load_yaml(text: str, path: Path) -> Any:
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base`: keys given here override the base's
+                continue
             key = loader.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(

@@ -24,10 +24,11 @@ import xarray as xr
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from biogrn.core import CheckpointError, ConfigError, atomic_write, stream_seed
+from biogrn.core import CheckpointError, ConfigError, atomic_write, require_memory, stream_seed
 from biogrn.data import Augment
 from biogrn.regulation import Regulator, select_tensors
-from biogrn.runs._build import build_model, load_data, make_optimizer, resolve_device
+from biogrn.runs._build import (build_model, load_data, make_optimizer, parameter_count, resolve_device,
+                                training_bytes)
 from biogrn.runs._checkpoint import load_checkpoint, restore_rng, rng_states, save_checkpoint
 from biogrn.runs._files import CHECKPOINT_FILE, CONFIG_FILE, RECORDS_FILE
 from biogrn.runs._loop import EpochResult, evaluate, train_epoch
@@ -53,6 +54,11 @@ class Trainer:
         except ValueError as error:
             raise ConfigError(str(error)) from None
         self.data = load_data(config.data, config.seed)
+        n_parameters = parameter_count(config.model, self.data.n_features, self.data.n_classes, self.data.image_shape)
+        require_memory(
+            training_bytes(config, self.data.n_features, self.data.n_classes, self.data.image_shape), self.device,
+            f"model.hidden = {list(config.model.hidden)}: {n_parameters:.3g} parameters between "
+            f"{self.data.n_features} features and {self.data.n_classes} classes of the data", ConfigError)
         torch.manual_seed(config.seed)
         try:
             self.model = build_model(config.model, self.data.n_features, self.data.n_classes,

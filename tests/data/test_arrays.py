@@ -93,6 +93,10 @@ def test_csv_reads_features_and_labels(tmp_path):
         ("a,label\n1,-2\n", r"line 2: label -2 is negative"),
         ("a,y\n1,0\n", r"missing column\(s\) \['label'\]"),
         ("a,label\n", "no rows"),
+        ("a,label\n1,0\ninf,1\n", r"line 3, column 'a': 'inf' is not finite"),
+        ("a,b,label\n1,0,0\n2,1e400,1\n", r"line 3, column 'b': '1e400' is not finite"),
+        ("a,b,label\n1,-Infinity,0\n", r"line 2, column 'b': '-Infinity' is not finite"),
+        ("label\n1\n0\n", "no feature columns"),
     ],
 )
 def test_bad_csv_names_file_line_and_column(tmp_path, text, message):
@@ -101,3 +105,18 @@ def test_bad_csv_names_file_line_and_column(tmp_path, text, message):
     with pytest.raises(DataError, match=message) as raised:
         read_csv(path, "label", 0.2, 0.2, 0)
     assert str(path) in str(raised.value)
+
+
+def test_an_npz_that_decompresses_beyond_memory_is_refused_from_its_headers(tmp_path):
+    import io
+    import zipfile
+
+    header = io.BytesIO()  # claims 10**6 x 10**6 float64 (8 TB) in a file of a few hundred bytes
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
+    labels = io.BytesIO()
+    np.save(labels, np.zeros(3, dtype=np.int64))
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("x.npy", header.getvalue() + bytes(1000))
+        archive.writestr("y.npy", labels.getvalue())
+    with pytest.raises(DataError, match=r"bomb.npz: arrays x and y of 7.3 TiB: needs about 21.8 TiB"):
+        read_npz(tmp_path / "bomb.npz", 0.2, 0.2, 0)

@@ -50,12 +50,20 @@ def test_icml_variant_with_spaces_in_the_header(tmp_path):
         assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 
-def test_kaggle_train_and_unlabelled_test_csv(tmp_path):
-    images = faces(5, 2)
-    train = write_fer_csv(tmp_path / "train.csv", images, [3] * 5, [""] * 5, header=("emotion", "pixels"))
-    test = write_fer_csv(tmp_path / "test.csv", images, [0] * 5, [""] * 5, header=("pixels",))
-    assert len(FER2013(train, "train")) == 5 and (FER2013(train).labels == 3).all()
-    assert (FER2013(test, "test").labels == -1).all()
+def test_kaggle_train_csv_is_partitioned_and_unlabelled_test_csv_is_read_whole(tmp_path):
+    images = faces(20, 2)
+    train = write_fer_csv(tmp_path / "train.csv", images, [3] * 20, [""] * 20, header=("emotion", "pixels"))
+    test = write_fer_csv(tmp_path / "test.csv", images, [0] * 20, [""] * 20, header=("pixels",))
+    parts = {
+        split: FER2013(train, split, val_fraction=0.2, test_fraction=0.25, seed=4) for split in ("train", "val", "test")
+    }
+    assert [len(parts[s]) for s in ("train", "val", "test")] == [11, 4, 5]
+    rows = [set(parts[s].keys) for s in ("train", "val", "test")]
+    assert not (rows[0] & rows[1] or rows[0] & rows[2] or rows[1] & rows[2])
+    assert set.union(*rows) == {str(i) for i in range(1, 21)}
+    again = FER2013(train, "test", val_fraction=0.2, test_fraction=0.25, seed=4)
+    assert again.keys == parts["test"].keys and (parts["train"].labels == 3).all()
+    assert len(FER2013(test, "all")) == 20 and (FER2013(test, "all").labels == -1).all()
     with pytest.raises(DataError, match="no labelled examples"):
         fer2013_splits(test)
 

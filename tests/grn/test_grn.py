@@ -133,6 +133,19 @@ def test_networks_from_files_graphs_and_their_errors(tmp_path):
         Network.from_matrix([[0, 1, 0]])
     with pytest.raises(ValueError, match="gene 'z' is unknown"):
         Network.from_edges(["a"], [("a", "z", 1)])
+    with pytest.raises(ValueError, match=r"genes\[2\]: 'a' is listed twice"):
+        Network.from_edges(["a", "b", "a"], [("a", "b", 1)])
+    path.write_text("source,target,sign\n")
+    with pytest.raises(DataError, match="net.csv: no edges"):
+        Network.from_file(path)
+
+
+def test_a_self_loop_names_its_gene_once(tmp_path):
+    path = tmp_path / "net.csv"
+    path.write_text("source,target,sign\na,a,-1\na,b,1\nc,c,1\n")
+    network = Network.from_file(path)
+    assert network.genes == ("a", "b", "c")
+    assert list(zip(network.sources, network.targets, network.signs)) == [(0, 0, -1), (0, 1, 1), (2, 2, 1)]
 
 
 def as_bnet(matrix: np.ndarray) -> str:

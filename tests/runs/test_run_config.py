@@ -134,3 +134,120 @@ def test_defaults_are_the_seed_papers_listing():
     config = RunConfig()
     assert (config.training.optimizer, config.training.lr, config.training.batch_size) == ("adam", 1e-3, 64)
     assert (config.regulator.alpha, config.regulator.beta, config.regulator.start_epoch) == (0.5, 0.2, 5)
+
+
+def float_fields():
+    """(section, field) of every float setting, found from the schemas, not listed by hand."""
+    from biogrn.regulation import RegulatorConfig
+    from biogrn.runs._run_config import DataConfig, ModelConfig, RecordsConfig, TrainingConfig
+
+    sections = {
+        "data": DataConfig,
+        "model": ModelConfig,
+        "training": TrainingConfig,
+        "regulator": RegulatorConfig,
+        "records": RecordsConfig,
+    }
+    return [
+        (section, name)
+        for section, schema in sections.items()
+        for name, field in schema.model_fields.items()
+        if "float" in str(field.annotation)
+    ]
+
+
+@pytest.mark.parametrize(("section", "name"), float_fields(), ids=lambda v: str(v))
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")], ids=str)
+def test_every_float_setting_refuses_non_finite_values(section, name, value):
+    with pytest.raises(ConfigError, match=rf"{section}\.{name}(\.\d+)?: Input should be a finite number"):
+        parse_run_config({section: {name: [value] if name == "quantiles" else value}})
+
+
+def test_there_are_float_settings_to_check():
+    assert len(float_fields()) > 30
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 10**30])
+def test_seeds_outside_64_bits_are_refused_once_at_their_field(seed):
+    with pytest.raises(ConfigError) as raised:
+        parse_run_config({"seed": seed})
+    assert str(raised.value).count("seed:") == 1 and "regulator" not in str(raised.value)
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_is_expanded(tmp_path):
+    import time
+
+    levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for previous, name in zip("abcdefgh", "bcdefghi"):
+        levels.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+    levels.append("seed: [" + ",".join(["*i"] * 9) + "]")  # 9**10 strings once expanded
+    path = write(tmp_path, "bomb.yaml", "\n".join(levels) + "\n")
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match="expands to more than 100000 values"):
+        load_run_config(path)
+    assert time.perf_counter() - started < 5
+
+
+def test_yaml_merge_keys_are_read_and_keys_given_beside_them_win(tmp_path):
+    path = write(
+        tmp_path,
+        "merge.yaml",
+        "training: &t {epochs: 3, lr: 0.01}\nregulator:\n  <<: {gamma_m: 0.03, gamma_p: 0.02}\n  gamma_p: 0.015\n",
+    )
+    config = load_run_config(path)
+    assert (config.regulator.gamma_m, config.regulator.gamma_p, config.training.epochs) == (0.03, 0.015, 3)
+
+
+def test_a_binary_file_or_a_directory_is_not_a_config(tmp_path):
+    (tmp_path / "run.toml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
+    with pytest.raises(ConfigError, match="not a text file"):
+        load_run_config(tmp_path / "run.toml")
+    (tmp_path / "dir.toml").mkdir()
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_run_config(tmp_path / "dir.toml")
+    with pytest.raises(ConfigError, match="not found"):
+        load_run_config(tmp_path / "absent.toml")
+
+
+def test_a_long_value_is_quoted_short_in_the_message():
+    with pytest.raises(ConfigError) as raised:
+        parse_run_config({"seed": [[1] * 1000] * 1000})
+    assert len(str(raised.value)) < 300
+
+
+def test_a_model_that_cannot_fit_is_refused_with_its_estimate_before_allocating(tmp_path):
+    from biogrn.runs import Trainer
+
+    with pytest.raises(ConfigError, match=r"model.hidden = \[1000000000\]: 7.5e\+10 parameters .* needs about"):
+        Trainer(parse_run_config({"model": {"hidden": [10**9]}}), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_device_index_beyond_the_machine_is_refused(monkeypatch):
+    import torch
+
+    from biogrn.runs._build import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("cuda:1") == torch.device("cuda:1")
+    with pytest.raises(
+        ValueError, match=r"'cuda:7' asked for, but this machine has 2 CUDA device\(s\), cuda:0 to cuda:1"
+    ):
+        resolve_device("cuda:7")
+
+
+@given(
+    st.sampled_from(["mlp", "bionic"]),
+    st.lists(st.integers(1, 40), min_size=1, max_size=3),
+    st.booleans(),
+    st.integers(1, 3),
+    st.integers(2, 12),
+)
+def test_the_parameter_estimate_counts_what_the_model_allocates(name, hidden, layernorm, channels, classes):
+    from biogrn.runs._build import build_model, parameter_count
+
+    config = parse_run_config({"model": {"name": name, "hidden": hidden, "layernorm": layernorm}}).model
+    shape = (channels, 6, 6)
+    model = build_model(config, channels * 36, classes, shape)
+    assert parameter_count(config, channels * 36, classes, shape) == sum(p.numel() for p in model.parameters())
