@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 
 from biogrn._version import __version__
-from biogrn.core import CheckpointError, ConfigError, DataError
+from biogrn.core import CheckpointError, ConfigError, DataError, DivergedError
 from biogrn.regulation import Regulator, RegulatorConfig, regulate
 
 _NAMESPACES = (
@@ -46,6 +46,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DataError",
+    "DivergedError",
     "Regulator",
     "RegulatorConfig",
     "RunConfig",

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from biogrn.core import CheckpointError, ConfigError, DataError
+from biogrn.core import CheckpointError, ConfigError, DataError, DivergedError
 from biogrn.runs import CONFIG_FILE, RECORDS_FILE, load_run_config, parse_run_config, read_records, resume, run
 
 __all__ = ["main"]
 
-USAGE_ERRORS = (ConfigError, DataError, CheckpointError, FileExistsError, FileNotFoundError)
+USAGE_ERRORS = (ConfigError, DataError, CheckpointError, DivergedError, FileExistsError, FileNotFoundError)
 DEMO_RUNS = ("dense", "regulated")
 
 
@@ -102,6 +102,8 @@ def report_command(directory: str, figures: bool = True) -> int:
 def format_report(records: xr.Dataset) -> str:
     """A run's records as a plain-text table, one row per epoch, then the test result."""
     status = "complete" if int(records.attrs.get("complete", 0)) else "running or stopped"
+    if records.attrs.get("stopped"):
+        status = f"stopped at {records.attrs['stopped']}"
     lines = [
         f"{records.attrs.get('data_source', '?')}, pruning {records.attrs.get('pruning', '?')}, "
         f"seed {records.attrs.get('seed', '?')}: {int(records.attrs.get('epochs_done', 0))} of "

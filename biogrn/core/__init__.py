@@ -5,7 +5,7 @@ Nothing here imports another part of biogrn.
 """
 
 from biogrn.core._atomic import atomic_write
-from biogrn.core._errors import CheckpointError, ConfigError, DataError, format_validation_error
+from biogrn.core._errors import CheckpointError, ConfigError, DataError, DivergedError, format_validation_error
 from biogrn.core._memory import available_bytes, format_bytes, require_memory
 from biogrn.core._parameters import stored_parameter
 from biogrn.core._segments import segment_counts, segment_sums
@@ -18,6 +18,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DataError",
+    "DivergedError",
     "Seed",
     "atomic_write",
     "available_bytes",

@@ -1,14 +1,14 @@
 """The errors biogrn raises for bad input, and the one-line form of a pydantic validation error.
 
-Each is a `ValueError`, so code that catches `ValueError` keeps working; the CLI catches these
-three and prints their message instead of a traceback.
+The first three are `ValueError`s, so code that catches `ValueError` keeps working; the CLI
+catches all four and prints their message instead of a traceback.
 """
 
 from __future__ import annotations
 
 import reprlib
 
-__all__ = ["CheckpointError", "ConfigError", "DataError", "format_validation_error"]
+__all__ = ["CheckpointError", "ConfigError", "DataError", "DivergedError", "format_validation_error"]
 
 _short = reprlib.Repr()  # a value is quoted, never expanded: a YAML alias bomb would print billions
 _short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring, _short.maxother = 2, 4, 4, 60, 60
@@ -24,6 +24,10 @@ class DataError(ValueError):
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, unreadable, or from another version or run."""
+
+
+class DivergedError(ArithmeticError):
+    """Training produced a non-finite loss or weight; the message says which epoch and what is kept."""
 
 
 def format_validation_error(error) -> str:

@@ -16,6 +16,12 @@ passes since the last integration:
 For unit genes (one per output unit or channel) the drive is the mean over the unit's fan-in.
 With `normalize_drive`, $u$ is divided by its mean over the layer, so that the Hill constant
 $K_u = 1$ means "the layer's average saliency".
+
+A gene whose drive is not finite (a gradient of the interval overflowed, as mixed precision's
+scaled gradients do when GradScaler skips a step) takes the neutral value instead: the mean of
+its layer's finite drives, 1 after normalisation. It is counted (`GeneDrive.non_finite`, on the
+device) and neither pushes its gene up nor down, so one bad sample never makes the gene state
+NaN.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from biogrn.policies import normalize_per_layer
 from biogrn.regulation._gradients import GradientRecord
 from biogrn.regulation._hebbian import HebbianRecorder
 from biogrn.regulation._tensors import RegulatedTensor
@@ -107,6 +112,10 @@ class GeneDrive:
         self.hebbian, self.hebbian_index = hebbian, dict(hebbian_index or {})
         self._u: Tensor | None = None
         self._scratch: dict[int, Tensor] = {}
+        self.non_finite = torch.zeros((), dtype=torch.long, device=mask.device)
+        """Genes whose interval drive was not finite, summed over intervals (read it with `int`)."""
+        self.host_checks = mask.device.type == "cpu"
+        """Branch on the host over whether a drive is all finite (free on the CPU, a sync elsewhere)."""
 
     def __call__(self, dtype: torch.dtype) -> Tensor:
         """$u$ for every gene, in `dtype`, from the records since the last `reset`.
@@ -132,9 +141,37 @@ class GeneDrive:
                 connection_drive(kind, weight, record.grad_sq, record.n_backward, active, out=out, scratch=scratch)
             else:
                 u[sl] = tensor.per_gene(connection_drive(kind, weight, record.grad_sq, record.n_backward, active))
-        if self.normalize:
-            normalize_per_layer(u, self.slices, "mean", out=u)
+        self._neutralise_and_normalize(u)
         return u
+
+    def _neutralise_and_normalize(self, u: Tensor) -> None:
+        """Non-finite entries to their layer's finite mean, counted; then $u / \bar u_{\text{layer}}$.
+
+        Without a non-finite entry this is exactly the division by the layer mean. On a GPU all of
+        it stays on the device (five passes over $u$, microseconds); on the CPU, where reading a
+        number back costs nothing, the layer sums that the mean needs anyway say whether any entry
+        is non-finite, and the common case takes the one division.
+        """
+        if self.host_checks:
+            sums = torch.stack([u[s].sum() for s in self.slices])
+            if bool(torch.isfinite(sums).all()):
+                if self.normalize:
+                    tiny = torch.finfo(u.dtype).tiny
+                    for s, total in zip(self.slices, sums):
+                        torch.div(u[s], (total / (s.stop - s.start)).clamp_min(tiny), out=u[s])
+                return
+        finite = torch.isfinite(u)
+        self.non_finite += finite.numel() - finite.sum()
+        torch.nan_to_num_(u, nan=0.0, posinf=0.0, neginf=0.0)
+        tiny, one = torch.finfo(u.dtype).tiny, u.new_ones(())
+        for s in self.slices:  # layers are contiguous slices: no gather/scatter over genes
+            part, ok = u[s], finite[s]
+            mean = part.sum() / ok.sum().clamp_min(1)
+            if self.normalize:
+                torch.div(part, mean.clamp_min(tiny), out=part)
+                torch.where(ok, part, one, out=part)
+            else:
+                torch.where(ok, part, mean, out=part)
 
     def reset(self) -> None:
         """Start a new interval: clear the gradient and co-activity records."""

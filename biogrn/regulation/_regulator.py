@@ -9,12 +9,18 @@ clock (`GeneClock`), the drive (`GeneDrive`), the Eq. 1 state and field (`biogrn
 policy that decides (`biogrn.policies`) and the edits a decision makes (`WeightEditor`).
 
 Per step nothing reads back to the host. Host reads happen once per integration only where a
-count is needed (none by default) and once per prune/rewire update: the number of candidates
-per layer (to clamp k), the number of active genes per scope (`target`), and the update's
-statistics for `history`.
+count is needed (none by default), once per epoch (the count of non-finite drives), and once
+per prune/rewire update: the number of candidates per layer (to clamp k), the number of active
+genes per scope (`target`), and the update's statistics for `history`.
+
+A non-finite gradient (a step that mixed precision's GradScaler skips) never reaches the gene
+state: its genes take a neutral drive for that interval (`GeneDrive`), the count goes into
+`history` (`non_finite_drive`) and one warning says so.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 from torch import Tensor, nn
@@ -118,6 +124,7 @@ class Regulator:
         )
         self.clock = GeneClock(config.epochs)
         self.history: list[dict] = []
+        self._non_finite_warned = False
         self._attached = True
         if optimizer is not None:
             self.attach_optimizer(optimizer)
@@ -238,10 +245,23 @@ class Regulator:
         """Call once per epoch: integrates pending steps, feeds the plateau rule, prunes and rewires."""
         self._check_attached()
         self.integrate()
+        self._warn_non_finite()
         self.clock.end_epoch()
         self.policy.observe(val_metric)
         if self.config.update_every is None and self.clock.epoch > self.config.start_epoch:
             self.update()
+
+    def _warn_non_finite(self) -> None:
+        if self._non_finite_warned or not int(self.drive.non_finite):
+            return
+        self._non_finite_warned = True
+        warnings.warn(
+            f"regulator: {int(self.drive.non_finite)} gene drive(s) were not finite by epoch {self.clock.epoch + 1} "
+            "(an overflowing gradient, such as a step GradScaler skips); those genes took a neutral drive for "
+            "their interval and the gene state stays finite. The running count is history's non_finite_drive.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
     # -- Eq. 1 -----------------------------------------------------------------------------------------
     def integrate(self) -> None:
@@ -297,7 +317,8 @@ class Regulator:
         """
         if any(record.last_grad is None for record in self.records):
             raise RuntimeError(f"policy {self.config.policy!r} keeps no last gradient")
-        return self._per_gene([record.last_grad.abs() for record in self.records])
+        magnitude = self._per_gene([record.last_grad.abs() for record in self.records])
+        return magnitude.nan_to_num_(nan=0.0, posinf=0.0)  # an overflowed gradient is no evidence to grow
 
     def view(self) -> PolicyView:
         """The frozen picture of the genes that the policy decides from."""
@@ -333,6 +354,7 @@ class Regulator:
             "n_regrown": [int(x) for x in n_regrown],
             "tau": [float(x) for x in tau],
             "sparsity": list(self.layer_sparsity().values()),
+            "non_finite_drive": int(self.drive.non_finite),
         }
         self.history.append(record)
         return record
@@ -408,6 +430,7 @@ class Regulator:
             "generator": self.generator.get_state(),
             "history": [dict(r) for r in self.history],
             "hebbian": self.hebbian.state_dict() if self.hebbian is not None else None,
+            "non_finite_drive": self.drive.non_finite.clone(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -439,6 +462,7 @@ class Regulator:
         self.history = [dict(r) for r in state["history"]]
         if self.hebbian is not None:
             self.hebbian.load_state_dict(state["hebbian"])
+        self.drive.non_finite.copy_(state.get("non_finite_drive", 0))
 
     def remove(self) -> nn.Module:
         """Bake mask and gate into plain weights and detach from the model; returns the model."""

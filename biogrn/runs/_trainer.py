@@ -15,6 +15,7 @@ stopped (except the wall-clock `epoch_seconds`).
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ import xarray as xr
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from biogrn.core import CheckpointError, ConfigError, atomic_write, require_memory, stream_seed
+from biogrn.core import CheckpointError, ConfigError, DivergedError, atomic_write, require_memory, stream_seed
 from biogrn.data import Augment
 from biogrn.regulation import Regulator, select_tensors
 from biogrn.runs._build import (build_model, load_data, make_optimizer, parameter_count, resolve_device,
@@ -89,6 +90,8 @@ class Trainer:
         self.test_loader = DataLoader(self.data.test, batch_size=512)
         self.epoch = 0
         self.step = 0
+        self.stopped: str | None = None
+        """Why training stopped early (a non-finite loss), written into the records."""
 
     # -- files ------------------------------------------------------------------------------------------
     def create_directory(self) -> None:
@@ -111,7 +114,8 @@ class Trainer:
                 "policy": policy,
                 "data_source": self.data.source, "device": str(self.device),
                 "n_parameters": sum(p.numel() for p in self.model.parameters()), "n_regulated": regulated,
-                "epochs_planned": self.config.training.epochs, **package_versions()}
+                "epochs_planned": self.config.training.epochs, **package_versions(),
+                **({"stopped": self.stopped} if self.stopped else {})}
 
     def records(self, test: tuple[float, float] | None = None) -> xr.Dataset:
         return self.recorder.to_dataset(self.attributes(), self.trace, test)
@@ -151,6 +155,25 @@ class Trainer:
         images = x.reshape(len(x), *self.data.image_shape)
         return Augment()(images, self.augment_generator).reshape(len(x), -1)
 
+    def _check_finite(self, epoch: int, train_loss: float, val_loss: float) -> None:
+        """Stop, keeping the last finite epoch's checkpoint and records, when the loss or a weight is not finite.
+
+        Raises:
+            DivergedError: naming the epoch, what diverged, and what the directory keeps.
+        """
+        weights_finite = bool(torch.stack([p.detach().isfinite().all() for p in self.model.parameters()]).all())
+        if math.isfinite(train_loss) and math.isfinite(val_loss) and weights_finite:
+            return
+        what = ("the training loss" if not math.isfinite(train_loss) else
+                "the validation loss" if not math.isfinite(val_loss) else "a weight")
+        kept = (f"{self.out / CHECKPOINT_FILE} and {RECORDS_FILE} hold epoch {self.epoch}, the last finite one"
+                if self.epoch else "no epoch finished, so nothing is checkpointed")
+        self.stopped = f"epoch {epoch}: {what} became non-finite"
+        if self.epoch:
+            write_records(self.records(), self.out / RECORDS_FILE)
+        raise DivergedError(f"{self.out}: {self.stopped}; training stopped ({kept}); a smaller training.lr usually "
+                            "helps, in a new run")
+
     # -- training ------------------------------------------------------------------------------------------
     def train(self, quiet: bool = False, figures: bool = True) -> xr.Dataset:
         """Train the remaining epochs, checkpointing and recording each; then score the test split."""
@@ -164,6 +187,7 @@ class Trainer:
                     self.model, self.train_loader, self.optimizer, self.device, self.regulator, self.trace, bar,
                     transform=self.augment if self.augment_generator is not None else None)
             val_loss, val_accuracy = evaluate(self.model, self.val_loader, self.device)
+            self._check_finite(epoch, train_loss, val_loss)
             if self.regulator is not None:
                 self.regulator.epoch_end(val_accuracy)
             self.step += len(self.train_loader)

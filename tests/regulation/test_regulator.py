@@ -400,3 +400,95 @@ def test_record_every_adds_only_the_gradients_of_every_kth_step(gate):
 def test_record_every_may_not_exceed_the_integration_interval():
     with pytest.raises(ValueError, match="record_every: 60 exceeds integrate_every = 50"):
         biogrn.regulate(make_mlp(), record_every=60)
+
+
+@pytest.mark.parametrize("policy", ["paper", "rigl"])
+@pytest.mark.parametrize("gate", ["mask", "hill"])
+def test_a_step_gradscaler_skips_leaves_the_gene_state_finite_and_pruning_going(policy, gate):
+    """An overflowing gradient, skipped by a real torch.amp.GradScaler, is contained: the genes
+    stay finite, pruning goes on, and where a drive reads it (gene policies) the history counts it
+    and one warning says so; RigL's growth treats it as no evidence."""
+    import contextlib
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    reg = biogrn.regulate(
+        model,
+        optimizer=optimizer,
+        policy=policy,
+        gate=gate,
+        integrate_every=4,
+        start_epoch=0,
+        epochs=4,
+        drop_fraction=0.2,
+    )
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
+    x, y = torch.randn(64, 8), torch.randint(0, 4, (64,))
+    for epoch in range(4):
+        for step in range(10):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            if (epoch, step) == (1, 5):
+                loss = loss * math.inf  # every gradient inf or nan, as an fp16 overflow gives
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            reg.step()
+        warns = epoch == 1 and policy == "paper"
+        expect = pytest.warns(RuntimeWarning, match="not finite") if warns else contextlib.nullcontext()
+        with expect:
+            reg.epoch_end(0.5)
+    assert scaler.get_scale() < 2.0**8  # the scaler did see the overflow and skip the step
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert torch.isfinite(reg.genes.y).all()
+    assert (reg.history[-1]["non_finite_drive"] > 0) == (policy == "paper")
+    assert any(update["n_pruned"] != [0, 0] for update in reg.history[1:])  # updates after the bad epoch
+
+
+@pytest.mark.parametrize("host_checks", [True, False], ids=["cpu-branch", "device-only"])
+def test_a_non_finite_drive_takes_its_layers_finite_mean(host_checks):
+    from biogrn.regulation import GeneDrive
+
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2))
+    reg = biogrn.regulate(model, drive="grad", normalize_drive=False)
+    reg.records[0].grad_sq.copy_(torch.tensor([[4.0, 16.0, math.inf], [math.nan, 1.0, 0.0]]))
+    reg.records[1].grad_sq.copy_(torch.tensor([[1.0, 4.0], [9.0, 16.0]]))
+    for record in reg.records:
+        record.n_backward = 1
+    drive = GeneDrive(reg.tensors, reg.records, reg.mask, reg.genes.slices, "grad", normalize=False)
+    drive.host_checks = host_checks
+    u = drive(torch.float32)
+    mean = (2 + 4 + 1 + 0) / 4
+    assert torch.equal(u[:6], torch.tensor([2.0, 4.0, mean, mean, 1.0, 0.0]))
+    assert torch.equal(u[6:], torch.tensor([1.0, 2.0, 3.0, 4.0])) and int(drive.non_finite) == 2
+    normalized = GeneDrive(reg.tensors, reg.records, reg.mask, reg.genes.slices, "grad", normalize=True)
+    normalized.host_checks = host_checks
+    u = normalized(torch.float32)
+    assert torch.allclose(u[:6], torch.tensor([2.0, 4.0, mean, mean, 1.0, 0.0]) / mean)
+    assert torch.allclose(u[6:], torch.tensor([1.0, 2.0, 3.0, 4.0]) / 2.5)
+
+
+@given(st.integers(0, 2**31), st.booleans())
+@settings(max_examples=20)
+def test_both_drive_paths_agree_with_the_layer_mean_division_on_finite_drives(seed, normalize):
+    from biogrn.policies import normalize_per_layer
+    from biogrn.regulation import GeneDrive
+
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(5, 7), nn.Linear(7, 3))
+    reg = biogrn.regulate(model, drive="taylor")
+    for record in reg.records:
+        record.grad_sq.uniform_(0, 3)
+        record.n_backward = 3
+    results = []
+    for host_checks in (True, False):
+        drive = GeneDrive(reg.tensors, reg.records, reg.mask, reg.genes.slices, "taylor", normalize=normalize)
+        drive.host_checks = host_checks
+        results.append(drive(torch.float32).clone())
+        assert int(drive.non_finite) == 0
+    raw = GeneDrive(reg.tensors, reg.records, reg.mask, reg.genes.slices, "taylor", normalize=False)
+    raw.host_checks = True
+    expected = normalize_per_layer(raw(torch.float32), reg.genes.slices, "mean" if normalize else "none")
+    torch.testing.assert_close(results[0], expected, rtol=1e-6, atol=0)
+    torch.testing.assert_close(results[1], expected, rtol=1e-6, atol=0)

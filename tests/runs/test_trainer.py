@@ -229,3 +229,38 @@ def test_augmentation_needs_images(tmp_path, capsys):
     path.write_text("[data]\nname = 'npz'\npath = 'd.npz'\naugment = true\n")
     assert main(["run", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert "data.augment:" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_a_diverging_run_stops_with_exit_2_and_keeps_the_last_finite_epoch(tmp_path, monkeypatch, capsys):
+    real = biogrn.runs._trainer.train_epoch
+    calls = {"n": 0}
+
+    def diverging(model, *args, **kwargs):
+        calls["n"] += 1
+        result = real(model, *args, **kwargs)
+        if calls["n"] == 3:
+            with torch.no_grad():
+                model[0].weight.mul_(float("inf"))  # as an exploding update leaves it
+        return result
+
+    monkeypatch.setattr(biogrn.runs._trainer, "train_epoch", diverging)
+    out = tmp_path / "run"
+    assert main(["run", str(tiny_config(tmp_path)), "--out", str(out), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "epoch 3: the validation loss became non-finite" in error and "hold epoch 2" in error
+    assert load_checkpoint(out / "checkpoint.pt")["epoch"] == 2
+    records = read_records(out)
+    assert records.sizes["epoch"] == 2 and records.attrs["complete"] == 0
+    assert records.attrs["stopped"] == "epoch 3: the validation loss became non-finite"
+    assert main(["report", str(out), "--no-figures"]) == 0
+    assert "stopped at epoch 3" in capsys.readouterr().out
+
+
+def test_a_learning_rate_that_explodes_is_reported_not_scored(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("[model]\nhidden = [16]\n[training]\nepochs = 2\noptimizer = 'sgd'\nlr = 1e30\n")
+    result = subprocess.run([sys.executable, "-m", "biogrn", "run", str(path), "--out", str(tmp_path / "o"), "--quiet"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "epoch 1: the training loss became non-finite" in result.stderr and "nothing is checkpointed" in result.stderr
+    assert "test accuracy" not in result.stdout
