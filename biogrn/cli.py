@@ -1,27 +1,40 @@
 """The `biogrn` command: `demo`, `run`, `report`, `simulate`.
 
-Bad input (a config field, a data file, an occupied output directory) ends with exit status 2 and
-one message on stderr that names the field or the file; nothing is trained or written before the
-whole configuration and the data are validated.
+Bad input (a config field, a data file, an option, an occupied output directory) and a run that
+diverges end with exit status 2 and one message on stderr that names the field, the option or the
+file; nothing is trained or written before the whole configuration and the data are validated,
+and no command deletes or overwrites a file it did not create (docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
+import math
 import sys
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from biogrn.core import CheckpointError, ConfigError, DataError, DivergedError
-from biogrn.runs import CONFIG_FILE, RECORDS_FILE, load_run_config, parse_run_config, read_records, resume, run
+from biogrn.core import CheckpointError, ConfigError, DataError, DivergedError, require_memory
+from biogrn.runs import (
+    CONFIG_FILE,
+    RECORDS_FILE,
+    claim_directory,
+    free_name,
+    load_run_config,
+    parse_run_config,
+    read_records,
+    resume,
+    run,
+)
 
 __all__ = ["main"]
 
 USAGE_ERRORS = (ConfigError, DataError, CheckpointError, DivergedError, FileExistsError, FileNotFoundError)
 DEMO_RUNS = ("dense", "regulated")
+DEFAULT_DEMO = "biogrn-demo"
+DEFAULT_SIMULATION = "simulation"
 
 
 def demo_configs(epochs: int, seed: int) -> dict[str, dict]:
@@ -38,9 +51,10 @@ def demo_configs(epochs: int, seed: int) -> dict[str, dict]:
     }
 
 
-def demo_command(epochs: int, seed: int, out: Path, quiet: bool) -> int:
+def demo_command(epochs: int, seed: int, out: Path | None, quiet: bool) -> int:
     configs = {label: parse_run_config(c, source="demo") for label, c in demo_configs(epochs, seed).items()}
-    _clear_previous_demo(out)
+    out = free_name(Path(DEFAULT_DEMO)) if out is None else out
+    claim_directory(out)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
     say(f"biogrn demo: digits, MLP 64-128-64-10, Adam lr 1e-3, batch 64, {epochs} epochs, seed {seed}; writing {out}/")
     finals = {}
@@ -58,28 +72,13 @@ def demo_command(epochs: int, seed: int, out: Path, quiet: bool) -> int:
     return 0
 
 
-def _clear_previous_demo(out: Path) -> None:
-    """A demo directory is replaced by the next demo; any other non-empty directory is refused."""
-    if not out.exists():
-        return
-    entries = {p.name for p in out.iterdir()}
-    ours = entries <= {*DEMO_RUNS, "summary.txt"} and all(
-        (out / r / CONFIG_FILE).is_file() or r not in entries for r in DEMO_RUNS
-    )
-    if entries and not ours:
-        raise FileExistsError(f"{out}: exists and holds files that are not a biogrn demo; choose another --out")
-    for name in DEMO_RUNS:
-        shutil.rmtree(out / name, ignore_errors=True)
-    (out / "summary.txt").unlink(missing_ok=True)
-
-
 def run_command(config_path: str | None, out: str | None, resume_dir: str | None, quiet: bool) -> int:
     config = load_run_config(config_path) if config_path else None
     if resume_dir is not None:
         records = resume(resume_dir, config, quiet=quiet)
         out_dir = Path(resume_dir)
     else:
-        out_dir = Path(out) if out else Path("runs") / Path(config_path).stem
+        out_dir = Path(out) if out else free_name(Path("runs") / Path(config_path).stem)
         records = run(config, out_dir, quiet=quiet)
     print(
         f"test accuracy {float(records['test_accuracy']) * 100:.2f}%  "
@@ -89,13 +88,18 @@ def run_command(config_path: str | None, out: str | None, resume_dir: str | None
 
 
 def report_command(directory: str, figures: bool = True) -> int:
+    """The table of a run; its figures are redrawn in the run directory (the run's own files,
+    replaced atomically), never beside a records file elsewhere."""
     from biogrn.runs._figures import plot_run  # matplotlib loads only where figures are drawn
 
     records = read_records(directory)
     print(format_report(records))
-    if figures:
-        written = plot_run(records, Path(directory))
+    run_directory = Path(directory)
+    if figures and (run_directory / CONFIG_FILE).is_file():
+        written = plot_run(records, run_directory)
         print("figures: " + ", ".join(str(p) for p in written))
+    elif figures:
+        print(f"figures: not drawn ({directory} is not a run directory)")
     return 0
 
 
@@ -124,7 +128,7 @@ def format_report(records: xr.Dataset) -> str:
 
 
 def simulate_command(
-    network: str, out: Path, members: int, t_end: float, points: int, seed: int, iptg: float, hill: float | None
+    network: str, out: Path | None, members: int, t_end: float, points: int, seed: int, iptg: float, hill: float | None
 ) -> int:
     """A preset (`toggle`, `repressilator`) or a network CSV, simulated for many members at once."""
     import torch
@@ -132,6 +136,20 @@ def simulate_command(
 
     from biogrn.grn import Network, ShiftedHill, repressilator, sample_parameters, simulate, toggle_switch
 
+    if network == "toggle":
+        n_variables = 2
+    elif network == "repressilator":
+        n_variables = 6
+    else:
+        graph = Network.from_file(network)
+        n_variables = graph.n_genes
+    # the trajectory, and the adaptive solver's state and stages (dopri5: 7) with a margin
+    needed = 8 * members * n_variables * (points + 16)
+    require_memory(
+        needed, "cpu", f"simulate --members {members} --points {points} of {n_variables} variables", ConfigError
+    )
+    out = free_name(Path(DEFAULT_SIMULATION)) if out is None else out
+    claim_directory(out)
     generator = torch.Generator().manual_seed(seed)
     if network == "toggle":
         model = toggle_switch(members, iptg=iptg)
@@ -140,13 +158,11 @@ def simulate_command(
         model = repressilator(members, hill=2.0 if hill is None else hill)
         y0 = 50 * torch.rand(members, 6, generator=generator, dtype=torch.float64)
     else:
-        graph = Network.from_file(network)
         model = ShiftedHill(graph, **sample_parameters(graph, members, "sobol", seed))
         y0 = 100 * torch.rand(members, graph.n_genes, generator=generator, dtype=torch.float64)
     times = torch.linspace(0, t_end, points, dtype=torch.float64)
     result = simulate(model, y0, times)
     result.attrs.update(network=network, seed=seed, iptg=iptg)
-    out.mkdir(parents=True, exist_ok=True)
     result.to_netcdf(out / "simulation.nc", engine="netcdf4")
     variables = list(result["variable"].values)
     figure = Figure(figsize=(4 * len(variables), 3.4), layout="constrained")
@@ -163,27 +179,43 @@ def simulate_command(
     return 0
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage is one `--help` away), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    main_parser = argparse.ArgumentParser(prog="biogrn", description="Gene-regulated dynamic pruning for PyTorch")
+    main_parser = _OneLineParser(prog="biogrn", description="Gene-regulated dynamic pruning for PyTorch")
     commands = main_parser.add_subparsers(dest="command", required=True)
 
     demo_parser = commands.add_parser("demo", help="train dense and gene-regulated MLPs on digits (offline data)")
     demo_parser.add_argument("--epochs", type=int, default=20)
     demo_parser.add_argument("--seed", type=int, default=0)
     demo_parser.add_argument(
-        "--out", default="biogrn-demo", help="directory of the two runs (a previous demo there is replaced)"
+        "--out",
+        type=Path,
+        help=f"new or empty directory for the two runs (default {DEFAULT_DEMO}, or the first free {DEFAULT_DEMO}-N)",
     )
     demo_parser.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
 
     run_parser = commands.add_parser("run", help="train the study a TOML or YAML file describes")
     run_parser.add_argument("config", nargs="?", help="the study's .toml/.yaml (optional with --resume)")
-    run_parser.add_argument("--out", help="new directory for the run (default runs/<config name>)")
+    run_parser.add_argument(
+        "--out",
+        help="new or empty directory for the run (default runs/<config name>, or the first free runs/<config name>-N)",
+    )
     run_parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
     run_parser.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
 
     simulate_parser = commands.add_parser("simulate", help="simulate a gene regulatory network (preset or CSV)")
     simulate_parser.add_argument("network", help="'toggle', 'repressilator', or a CSV with source,target,sign")
-    simulate_parser.add_argument("--out", default="simulation")
+    simulate_parser.add_argument(
+        "--out",
+        type=Path,
+        help=f"new or empty directory (default {DEFAULT_SIMULATION}, or the first free {DEFAULT_SIMULATION}-N)",
+    )
     simulate_parser.add_argument("--members", type=int, default=100, help="parameter sets / initial conditions")
     simulate_parser.add_argument("--t-end", type=float, default=100.0)
     simulate_parser.add_argument("--points", type=int, default=201)
@@ -197,13 +229,32 @@ def parser() -> argparse.ArgumentParser:
     return main_parser
 
 
+def _argument_problems(args: argparse.Namespace) -> list[str]:
+    """What is wrong with the command line's numbers, each naming its option."""
+    problems = []
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed < 2**63:
+        problems.append(f"--seed: must be in 0 .. 2**63 - 1, got {seed}")
+    if args.command == "demo" and args.epochs < 1:
+        problems.append(f"--epochs: must be >= 1, got {args.epochs}")
+    if args.command == "simulate":
+        checks = [
+            ("--members", args.members, args.members >= 1, ">= 1"),
+            ("--points", args.points, args.points >= 2, ">= 2"),
+            ("--t-end", args.t_end, math.isfinite(args.t_end) and args.t_end > 0, "finite and > 0"),
+            ("--iptg", args.iptg, math.isfinite(args.iptg) and args.iptg >= 0, "finite and >= 0"),
+        ]
+        if args.hill is not None:
+            checks.append(("--hill", args.hill, math.isfinite(args.hill) and args.hill > 0, "finite and > 0"))
+        problems += [f"{option}: must be {rule}, got {value}" for option, value, ok, rule in checks if not ok]
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     command_parser = parser()
     args = command_parser.parse_args(argv)
-    if args.command == "demo" and args.epochs < 1:
-        command_parser.error(f"--epochs: must be >= 1, got {args.epochs}")
-    if args.command == "simulate" and (args.members < 1 or args.points < 2 or args.t_end <= 0):
-        command_parser.error("simulate: --members >= 1, --points >= 2 and --t-end > 0")
+    for problem in _argument_problems(args):
+        command_parser.error(problem)
     if args.command == "run":
         if args.config is None and args.resume is None:
             command_parser.error("run: give a CONFIG file, or --resume DIR")
@@ -211,12 +262,12 @@ def main(argv: list[str] | None = None) -> int:
             command_parser.error("run: --out and --resume exclude each other (a resumed run stays in its DIR)")
     try:
         if args.command == "demo":
-            return demo_command(args.epochs, args.seed, Path(args.out), args.quiet)
+            return demo_command(args.epochs, args.seed, args.out, args.quiet)
         if args.command == "run":
             return run_command(args.config, args.out, args.resume, args.quiet)
         if args.command == "simulate":
             return simulate_command(
-                args.network, Path(args.out), args.members, args.t_end, args.points, args.seed, args.iptg, args.hill
+                args.network, args.out, args.members, args.t_end, args.points, args.seed, args.iptg, args.hill
             )
         return report_command(args.directory, figures=not args.no_figures)
     except USAGE_ERRORS as error:

@@ -20,15 +20,24 @@ def test_demo_prints_the_comparison_and_writes_both_runs(tmp_path, capsys):
     assert (out / "summary.txt").read_text().splitlines() == lines[:3]
 
 
-def test_demo_replaces_a_previous_demo_but_no_other_directory(tmp_path, capsys):
+def test_demo_never_deletes_or_overwrites_and_its_default_name_moves_on(tmp_path, capsys, monkeypatch):
     out = tmp_path / "demo"
-    assert main(["demo", "--epochs", "1", "--quiet", "--out", str(out)]) == 0
-    assert main(["demo", "--epochs", "1", "--quiet", "--out", str(out)]) == 0
-    (out / "thesis.tex").write_text("mine")
-    capsys.readouterr()
+    (out / "dense").mkdir(parents=True)  # looks like a previous demo's run, holds a user's notes
+    (out / "dense" / "config.json").write_text("{}")
+    (out / "dense" / "notes.md").write_text("mine")
     assert main(["demo", "--epochs", "1", "--quiet", "--out", str(out)]) == 2
-    assert "not a biogrn demo" in capsys.readouterr().err
-    assert (out / "thesis.tex").read_text() == "mine"
+    assert "already exists and is not empty (dense)" in capsys.readouterr().err
+    assert (out / "dense" / "notes.md").read_text() == "mine" and (out / "dense" / "config.json").read_text() == "{}"
+    (tmp_path / "a-file").write_text("mine")
+    assert main(["demo", "--epochs", "1", "--quiet", "--out", str(tmp_path / "a-file")]) == 2
+    assert "is a file" in capsys.readouterr().err and (tmp_path / "a-file").read_text() == "mine"
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--epochs", "1", "--quiet"]) == 0
+    first = (tmp_path / "biogrn-demo" / "summary.txt").read_text()
+    assert main(["demo", "--epochs", "1", "--quiet"]) == 0  # the default name is taken: the next free one
+    assert (tmp_path / "biogrn-demo-2" / "summary.txt").is_file()
+    assert (tmp_path / "biogrn-demo" / "summary.txt").read_text() == first
+    assert main(["demo", "--epochs", "1", "--quiet", "--out", "biogrn-demo"]) == 2  # named: refused, not replaced
 
 
 def test_bad_epochs_exit_2():

@@ -21,9 +21,11 @@ state: its genes take a neutral drive for that interval (`GeneDrive`), the count
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 from biogrn.core import segment_counts, stream_seed
 from biogrn.dynamics import GeneField, GeneState, integrate
@@ -33,6 +35,7 @@ from biogrn.regulation._clock import GeneClock
 from biogrn.regulation._drive import GeneDrive
 from biogrn.regulation._edits import WeightEditor
 from biogrn.regulation._factory import make_policy, transcription_from_config
+from biogrn.regulation._gate import GeneGate
 from biogrn.regulation._gradients import GradientRecord
 from biogrn.regulation._hebbian import HebbianRecorder
 from biogrn.regulation._regulator_config import RegulatorConfig, make_config
@@ -41,6 +44,20 @@ from biogrn.regulation._tensors import RegulatedTensor, select_tensors
 __all__ = ["Regulator", "regulate"]
 
 STATE_VERSION = 2
+
+_HOLDERS: weakref.WeakKeyDictionary[nn.Module, dict[str, weakref.ref]] = weakref.WeakKeyDictionary()
+"""Which live Regulator holds which tensor of a module: two on one tensor would mask and record
+it twice. Weak both ways, so a copied model or a dropped Regulator holds nothing."""
+
+
+def _refuse_if_held(tensor: RegulatedTensor) -> None:
+    holder = _HOLDERS.get(tensor.module, {}).get(tensor.param)
+    regulator = holder() if holder is not None else None
+    gated = parametrize.is_parametrized(tensor.module, tensor.param) and any(
+        isinstance(p, GeneGate) for p in tensor.module.parametrizations[tensor.param]
+    )
+    if (regulator is not None and regulator._attached) or gated:
+        raise ValueError(f"layers: {tensor.name} is already regulated by another Regulator; call its remove() first")
 
 
 class Regulator:
@@ -67,6 +84,8 @@ class Regulator:
         self.config = config
         self.model = model
         self.tensors: list[RegulatedTensor] = select_tensors(model, config.layers, config.genes)
+        for tensor in self.tensors:
+            _refuse_if_held(tensor)
         weights = [t.original for t in self.tensors]
         devices = {w.device for w in weights}
         dtypes = {w.dtype for w in weights}
@@ -125,6 +144,8 @@ class Regulator:
         self.clock = GeneClock(config.epochs)
         self.history: list[dict] = []
         self._non_finite_warned = False
+        for tensor in self.tensors:
+            _HOLDERS.setdefault(tensor.module, {})[tensor.param] = weakref.ref(self)
         self._attached = True
         if optimizer is not None:
             self.attach_optimizer(optimizer)
@@ -431,16 +452,22 @@ class Regulator:
             "history": [dict(r) for r in self.history],
             "hebbian": self.hebbian.state_dict() if self.hebbian is not None else None,
             "non_finite_drive": self.drive.non_finite.clone(),
+            "policy_name": self.config.policy,
         }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a `state_dict` taken from a Regulator of the same layers and config.
 
         Raises:
-            ValueError: the state was taken from other layers or another version.
+            ValueError: the state was taken from other layers, another policy or another version.
         """
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"state_dict: version {state.get('version')!r} is not {STATE_VERSION}")
+        if state.get("policy_name", self.config.policy) != self.config.policy:
+            raise ValueError(
+                f"state_dict: taken from a Regulator with policy {state['policy_name']!r}, "
+                f"this one has policy {self.config.policy!r}"
+            )
         names = [t.name for t in self.tensors]
         if state["layers"] != names or list(state["sizes"]) != self.genes.sizes:
             raise ValueError(
@@ -470,6 +497,8 @@ class Regulator:
         self.attachment.remove()
         if self.hebbian is not None:
             self.hebbian.remove()
+        for tensor in self.tensors:
+            _HOLDERS.get(tensor.module, {}).pop(tensor.param, None)
         self._attached = False
         return self.model
 

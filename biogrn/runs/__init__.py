@@ -10,10 +10,12 @@
 - `_metrics`: group-wise evaluation and forecast errors.
 - `_figures`: the figures of a run (matplotlib, loaded only when drawn).
 - `_files`: the names of a run directory's files.
+- `_directories`: output directories that are new or empty, default names that are free, locks.
 """
 
-from biogrn.runs._build import build_model, load_data, make_optimizer, resolve_device
+from biogrn.runs._build import build_model, load_data, make_optimizer, parameter_count, resolve_device, training_bytes
 from biogrn.runs._checkpoint import CHECKPOINT_VERSION, load_checkpoint, restore_rng, rng_states, save_checkpoint
+from biogrn.runs._directories import LOCK_FILE, claim_directory, free_name, locked
 from biogrn.runs._files import CHECKPOINT_FILE, CONFIG_FILE, RECORDS_FILE
 from biogrn.runs._loop import CLASSIFICATION, REGRESSION, EpochResult, Objective, evaluate, fit, train_epoch
 from biogrn.runs._metrics import forecast_errors, group_metrics, predict, seasonal_naive
@@ -44,6 +46,7 @@ __all__ = [
     "CHECKPOINT_VERSION",
     "CLASSIFICATION",
     "CONFIG_FILE",
+    "LOCK_FILE",
     "RECORDS_FILE",
     "REGRESSION",
     "VARIABLES",
@@ -58,17 +61,21 @@ __all__ = [
     "Trainer",
     "TrainingConfig",
     "build_model",
+    "claim_directory",
     "config_of",
     "evaluate",
     "fit",
     "forecast_errors",
+    "free_name",
     "grid",
     "group_metrics",
     "load_checkpoint",
     "load_data",
     "load_run_config",
+    "locked",
     "make_optimizer",
     "package_versions",
+    "parameter_count",
     "parse_run_config",
     "point_name",
     "predict",
@@ -82,6 +89,7 @@ __all__ = [
     "save_checkpoint",
     "seasonal_naive",
     "summarize",
+    "training_bytes",
     "sweep",
     "sweep_point",
     "train_epoch",

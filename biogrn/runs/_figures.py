@@ -14,6 +14,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from biogrn.core import atomic_write
+
 __all__ = ["plot_run"]
 
 
@@ -32,7 +34,7 @@ def plot_run(records: xr.Dataset, out: str | Path) -> list[Path]:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    figure.savefig(path, dpi=110, bbox_inches="tight")
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
     return path
 
 

@@ -27,7 +27,7 @@ import xarray as xr
 from torch import Tensor
 
 from biogrn._version import __version__
-from biogrn.core import atomic_write
+from biogrn.core import DataError, atomic_write
 from biogrn.regulation import Regulator
 from biogrn.runs._files import RECORDS_FILE
 from biogrn.runs._loop import EpochResult
@@ -283,13 +283,21 @@ def read_records(path: str | Path) -> xr.Dataset:
 
     Raises:
         FileNotFoundError: there is no records file at `path`.
+        DataError: the file is not a records file (unreadable, or without the per-epoch variables).
     """
     path = Path(path)
     if path.is_dir():
         path = path / RECORDS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no records file")
-    return xr.load_dataset(path)
+    try:
+        records = xr.load_dataset(path)
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise DataError(f"{path}: not a readable records file ({type(error).__name__}: {error})") from None
+    missing = [name for name in ("train_loss", "val_loss", "test_accuracy") if name not in records]
+    if missing or "epoch" not in records.dims:
+        raise DataError(f"{path}: not the records of a biogrn run (lacks {', '.join(missing) or 'an epoch axis'})")
+    return records
 
 
 def config_of(dataset: xr.Dataset) -> dict:

@@ -206,7 +206,9 @@ def parse_run_config(data: dict, base: Path | None = None, source: str = "config
     try:
         return RunConfig.model_validate(data, context={"base": base})
     except ValidationError as error:
-        raise ConfigError(f"{source}: invalid configuration\n{format_validation_error(error)}") from None
+        problems = format_validation_error(error)
+        header = f"{source}: " if "\n" not in problems else f"{source}: invalid configuration\n"
+        raise ConfigError(header + problems) from None
 
 
 def load_run_config(path: str | Path) -> RunConfig:

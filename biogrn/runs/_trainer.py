@@ -28,15 +28,17 @@ from tqdm.auto import tqdm
 from biogrn.core import CheckpointError, ConfigError, DivergedError, atomic_write, require_memory, stream_seed
 from biogrn.data import Augment
 from biogrn.regulation import Regulator, select_tensors
-from biogrn.runs._build import (build_model, load_data, make_optimizer, parameter_count, resolve_device,
-                                training_bytes)
+from biogrn.runs._build import build_model, load_data, make_optimizer, parameter_count, resolve_device, training_bytes
 from biogrn.runs._checkpoint import load_checkpoint, restore_rng, rng_states, save_checkpoint
+from biogrn.runs._directories import claim_directory, locked
 from biogrn.runs._files import CHECKPOINT_FILE, CONFIG_FILE, RECORDS_FILE
 from biogrn.runs._loop import EpochResult, evaluate, train_epoch
 from biogrn.runs._records import ConnectionTrace, Recorder, package_versions, write_records
 from biogrn.runs._run_config import RunConfig, parse_run_config
 
 __all__ = ["Trainer", "resume", "run"]
+
+CHECKPOINT_PARTS = frozenset({"config", "epoch", "step", "model", "optimizer", "regulator", "rng", "records", "trace"})
 
 
 class Trainer:
@@ -95,15 +97,13 @@ class Trainer:
 
     # -- files ------------------------------------------------------------------------------------------
     def create_directory(self) -> None:
-        """Make the run directory and write `config.json`.
+        """Make the run directory and write `config.json` (call it holding the directory's lock).
 
         Raises:
-            FileExistsError: the directory already holds files (a run is never overwritten).
+            FileExistsError: the path is a file or a directory that holds files (a run is never
+                overwritten).
         """
-        if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
-            raise FileExistsError(f"{self.out}: already exists and is not empty; resume the run there with "
-                                  f"--resume {self.out}, or choose another --out")
-        self.out.mkdir(parents=True, exist_ok=True)
+        claim_directory(self.out)
         atomic_write(self.out / CONFIG_FILE, lambda tmp: tmp.write_text(self.config.to_json() + "\n"))
 
     def attributes(self) -> dict:
@@ -133,19 +133,39 @@ class Trainer:
         """Continue from a checkpoint of this same configuration.
 
         Raises:
-            CheckpointError: the checkpoint was written by another configuration.
+            CheckpointError: the checkpoint was written by another configuration, lacks a part,
+                holds tensors of other shapes, or an epoch this run cannot have reached.
         """
-        if json.loads(state["config"]) != json.loads(self.config.to_json()):
-            raise CheckpointError(f"{self.out / CHECKPOINT_FILE}: written by another configuration")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.regulator is not None:
-            self.regulator.load_state_dict(state["regulator"])
-        if self.trace is not None:
-            self.trace.load_state_dict(state["trace"])
-        self.recorder.load_state_dict(state["records"])
-        restore_rng(state["rng"], *self.generators())
-        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        where = self.out / CHECKPOINT_FILE
+        missing = sorted(CHECKPOINT_PARTS - set(state))
+        if missing:
+            raise CheckpointError(f"{where}: lacks {', '.join(missing)}; it is not a whole checkpoint of a run")
+        try:
+            same_config = json.loads(state["config"]) == json.loads(self.config.to_json())
+        except (TypeError, json.JSONDecodeError):
+            same_config = False
+        if not same_config:
+            raise CheckpointError(f"{where}: written by another configuration")
+        epoch, step, epochs = state["epoch"], state["step"], self.config.training.epochs
+        steps_per_epoch = len(self.train_loader)
+        if not (isinstance(epoch, int) and 0 <= epoch <= epochs and step == epoch * steps_per_epoch):
+            raise CheckpointError(f"{where}: epoch {epoch!r} at step {step!r} is not a state this run reaches "
+                                  f"(epochs 0 to {epochs}, {steps_per_epoch} steps each)")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.regulator is not None:
+                self.regulator.load_state_dict(state["regulator"])
+            if self.trace is not None:
+                self.trace.load_state_dict(state["trace"])
+            self.recorder.load_state_dict(state["records"])
+            restore_rng(state["rng"], *self.generators())
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+            raise CheckpointError(f"{where}: does not fit this run ({type(error).__name__}: "
+                                  f"{str(error).splitlines()[0] if str(error) else error!r})") from None
+        if len(self.recorder.rows) != epoch:
+            raise CheckpointError(f"{where}: holds records of {len(self.recorder.rows)} epochs at epoch {epoch}")
+        self.epoch, self.step = epoch, step
 
     def generators(self) -> list[torch.Generator]:
         return [self.generator] + ([self.augment_generator] if self.augment_generator is not None else [])
@@ -219,8 +239,10 @@ def run(config: RunConfig | dict, out: str | Path, quiet: bool = False, figures:
     if not isinstance(config, RunConfig):
         config = parse_run_config(config)
     session = Trainer(config, out)
-    session.create_directory()
-    return session.train(quiet, figures)
+    claim_directory(session.out)  # refused before anything is created in it
+    with locked(session.out):
+        session.create_directory()  # claimed again under the lock: a concurrent run may have come first
+        return session.train(quiet, figures)
 
 
 def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False,
@@ -234,7 +256,18 @@ def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False
     stored_file = out / CONFIG_FILE
     if not stored_file.is_file():
         raise CheckpointError(f"{out}: no run to resume here ({CONFIG_FILE} is missing)")
-    stored = parse_run_config(json.loads(stored_file.read_text()), source=str(stored_file))
+    with locked(out):
+        return _resume_locked(out, stored_file, config, quiet, figures)
+
+
+def _resume_locked(out: Path, stored_file: Path, config: RunConfig | None, quiet: bool, figures: bool) -> xr.Dataset:
+    try:
+        stored_data = json.loads(stored_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{stored_file}: not the JSON a run writes ({error})") from None
+    if not isinstance(stored_data, dict):
+        raise CheckpointError(f"{stored_file}: not the JSON a run writes (a {type(stored_data).__name__})")
+    stored = parse_run_config(stored_data, source=str(stored_file))
     if config is not None and config.to_json() != stored.to_json():
         ours, theirs = config.model_dump(mode="json"), stored.model_dump(mode="json")
         differing = sorted(_differences(ours, theirs))

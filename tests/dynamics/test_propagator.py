@@ -59,12 +59,13 @@ def test_fused_step_equals_odeint_for_every_runge_kutta_method(
     assert ((fused - reference).abs() / scale).max() <= 1e-12  # the same method, exactly
     # float32: within 1e-6 of the same method's float64 result, and no further from it than
     # torchdiffeq's own float32 solve (whose stage roundings reach 1.3e-6 near the stability bound)
+    # give or take four float32 roundings: either solve may round luckier on a given draw
     field32 = drive_field(gamma_m, gamma_p, k_p, u.float(), basal)
     fused32 = integrate(field32, y0.float(), duration, method, step_size, drive=u.float())
     odeint32 = integrate(field32, y0.float(), duration, method, step_size, drive=u.float(), fused=False)
     error = ((fused32.double() - reference).abs() / scale).max()
     assert error <= 1e-6
-    assert error <= ((odeint32.double() - reference).abs() / scale).max() + 1e-7
+    assert error <= ((odeint32.double() - reference).abs() / scale).max() + 4 * torch.finfo(torch.float32).eps
 
 
 @pytest.mark.parametrize("step_size", [None, 1.0, 3.0, 0.7, 7.0])

@@ -492,3 +492,20 @@ def test_both_drive_paths_agree_with_the_layer_mean_division_on_finite_drives(se
     expected = normalize_per_layer(raw(torch.float32), reg.genes.slices, "mean" if normalize else "none")
     torch.testing.assert_close(results[0], expected, rtol=1e-6, atol=0)
     torch.testing.assert_close(results[1], expected, rtol=1e-6, atol=0)
+
+
+def test_one_tensor_is_held_by_one_regulator_at_a_time():
+    import copy
+
+    model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    first = biogrn.regulate(model, layers=["0"])
+    with pytest.raises(ValueError, match=r"layers: 0.weight is already regulated by another Regulator"):
+        biogrn.regulate(model)
+    biogrn.regulate(model, layers=["1"])  # another tensor of the same model
+    biogrn.regulate(copy.deepcopy(model), layers=["0"])  # a copy is a model of its own
+    gated = nn.Sequential(nn.Linear(4, 3))
+    biogrn.regulate(gated, gate="hill")
+    with pytest.raises(ValueError, match="already regulated"):
+        biogrn.regulate(gated, gate="hill")  # its GeneGate is still on the weight
+    first.remove()
+    biogrn.regulate(model, layers=["0"])

@@ -264,3 +264,36 @@ def test_a_learning_rate_that_explodes_is_reported_not_scored(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "epoch 1: the training loss became non-finite" in result.stderr and "nothing is checkpointed" in result.stderr
     assert "test accuracy" not in result.stdout
+
+
+def test_a_second_process_is_locked_out_of_a_running_directory(tmp_path, capsys):
+    config = tiny_config(tmp_path, epochs=200, batch=8)
+    out = tmp_path / "busy"
+    process = subprocess.Popen([sys.executable, "-m", "biogrn", "run", str(config), "--out", str(out), "--quiet"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (out / "checkpoint.pt").exists():
+            time.sleep(0.01)
+        assert process.poll() is None, "the first run ended before it could be interrupted"
+        assert main(["run", "--resume", str(out), "--quiet"]) == 2
+        assert "another biogrn process is training there" in capsys.readouterr().err
+        assert main(["run", str(config), "--out", str(out), "--quiet"]) == 2
+        assert "already exists and is not empty" in capsys.readouterr().err
+    finally:
+        process.kill()
+        process.wait()
+    checkpoint = load_checkpoint(out / "checkpoint.pt")
+    assert checkpoint["epoch"] >= 1  # the first process's files are its own, untouched by the refused ones
+
+
+def test_a_checkpoint_for_another_policy_is_refused_by_name():
+    from torch import nn
+
+    import biogrn
+
+    model = nn.Sequential(nn.Linear(4, 3))
+    state = biogrn.regulate(model, policy="paper").state_dict()
+    other = biogrn.regulate(nn.Sequential(nn.Linear(4, 3)), policy="magnitude")
+    with pytest.raises(ValueError, match="taken from a Regulator with policy 'paper', this one has policy 'magnitude'"):
+        other.load_state_dict(state)
