@@ -121,8 +121,9 @@ class AffectNet(GrayscaleImages):
         for row in range(len(table)):
             where = f"{path}: line {row + 2}"
             values = numbers.iloc[row]
-            if values.isna().any() or (values != values.round()).any():
-                column = values.index[(values.isna() | (values != values.round())).to_numpy()][0]
+            not_integer = (~np.isfinite(values.to_numpy(np.float64))) | (values != values.round()).to_numpy()
+            if not_integer.any():
+                column = values.index[not_integer][0]
                 self.problems.report(f"{where}: {column} {table[column].iloc[row]!r} is not an integer")
                 continue
             x, y, w, h, label = (int(v) for v in values)

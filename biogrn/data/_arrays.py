@@ -66,9 +66,17 @@ def read_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) -
         raise DataError(f"{path}: y must be 1-D with one label per example of x; got x {x.shape}, y {y.shape}")
     if x.dtype.kind not in "biuf":
         raise DataError(f"{path}: x has dtype {x.dtype}, expected numbers")
-    bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))
+    flat = x.reshape(len(x), -1)
+    bad = np.argwhere(~np.isfinite(flat))
     if bad.size:
-        raise DataError(f"{path}: example {bad[0]} of x has a non-finite value")
+        example, feature = bad[0]
+        raise DataError(f"{path}: example {example} of x, feature {feature}: {flat[example, feature]} is not finite")
+    if flat.dtype.kind == "f" and np.abs(flat).max(initial=0) > np.finfo(np.float32).max:
+        example, feature = np.unravel_index(np.abs(flat).argmax(), flat.shape)
+        raise DataError(
+            f"{path}: example {example} of x, feature {feature}: {flat[example, feature]} overflows "
+            "float32, the precision features are trained in"
+        )
     y = _check_labels(y, lambda i: f"{path}: example {i}" if i is not None else str(path))
     return split_arrays(x.astype(np.float32), y, val_fraction, test_fraction, seed, str(path))
 
@@ -95,6 +103,13 @@ def read_csv(path: Path, label_column: str, val_fraction: float, test_fraction: 
         row, col = np.argwhere(bad)[0]
         what = "is not a number" if np.isnan(values[row, col]) else "is not finite"
         raise DataError(f"{path}: line {row + 2}, column {table.columns[col]!r}: {table.iat[row, col]!r} {what}")
+    too_large = np.abs(values) > np.finfo(np.float32).max
+    if too_large.any():
+        row, col = np.argwhere(too_large)[0]
+        raise DataError(
+            f"{path}: line {row + 2}, column {table.columns[col]!r}: {table.iat[row, col]!r} overflows "
+            "float32, the precision features are trained in"
+        )
     y = _check_labels(
         numbers.pop(label_column).to_numpy(), lambda i: f"{path}: line {i + 2}" if i is not None else str(path)
     )

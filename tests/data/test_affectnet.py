@@ -58,6 +58,8 @@ def test_train_and_val_are_a_seeded_partition(tmp_path):
         (row(1, 11), r"line 3: expression 11 is not an id 0-10"),
         (row(1, 2, box="100,20,40,40"), r"line 3: face box x=100 y=20 w=40 h=40 leaves the 120x100 image"),
         (row(1, 2, box="30,20,0,40"), r"line 3: face box .* is empty or negative"),
+        (row(1, 2, box="30,inf,40,40"), r"line 3: face_y 'inf' is not an integer"),
+        (row(1, 2, box="30,20,1e400,40"), r"line 3: face_width '1e400' is not an integer"),
     ],
 )
 def test_bad_rows_name_file_and_line_or_are_skipped(tmp_path, bad, message):

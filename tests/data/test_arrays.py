@@ -55,7 +55,8 @@ def test_npz_round_trip_flattens_examples(tmp_path):
     [
         ({"x": np.zeros((4, 2))}, r"missing array\(s\) \['y'\]"),
         ({"x": np.zeros((4, 2)), "y": np.zeros(5, int)}, "one label per example"),
-        ({"x": np.array([[0.0, np.nan]] * 4), "y": np.zeros(4, int)}, "example 0 of x has a non-finite value"),
+        ({"x": np.array([[0.0, np.nan]] * 4), "y": np.zeros(4, int)}, "example 0 of x, feature 1: nan is not finite"),
+        ({"x": np.array([[0.0, 1.0]] * 3 + [[1e300, 0]]), "y": np.zeros(4, int)}, "example 3 of x, feature 0: 1e"),
         ({"x": np.zeros((4, 2)), "y": np.array([0, 1, -1, 0])}, "example 2: label -1 is negative"),
         ({"x": np.zeros((4, 2)), "y": np.array([0, 0.5, 1, 0])}, "example 1: label 0.5 is not an integer"),
     ],
@@ -97,6 +98,7 @@ def test_csv_reads_features_and_labels(tmp_path):
         ("a,b,label\n1,0,0\n2,1e400,1\n", r"line 3, column 'b': '1e400' is not finite"),
         ("a,b,label\n1,-Infinity,0\n", r"line 2, column 'b': '-Infinity' is not finite"),
         ("label\n1\n0\n", "no feature columns"),
+        ("a,label\n1,0\n-1e300,1\n", r"line 3, column 'a': '-1e300' overflows float32"),
     ],
 )
 def test_bad_csv_names_file_line_and_column(tmp_path, text, message):
