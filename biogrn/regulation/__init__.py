@@ -8,9 +8,11 @@ r"""The regulation of a model: which tensors, their gates, the drive, the regula
 - `_regulator`: `Regulator` and `regulate`, orchestrating Eq. 1, the policy and the edits.
 - `_regulator_config`: `RegulatorConfig`, every setting, validated.
 - `_compact`: pruned models made smaller for inference.
+- `_distributed`: `RankSync`, what ranks record made common once per interval under torch.distributed.
 """
 
 from biogrn.regulation._compact import SparseLinear, compact_structured, compact_unstructured, count_parameters
+from biogrn.regulation._distributed import RankSync, refuse_sharded
 from biogrn.regulation._drive import DRIVES, GeneDrive, connection_drive, reduce_to_units
 from biogrn.regulation._edits import WeightEditor, reset_optimizer_entries
 from biogrn.regulation._factory import make_policy, transcription_from_config
@@ -26,6 +28,7 @@ __all__ = [
     "GeneDrive",
     "GeneGate",
     "HebbianRecorder",
+    "RankSync",
     "RegulatedTensor",
     "Regulator",
     "RegulatorConfig",
@@ -38,6 +41,7 @@ __all__ = [
     "make_config",
     "make_policy",
     "reduce_to_units",
+    "refuse_sharded",
     "regulate",
     "reset_optimizer_entries",
     "select_tensors",

@@ -32,6 +32,7 @@ from biogrn.dynamics import GeneField, GeneState, integrate
 from biogrn.policies import PolicyView, importance, make_sigma_schedule
 from biogrn.regulation._attachment import Attachment
 from biogrn.regulation._clock import GeneClock
+from biogrn.regulation._distributed import RankSync, refuse_sharded
 from biogrn.regulation._drive import GeneDrive
 from biogrn.regulation._edits import WeightEditor
 from biogrn.regulation._factory import make_policy, transcription_from_config
@@ -80,12 +81,17 @@ class Regulator:
         config: RegulatorConfig,
         optimizer: torch.optim.Optimizer | None = None,
         allow: Tensor | dict[str, Tensor] | None = None,
+        process_group=None,
     ):
         self.config = config
         self.model = model
         self.tensors: list[RegulatedTensor] = select_tensors(model, config.layers, config.genes)
         for tensor in self.tensors:
             _refuse_if_held(tensor)
+            refuse_sharded(tensor.name, tensor.original)
+        self.sync = RankSync(process_group)
+        self.bytes_reduced = 0
+        """Bytes this rank sent to all-reduces of the regulator (0 on one rank)."""
         weights = [t.original for t in self.tensors]
         devices = {w.device for w in weights}
         dtypes = {w.dtype for w in weights}
@@ -263,8 +269,14 @@ class Regulator:
             self.update()
 
     def epoch_end(self, val_metric: float | None = None) -> None:
-        """Call once per epoch: integrates pending steps, feeds the plateau rule, prunes and rewires."""
+        """Call once per epoch: integrates pending steps, feeds the plateau rule, prunes and rewires.
+
+        Under torch.distributed the ranks' `val_metric`s are averaged, so every rank's plateau
+        rule sees the same number (pass the global metric and the mean is that metric).
+        """
         self._check_attached()
+        if val_metric is not None:
+            val_metric = self.sync.mean(float(val_metric), self.device)
         self.integrate()
         self._warn_non_finite()
         self.clock.end_epoch()
@@ -296,6 +308,7 @@ class Regulator:
             self.clock.steps_since_integration = 0
             return
         cfg = self.config
+        self.bytes_reduced += self.sync.mean_(self._rank_local_records())
         integrate(
             self.field,
             self.genes.y,
@@ -311,6 +324,14 @@ class Regulator:
         )
         self.drive.reset()
         self.clock.steps_since_integration = 0
+
+    def _rank_local_records(self) -> list[Tensor]:
+        """What each rank recorded from its own data alone: gated tensors' $\\sum g^2$ (the gate runs
+        before DDP averages gradients) and the Hebbian accumulators."""
+        local = [r.grad_sq for r, gate in zip(self.records, self.attachment.gates) if gate is not None and r.recording]
+        if self.hebbian is not None:
+            local += self.hebbian.coactivity + self.hebbian.activity
+        return local
 
     # -- Eq. 2, pruning, Eq. 3 --------------------------------------------------------------------------
     def _per_gene(self, values: list[Tensor]) -> Tensor:
@@ -338,6 +359,8 @@ class Regulator:
         """
         if any(record.last_grad is None for record in self.records):
             raise RuntimeError(f"policy {self.config.policy!r} keeps no last gradient")
+        gated = [r.last_grad for r, gate in zip(self.records, self.attachment.gates) if gate is not None]
+        self.bytes_reduced += self.sync.mean_(gated)
         magnitude = self._per_gene([record.last_grad.abs() for record in self.records])
         return magnitude.nan_to_num_(nan=0.0, posinf=0.0)  # an overflowed gradient is no evidence to grow
 
@@ -514,15 +537,18 @@ def regulate(
     config: RegulatorConfig | dict | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     allow: Tensor | dict[str, Tensor] | None = None,
+    process_group=None,
     **overrides,
 ) -> Regulator:
     """Attach gene regulation to `model`; settings from `config` and keyword overrides.
 
     `allow` is a structural mask (flat over genes, or per tensor name): connections outside it are
-    pruned from the start and never grow.
+    pruned from the start and never grow. Under torch.distributed (DistributedDataParallel) every
+    rank attaches its own Regulator with the same settings; `process_group` (default: the default
+    group) is the group across which what ranks record is averaged (docs/distributed.md).
 
     Raises:
         ValueError: a setting is unknown or invalid, a named layer does not exist, or the
             optimizer does not hold a regulated weight.
     """
-    return Regulator(model, make_config(config, **overrides), optimizer, allow)
+    return Regulator(model, make_config(config, **overrides), optimizer, allow, process_group)
