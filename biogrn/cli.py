@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -22,8 +23,10 @@ from biogrn.runs import (
     RECORDS_FILE,
     claim_directory,
     free_name,
+    launch_torchrun,
     load_run_config,
     parse_run_config,
+    process_group_from_environment,
     read_records,
     resume,
     run,
@@ -72,18 +75,24 @@ def demo_command(epochs: int, seed: int, out: Path | None, quiet: bool) -> int:
     return 0
 
 
-def run_command(config_path: str | None, out: str | None, resume_dir: str | None, quiet: bool) -> int:
-    config = load_run_config(config_path) if config_path else None
-    if resume_dir is not None:
-        records = resume(resume_dir, config, quiet=quiet)
-        out_dir = Path(resume_dir)
-    else:
-        out_dir = Path(out) if out else free_name(Path("runs") / Path(config_path).stem)
-        records = run(config, out_dir, quiet=quiet)
-    print(
-        f"test accuracy {float(records['test_accuracy']) * 100:.2f}%  "
-        f"sparsity {float(records['total_sparsity'][-1]) * 100:.1f}%  records: {out_dir / RECORDS_FILE}"
+def run_command(config_path: str | None, out: str | None, resume_dir: str | None, quiet: bool, nproc: int = 1) -> int:
+    config = load_run_config(config_path) if config_path else None  # validated before any launch
+    out_dir = (
+        Path(resume_dir)
+        if resume_dir is not None
+        else (Path(out) if out else free_name(Path("runs") / Path(config_path).stem))
     )
+    if nproc > 1 and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        arguments = ["run", *([config_path] if config_path else []), *(["--quiet"] if quiet else [])]
+        arguments += ["--resume", resume_dir] if resume_dir is not None else ["--out", str(out_dir)]
+        return launch_torchrun(nproc, arguments)
+    with process_group_from_environment():
+        records = resume(out_dir, config, quiet=quiet) if resume_dir is not None else run(config, out_dir, quiet=quiet)
+        if int(os.environ.get("RANK", "0")) == 0:
+            print(
+                f"test accuracy {float(records['test_accuracy']) * 100:.2f}%  "
+                f"sparsity {float(records['total_sparsity'][-1]) * 100:.1f}%  records: {out_dir / RECORDS_FILE}"
+            )
     return 0
 
 
@@ -208,6 +217,9 @@ def parser() -> argparse.ArgumentParser:
     )
     run_parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
     run_parser.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
+    run_parser.add_argument(
+        "--nproc", type=int, default=1, help="processes on this machine (torchrun; one per GPU when there are GPUs)"
+    )
 
     simulate_parser = commands.add_parser("simulate", help="simulate a gene regulatory network (preset or CSV)")
     simulate_parser.add_argument("network", help="'toggle', 'repressilator', or a CSV with source,target,sign")
@@ -235,6 +247,8 @@ def _argument_problems(args: argparse.Namespace) -> list[str]:
     seed = getattr(args, "seed", None)
     if seed is not None and not 0 <= seed < 2**63:
         problems.append(f"--seed: must be in 0 .. 2**63 - 1, got {seed}")
+    if args.command == "run" and args.nproc < 1:
+        problems.append(f"--nproc: must be >= 1, got {args.nproc}")
     if args.command == "demo" and args.epochs < 1:
         problems.append(f"--epochs: must be >= 1, got {args.epochs}")
     if args.command == "simulate":
@@ -264,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return demo_command(args.epochs, args.seed, args.out, args.quiet)
         if args.command == "run":
-            return run_command(args.config, args.out, args.resume, args.quiet)
+            return run_command(args.config, args.out, args.resume, args.quiet, args.nproc)
         if args.command == "simulate":
             return simulate_command(
                 args.network, args.out, args.members, args.t_end, args.points, args.seed, args.iptg, args.hill

@@ -44,20 +44,48 @@ class RankSync:
             return 1
         return dist.get_world_size(self.group)
 
-    def mean_(self, tensors: list[Tensor]) -> int:
-        """Replace each tensor by its mean over the ranks, in place; returns the bytes sent per rank.
+    def sum_(self, tensors: list[Tensor]) -> int:
+        """Replace each tensor by its sum over the ranks, in place; returns the bytes sent per rank.
 
-        One asynchronous all-reduce per tensor, all in flight together (any backend: gloo has no
-        average, so the sum is divided by the world size; for equal inputs the result is exact).
+        One asynchronous all-reduce per tensor, all in flight together.
         """
-        world = self.world_size
-        if world == 1 or not tensors:
+        if self.world_size == 1 or not tensors:
             return 0
         handles = [dist.all_reduce(t, op=dist.ReduceOp.SUM, group=self.group, async_op=True) for t in tensors]
         for handle in handles:
             handle.wait()
-        torch._foreach_div_(tensors, world)
         return sum(t.numel() * t.element_size() for t in tensors)
+
+    def mean_(self, tensors: list[Tensor]) -> int:
+        """Replace each tensor by its mean over the ranks, in place; returns the bytes sent per rank.
+
+        Any backend: gloo has no average, so the sum is divided by the world size (for equal
+        inputs on two ranks the result is exact).
+        """
+        sent = self.sum_(tensors)
+        if sent:
+            torch._foreach_div_(tensors, self.world_size)
+        return sent
+
+    @property
+    def rank(self) -> int:
+        return dist.get_rank(self.group) if self.world_size > 1 else 0
+
+    def from_first(self, value):
+        """Rank 0's `value` on every rank (any picklable object); `value` itself on one rank."""
+        if self.world_size == 1:
+            return value
+        box = [value]
+        dist.broadcast_object_list(box, src=dist.get_global_rank(self.group, 0) if self.group else 0, group=self.group)
+        return box[0]
+
+    def gather(self, value) -> list:
+        """Every rank's `value`, in rank order (any picklable object)."""
+        if self.world_size == 1:
+            return [value]
+        values = [None] * self.world_size
+        dist.all_gather_object(values, value, group=self.group)
+        return values
 
     def mean(self, value: float, device: torch.device) -> float:
         """The mean of a number over the ranks (one all-reduce of one element)."""

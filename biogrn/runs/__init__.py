@@ -10,6 +10,7 @@
 - `_metrics`: group-wise evaluation and forecast errors.
 - `_figures`: the figures of a run (matplotlib, loaded only when drawn).
 - `_files`: the names of a run directory's files.
+- `_ranks`: `biogrn run` under torchrun: shards, the process group, launching.
 - `_directories`: output directories that are new or empty, default names that are free, locks.
 """
 
@@ -19,6 +20,7 @@ from biogrn.runs._directories import LOCK_FILE, claim_directory, free_name, lock
 from biogrn.runs._files import CHECKPOINT_FILE, CONFIG_FILE, RECORDS_FILE
 from biogrn.runs._loop import CLASSIFICATION, REGRESSION, EpochResult, Objective, evaluate, fit, train_epoch
 from biogrn.runs._metrics import forecast_errors, group_metrics, predict, seasonal_naive
+from biogrn.runs._ranks import RankShard, launch_torchrun, process_group_from_environment
 from biogrn.runs._records import (
     VARIABLES,
     ConnectionTrace,
@@ -48,6 +50,7 @@ __all__ = [
     "CONFIG_FILE",
     "LOCK_FILE",
     "RECORDS_FILE",
+    "RankShard",
     "REGRESSION",
     "VARIABLES",
     "ConnectionTrace",
@@ -68,6 +71,7 @@ __all__ = [
     "forecast_errors",
     "free_name",
     "grid",
+    "launch_torchrun",
     "group_metrics",
     "load_checkpoint",
     "load_data",
@@ -79,6 +83,7 @@ __all__ = [
     "parse_run_config",
     "point_name",
     "predict",
+    "process_group_from_environment",
     "quantiles",
     "read_records",
     "resolve_device",

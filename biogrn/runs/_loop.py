@@ -17,7 +17,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from biogrn.core import stream_seed
-from biogrn.regulation import Regulator
+from biogrn.regulation import RankSync, Regulator
 
 __all__ = ["CLASSIFICATION", "REGRESSION", "EpochResult", "Objective", "evaluate", "fit", "train_epoch"]
 
@@ -61,8 +61,12 @@ class EpochResult:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device,
-             objective: Objective = CLASSIFICATION) -> tuple[float, float]:
-    """Mean loss and accuracy of `model` over `loader` (in eval mode, then back)."""
+             objective: Objective = CLASSIFICATION, ranks: RankSync | None = None) -> tuple[float, float]:
+    """Mean loss and accuracy of `model` over `loader` (in eval mode, then back).
+
+    With `ranks`, each rank's loader holds its shard and the sums are added across ranks first:
+    every rank returns the metrics of the whole split.
+    """
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
@@ -76,6 +80,15 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device,
             correct += objective.hits(output, y)
         count += len(y)
     model.train(was_training)
+    return _means(objective, loss_sum, correct, count, ranks)
+
+
+def _means(objective: Objective, loss_sum: torch.Tensor, correct: torch.Tensor, count: int,
+           ranks: RankSync | None) -> tuple[float, float]:
+    if ranks is not None and ranks.world_size > 1:
+        totals = torch.stack([loss_sum, correct.to(loss_sum.dtype), loss_sum.new_tensor(float(count))])
+        ranks.sum_([totals])  # counts below 2**53 add exactly in float64
+        loss_sum, correct, count = totals[0], totals[1].long(), int(totals[2])
     return float(loss_sum) / count, _accuracy(objective, correct, count)
 
 
@@ -87,7 +100,7 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Opt
                 regulator: Regulator | None = None, on_step: Callable[[], None] | None = None,
                 progress=None, progress_every: int = 10,
                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                objective: Objective = CLASSIFICATION) -> tuple[float, float]:
+                objective: Objective = CLASSIFICATION, ranks: RankSync | None = None) -> tuple[float, float]:
     """One pass over `loader`: forward, loss, backward, `optimizer.step()`, `regulator.step()`.
 
     `loader` is any iterable of `(input, target)` batches (a DataLoader, or a list holding one
@@ -97,6 +110,7 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Opt
         on_step: called after each step (after the regulator's), e.g. to trace connections.
         transform: applied to each input batch on the device (augmentation).
         progress: a tqdm bar to advance; its postfix shows loss, accuracy and sparsity.
+        ranks: under torch.distributed, the epoch's sums are added across ranks.
 
     Returns:
         Mean training loss and accuracy over the epoch (of the batches as they were trained).
@@ -128,7 +142,7 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Opt
                 progress.set_postfix(loss=f"{float(loss_sum) / count:.4f}",
                                      acc=f"{_accuracy(objective, correct, count):.3f}",
                                      sparsity=f"{regulator.sparsity() if regulator else 0.0:.3f}", refresh=False)
-    return float(loss_sum) / count, _accuracy(objective, correct, count)
+    return _means(objective, loss_sum, correct, count, ranks)
 
 
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: TensorDataset, val: TensorDataset,

@@ -16,21 +16,26 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import torch
 import xarray as xr
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
 from biogrn.core import CheckpointError, ConfigError, DivergedError, atomic_write, require_memory, stream_seed
 from biogrn.data import Augment
-from biogrn.regulation import Regulator, select_tensors
+from biogrn.regulation import RankSync, Regulator, select_tensors
 from biogrn.runs._build import build_model, load_data, make_optimizer, parameter_count, resolve_device, training_bytes
 from biogrn.runs._checkpoint import load_checkpoint, restore_rng, rng_states, save_checkpoint
 from biogrn.runs._directories import claim_directory, locked
+from biogrn.runs._ranks import RankShard
 from biogrn.runs._files import CHECKPOINT_FILE, CONFIG_FILE, RECORDS_FILE
 from biogrn.runs._loop import EpochResult, evaluate, train_epoch
 from biogrn.runs._records import ConnectionTrace, Recorder, package_versions, write_records
@@ -52,10 +57,16 @@ class Trainer:
     def __init__(self, config: RunConfig, out: str | Path):
         self.config = config
         self.out = Path(out)
+        self.ranks = RankSync()
+        self.rank, world = self.ranks.rank, self.ranks.world_size
+        if world > 1:
+            _check_ranks_agree(self.ranks, config, self.out)
         try:
             self.device = resolve_device(config.device)
         except ValueError as error:
             raise ConfigError(str(error)) from None
+        if world > 1 and self.device.type == "cuda":  # torchrun: one device per process of a machine
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         self.data = load_data(config.data, config.seed)
         n_parameters = parameter_count(config.model, self.data.n_features, self.data.n_classes, self.data.image_shape)
         require_memory(
@@ -86,10 +97,22 @@ class Trainer:
             if self.data.image_shape is None:
                 raise ConfigError(f"data.augment: {self.data.source} are not images; augmentation needs images")
             self.augment_generator = torch.Generator(self.device).manual_seed(stream_seed(config.seed, "augment"))
-        self.train_loader = DataLoader(self.data.train, batch_size=config.training.batch_size, shuffle=True,
-                                       generator=self.generator)
-        self.val_loader = DataLoader(self.data.val, batch_size=512)
-        self.test_loader = DataLoader(self.data.test, batch_size=512)
+        if world == 1:
+            self.train_loader = DataLoader(self.data.train, batch_size=config.training.batch_size, shuffle=True,
+                                           generator=self.generator)
+            self.val_loader = DataLoader(self.data.val, batch_size=512)
+            self.test_loader = DataLoader(self.data.test, batch_size=512)
+            self.train_model = self.model
+        else:  # training.batch_size is the global batch; each rank takes its share of it
+            sampler = DistributedSampler(self.data.train, world, self.rank, shuffle=True,
+                                         seed=stream_seed(config.seed, "shuffle") % 2**31)
+            self.train_loader = DataLoader(self.data.train, batch_size=config.training.batch_size // world,
+                                           sampler=sampler)
+            self.val_loader = DataLoader(self.data.val, batch_size=512, sampler=RankShard(self.data.val, self.ranks))
+            self.test_loader = DataLoader(self.data.test, batch_size=512,
+                                          sampler=RankShard(self.data.test, self.ranks))
+            devices = [self.device] if self.device.type == "cuda" else None
+            self.train_model = DistributedDataParallel(self.model, device_ids=devices)
         self.epoch = 0
         self.step = 0
         self.stopped: str | None = None
@@ -105,6 +128,31 @@ class Trainer:
         """
         claim_directory(self.out)
         atomic_write(self.out / CONFIG_FILE, lambda tmp: tmp.write_text(self.config.to_json() + "\n"))
+
+    @contextmanager
+    def holding_directory(self, create: bool) -> Iterator[None]:
+        """Rank 0 claims (`create`) and locks the run directory for the block; a refusal is raised
+        on every rank.
+
+        Raises:
+            FileExistsError: the directory is occupied, or another process trains there.
+        """
+        refusal, hold = None, ExitStack()
+        if self.rank == 0:
+            try:
+                if create:
+                    claim_directory(self.out)  # refused before anything is created in it
+                hold.enter_context(locked(self.out))
+                if create:
+                    self.create_directory()  # claimed again under the lock: a concurrent run may have come first
+            except FileExistsError as error:
+                hold.close()
+                refusal = error
+        refusal = self.ranks.from_first(refusal)
+        if refusal is not None:
+            raise refusal
+        with hold:
+            yield
 
     def attributes(self) -> dict:
         """The records' global attributes: the full config, the seed, what ran where, versions."""
@@ -189,7 +237,7 @@ class Trainer:
         kept = (f"{self.out / CHECKPOINT_FILE} and {RECORDS_FILE} hold epoch {self.epoch}, the last finite one"
                 if self.epoch else "no epoch finished, so nothing is checkpointed")
         self.stopped = f"epoch {epoch}: {what} became non-finite"
-        if self.epoch:
+        if self.epoch and self.rank == 0:
             write_records(self.records(), self.out / RECORDS_FILE)
         raise DivergedError(f"{self.out}: {self.stopped}; training stopped ({kept}); a smaller training.lr usually "
                             "helps, in a new run")
@@ -198,15 +246,18 @@ class Trainer:
     def train(self, quiet: bool = False, figures: bool = True) -> xr.Dataset:
         """Train the remaining epochs, checkpointing and recording each; then score the test split."""
         epochs = self.config.training.epochs
+        quiet = quiet or self.rank != 0
         for epoch in range(self.epoch + 1, epochs + 1):
             started = time.perf_counter()
+            if isinstance(self.train_loader.sampler, DistributedSampler):
+                self.train_loader.sampler.set_epoch(epoch)
             bar = tqdm(total=len(self.train_loader), desc=f"epoch {epoch}/{epochs}", leave=False,
                        disable=True if quiet else None, file=sys.stderr, dynamic_ncols=True)
             with bar:
                 train_loss, train_accuracy = train_epoch(
-                    self.model, self.train_loader, self.optimizer, self.device, self.regulator, self.trace, bar,
-                    transform=self.augment if self.augment_generator is not None else None)
-            val_loss, val_accuracy = evaluate(self.model, self.val_loader, self.device)
+                    self.train_model, self.train_loader, self.optimizer, self.device, self.regulator, self.trace, bar,
+                    transform=self.augment if self.augment_generator is not None else None, ranks=self.ranks)
+            val_loss, val_accuracy = evaluate(self.model, self.val_loader, self.device, ranks=self.ranks)
             self._check_finite(epoch, train_loss, val_loss)
             if self.regulator is not None:
                 self.regulator.epoch_end(val_accuracy)
@@ -215,12 +266,15 @@ class Trainer:
             result = EpochResult(epoch, train_loss, train_accuracy, val_loss, val_accuracy, sparsity)
             self.recorder.add_epoch(result, time.perf_counter() - started, self.step, self.regulator)
             self.epoch = epoch
-            save_checkpoint(self.out / CHECKPOINT_FILE, self.state_dict())
-            write_records(self.records(), self.out / RECORDS_FILE)
+            if self.rank == 0:  # every rank holds the same state; one writes it
+                save_checkpoint(self.out / CHECKPOINT_FILE, self.state_dict())
+                write_records(self.records(), self.out / RECORDS_FILE)
             if not quiet:
                 tqdm.write(f"epoch {epoch:3d}/{epochs}  loss {train_loss:.4f}  val loss {val_loss:.4f}  "
                            f"val acc {val_accuracy * 100:6.2f}%  sparsity {sparsity * 100:5.1f}%", file=sys.stderr)
-        records = self.records(evaluate(self.model, self.test_loader, self.device))
+        records = self.records(evaluate(self.model, self.test_loader, self.device, ranks=self.ranks))
+        if self.rank != 0:
+            return records
         write_records(records, self.out / RECORDS_FILE)
         if figures:
             from biogrn.runs._figures import plot_run  # matplotlib loads only where figures are drawn
@@ -239,9 +293,7 @@ def run(config: RunConfig | dict, out: str | Path, quiet: bool = False, figures:
     if not isinstance(config, RunConfig):
         config = parse_run_config(config)
     session = Trainer(config, out)
-    claim_directory(session.out)  # refused before anything is created in it
-    with locked(session.out):
-        session.create_directory()  # claimed again under the lock: a concurrent run may have come first
+    with session.holding_directory(create=True):
         return session.train(quiet, figures)
 
 
@@ -256,11 +308,6 @@ def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False
     stored_file = out / CONFIG_FILE
     if not stored_file.is_file():
         raise CheckpointError(f"{out}: no run to resume here ({CONFIG_FILE} is missing)")
-    with locked(out):
-        return _resume_locked(out, stored_file, config, quiet, figures)
-
-
-def _resume_locked(out: Path, stored_file: Path, config: RunConfig | None, quiet: bool, figures: bool) -> xr.Dataset:
     try:
         stored_data = json.loads(stored_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -273,10 +320,29 @@ def _resume_locked(out: Path, stored_file: Path, config: RunConfig | None, quiet
         differing = sorted(_differences(ours, theirs))
         raise ConfigError(f"{out}: the run there has another configuration; differing fields: {', '.join(differing)}")
     session = Trainer(stored, out)
-    checkpoint = out / CHECKPOINT_FILE
-    if checkpoint.exists():  # killed before its first epoch ended: start again
-        session.load_state_dict(load_checkpoint(checkpoint))
-    return session.train(quiet, figures)
+    with session.holding_directory(create=False):
+        checkpoint = out / CHECKPOINT_FILE
+        if checkpoint.exists():  # killed before its first epoch ended: start again
+            session.load_state_dict(load_checkpoint(checkpoint))
+        return session.train(quiet, figures)
+
+
+def _check_ranks_agree(ranks: RankSync, config: RunConfig, out: Path) -> None:
+    """Every rank runs the same configuration into the same directory, with a batch it can share.
+
+    Raises:
+        ConfigError: naming the ranks and the fields that differ.
+    """
+    mine = {"config": config.model_dump(mode="json"), "out": str(out.resolve())}
+    for rank, theirs in enumerate(ranks.gather(mine)):
+        if theirs != mine:
+            differing = sorted(_differences(mine["config"], theirs["config"])) + (
+                ["--out"] if theirs["out"] != mine["out"] else [])
+            raise ConfigError(f"rank {ranks.rank} and rank {rank} were given different runs; differing: "
+                              f"{', '.join(differing)}")
+    if config.training.batch_size % ranks.world_size:
+        raise ConfigError(f"training.batch_size: {config.training.batch_size} is the global batch and must be "
+                          f"divisible by the {ranks.world_size} ranks")
 
 
 def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
