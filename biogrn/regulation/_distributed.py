@@ -105,6 +105,6 @@ def refuse_sharded(name: str, tensor: Tensor) -> None:
     if type(tensor).__name__ == "DTensor" or type(getattr(tensor, "data", None)).__name__ == "DTensor":
         raise ValueError(
             f"layers: {name} is sharded across ranks (FSDP2's fully_shard); gene regulation needs whole "
-            "layers on every rank: use DistributedDataParallel, or regulate before sharding layers you leave "
-            "out of `layers` (docs/distributed.md)"
+            "layers on every rank: use DistributedDataParallel, or leave the sharded layers out of `layers` "
+            "(docs/distributed.md)"
         )

@@ -107,20 +107,21 @@ def test_every_rank_holds_the_same_genes_masks_and_history_under_ddp(tmp_path):
         assert process.returncode == 0 and f"ok {rank}" in out, err[-3000:]
 
 
-def test_a_parameter_sharded_by_fsdp2_is_refused_by_name(tmp_path):
+def test_a_layer_sharded_by_fsdp2_is_refused_by_name_and_the_others_may_be_regulated(tmp_path):
     import torch.distributed as dist
     from torch import nn
-    from torch.distributed.tensor import DeviceMesh, Shard, distribute_tensor
+    from torch.distributed.fsdp import fully_shard
 
     import biogrn
 
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'one'}", rank=0, world_size=1)
     try:
-        model = nn.Sequential(nn.Linear(4, 6))
-        mesh = DeviceMesh("cpu", [0])
-        model[0].weight = nn.Parameter(distribute_tensor(model[0].weight.detach(), mesh, [Shard(0)]))
+        model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+        fully_shard(model[0])
         with pytest.raises(ValueError, match=r"layers: 0.weight is sharded across ranks \(FSDP2's fully_shard\)"):
             biogrn.regulate(model)
+        reg = biogrn.regulate(model, layers=["2"])
+        assert [t.name for t in reg.tensors] == ["2.weight"]
     finally:
         dist.destroy_process_group()
 
