@@ -116,6 +116,9 @@ def _read(file: Path, sample_rate: int, seconds: float) -> np.ndarray:
     if data.dtype.kind == "i":
         data = data.astype(np.float32) / np.iinfo(data.dtype).max
     data = data.astype(np.float32)
+    bad = np.flatnonzero(~np.isfinite(data.reshape(len(data), -1)).all(axis=1))
+    if bad.size:  # float wav files can hold them; log-mel features would be NaN
+        raise ValueError(f"sample {bad[0]} of {len(data)} is not finite")
     if data.ndim == 2:
         data = data.mean(axis=1)
     if rate != sample_rate:

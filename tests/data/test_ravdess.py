@@ -96,3 +96,15 @@ def test_ravdess_groups_by_sex_or_metadata(tmp_path):
     assert sorted(zip(by_sex.actors.tolist(), by_sex.groups.tolist())) == [(1, "male"), (2, "female")]
     named = RAVDESS(root, seconds=0.1, groups={"03-01-03-01-01-01-01.wav": "a", "03-01-03-01-01-01-02.wav": "b"})
     assert sorted(named.groups.tolist()) == ["a", "b"]
+
+
+def test_a_float_wav_with_a_non_finite_sample_is_refused_naming_it(tmp_path):
+    root = write_corpus(tmp_path, actors=(1, 2, 3))
+    broken = root / "Actor_02" / "03-01-03-01-01-01-02.wav"
+    samples = np.full(4800, 0.1, dtype=np.float32)
+    samples[1234] = np.inf
+    wavfile.write(broken, 48_000, samples)
+    with pytest.raises(
+        DataError, match=r"03-01-03-01-01-01-02.wav: not a readable wav file \(sample 1234 of 4800 is not"
+    ):
+        RAVDESS(root)
