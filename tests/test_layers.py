@@ -8,7 +8,19 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[1] / "biogrn"
-LAYERS = ["core", "dynamics", "policies", "regulation", "biology", "models", "data", "runs", "grn", "cli"]
+LAYERS = [
+    "core",
+    "dynamics",
+    "policies",
+    "regulation",
+    "biology",
+    "models",
+    "data",
+    "runs",
+    "grn",
+    "integrations",
+    "cli",
+]
 """Bottom to top; `testing` holds reference solutions and imports nothing of biogrn."""
 
 
