@@ -13,16 +13,12 @@ checkpoints, so a run resumed from one continues identically.
 
 from __future__ import annotations
 
-import math
-
 import lightning
-import torch
 
+from biogrn.integrations._summary import regulator_summary
 from biogrn.regulation import Regulator, make_config
 
 __all__ = ["GeneRegulation"]
-
-EXPRESSION_QUANTILES = (0.05, 0.5, 0.95)
 
 
 class GeneRegulation(lightning.Callback):
@@ -83,17 +79,8 @@ class GeneRegulation(lightning.Callback):
             pl_module.log_dict(self.summary(), on_epoch=True, on_step=False)
 
     def summary(self) -> dict[str, float]:
-        """Sparsity, mean tau of the last update, sigma and protein-level quantiles, as numbers."""
-        reg = self.regulator
-        tau = reg.history[-1]["tau"] if reg.history else []
-        finite = [t for t in tau if math.isfinite(t)]
-        values = {"biogrn/sparsity": reg.sparsity(), "biogrn/sigma": reg.sigma}
-        if finite:
-            values["biogrn/tau"] = sum(finite) / len(finite)
-        p = reg.genes.p.float()
-        quantiles = torch.quantile(p[: 2**24], torch.tensor(EXPRESSION_QUANTILES, device=p.device))
-        values |= {f"biogrn/p_q{int(q * 100):02d}": float(v) for q, v in zip(EXPRESSION_QUANTILES, quantiles)}
-        return values
+        """The regulator's numbers of this epoch (`biogrn.integrations.regulator_summary`)."""
+        return regulator_summary(self.regulator)
 
     def state_dict(self) -> dict:
         return {"regulator": self.regulator.state_dict()} if self.regulator is not None else {}
