@@ -6,6 +6,7 @@ r"""Mask policies: what one prune/rewire update decides, from a frozen view of t
 - `_rewiring`: Eq. 3, $P_c \propto \exp(-\Delta_c/\sigma_r)$, drawn by Gumbel top-$k$.
 - `_schedules`: $\sigma_r$, the cubic sparsity and the drop fraction over training time.
 - `_gene`: `GenePolicy`, gene regulation (`paper`, `target`).
+- `_semistructured`: `SemiStructuredPolicy`, N:M (2:4) sparsity by gene score (`nm`).
 - `_baselines`: magnitude pruning, SET, RigL and the seed listing.
 """
 
@@ -22,6 +23,7 @@ from biogrn.policies._schedules import (
     drop_fraction,
     make_sigma_schedule,
 )
+from biogrn.policies._semistructured import SemiStructuredPolicy, semi_structured_keep
 from biogrn.policies._thresholds import PaperThreshold, ScheduledThreshold, lowest_active
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "RigLPolicy",
     "SETPolicy",
     "ScheduledThreshold",
+    "SemiStructuredPolicy",
     "cubic_sparsity",
     "deficit",
     "drop_fraction",
@@ -49,4 +52,5 @@ __all__ = [
     "normalize_per_layer",
     "rewiring_logits",
     "rewiring_probabilities",
+    "semi_structured_keep",
 ]

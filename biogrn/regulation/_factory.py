@@ -11,6 +11,7 @@ from biogrn.policies import (
     Policy,
     RigLPolicy,
     ScheduledThreshold,
+    SemiStructuredPolicy,
     SETPolicy,
 )
 from biogrn.regulation._regulator_config import RegulatorConfig
@@ -62,6 +63,8 @@ def make_policy(config: RegulatorConfig) -> Policy:
             config.max_regrow_fraction,
             config.delta,
         )
+    if name == "nm":
+        return SemiStructuredPolicy(config.nm_n, config.nm_m, config.alpha, config.beta, config.normalization)
     if name == "magnitude":
         return MagnitudePolicy(_scheduled_threshold(config), config.scope)
     if name in ("set", "rigl"):

@@ -89,6 +89,14 @@ class Regulator:
         for tensor in self.tensors:
             _refuse_if_held(tensor)
             refuse_sharded(tensor.name, tensor.original)
+        if config.policy == "nm":
+            for tensor in self.tensors:
+                row = tensor.weight_shape[1:].numel()
+                if row % config.nm_m:
+                    raise ValueError(
+                        f"layers: {tensor.name} has rows of {row} connections, which do not split into "
+                        f"groups of nm_m = {config.nm_m}; leave it out of `layers`"
+                    )
         self.sync = RankSync(process_group)
         self.bytes_reduced = 0
         """Bytes this rank sent to all-reduces of the regulator (0 on one rank)."""

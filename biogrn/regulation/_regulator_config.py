@@ -79,9 +79,13 @@ class RegulatorConfig(BaseModel):
     normalization: Literal["mean", "max", "none"] = "mean"
 
     # -- threshold and pruning -------------------------------------------------------------------------
-    policy: Literal["paper", "target", "magnitude", "set", "rigl", "listing"] = "paper"
-    """`paper`, `target`: gene regulation; `magnitude`, `set`, `rigl`, `listing`: the baselines
-    (biogrn.policies)."""
+    policy: Literal["paper", "target", "nm", "magnitude", "set", "rigl", "listing"] = "paper"
+    """`paper`, `target`: gene regulation; `nm`: N:M semi-structured sparsity by gene score;
+    `magnitude`, `set`, `rigl`, `listing`: the baselines (biogrn.policies)."""
+    nm_n: int = Field(default=2, ge=1)
+    nm_m: int = Field(default=4, ge=2)
+    """Policy `nm`: keep `nm_n` of every `nm_m` consecutive connections of a row (2:4: NVIDIA's
+    semi-structured sparsity)."""
     scope: Literal["layer", "global"] = "layer"
     epochs: int = Field(default=20, ge=1)
     start_epoch: int = Field(default=5, ge=0)
@@ -140,6 +144,10 @@ class RegulatorConfig(BaseModel):
                 f"record_every: {self.record_every} exceeds integrate_every = {self.integrate_every}; "
                 "an interval would record no gradient"
             )
+        if self.policy == "nm" and self.nm_n >= self.nm_m:
+            raise ValueError(f"nm_n: {self.nm_n} must be below nm_m = {self.nm_m}")
+        if self.policy == "nm" and self.genes != "connection":
+            raise ValueError("policy: 'nm' prunes connections within rows; it needs genes = 'connection'")
         if self.sigma_min > self.sigma0:
             raise ValueError(f"sigma_min: {self.sigma_min} exceeds sigma0 = {self.sigma0}")
         if self.initial_sparsity > self.target_sparsity:
