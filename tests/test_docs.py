@@ -5,18 +5,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).parents[1]
-LAYERS_WITH_API = [
-    "core",
-    "dynamics",
-    "policies",
-    "regulation",
-    "biology",
-    "models",
-    "data",
-    "runs",
-    "grn",
-    "integrations",
-]
+LAYERS_WITH_API = sorted(p.parent.name for p in (ROOT / "biogrn").glob("*/__init__.py") if p.parent.name != "testing")
 
 
 def nav_pages(entries) -> list[str]:
