@@ -143,14 +143,14 @@ def simulate_command(
     import torch
     from matplotlib.figure import Figure
 
-    from biogrn.grn import Network, ShiftedHill, repressilator, sample_parameters, simulate, toggle_switch
+    from biogrn.grn import ShiftedHill, read_network, repressilator, sample_parameters, simulate, toggle_switch
 
     if network == "toggle":
         n_variables = 2
     elif network == "repressilator":
         n_variables = 6
     else:
-        graph = Network.from_file(network)
+        graph = read_network(network)
         n_variables = graph.n_genes
     # the trajectory, and the adaptive solver's state and stages (dopri5: 7) with a margin
     needed = 8 * members * n_variables * (points + 16)
@@ -222,7 +222,10 @@ def parser() -> argparse.ArgumentParser:
     )
 
     simulate_parser = commands.add_parser("simulate", help="simulate a gene regulatory network (preset or CSV)")
-    simulate_parser.add_argument("network", help="'toggle', 'repressilator', or a CSV with source,target,sign")
+    simulate_parser.add_argument(
+        "network",
+        help="'toggle', 'repressilator', a RACIPE .topo, a BEELINE refNetwork.csv, or a source,target,sign CSV",
+    )
     simulate_parser.add_argument(
         "--out",
         type=Path,

@@ -1,0 +1,134 @@
+"""The network files genomics users exchange, read into a `Network` and written from one.
+
+- RACIPE / GRiNS `.topo`: a header `Source Target Type`, then one edge per line separated by
+  spaces or tabs; Type 1 activates, 2 represses.
+- BEELINE's `refNetwork.csv`: `Gene1,Gene2,Type`, Type `+` or `-` (self-loops allowed).
+- BEELINE's `rankedEdges.csv` (an inference's output): tab-separated `Gene1, Gene2, EdgeWeight`,
+  strongest first.
+- biogrn's own CSV: `source,target,sign`, sign +1/-1 or activation/repression.
+
+`read_network` tells the forms apart by suffix and header; every bad line is named with its
+file and line number. Writing is atomic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from biogrn.core import DataError, atomic_write, read_table
+from biogrn.grn._network import Network
+
+__all__ = ["read_network", "write_ranked_edges", "write_ref_network", "write_topo"]
+
+TOPO_TYPES = {"1": 1, "2": -1}
+BEELINE_TYPES = {"+": 1, "-": -1}
+
+
+def read_network(path: str | Path) -> Network:
+    """A network from a `.topo`, a BEELINE `refNetwork.csv` or a `source,target,sign` CSV.
+
+    Raises:
+        DataError: a missing file, an unknown header, or a bad line (file and line named).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if path.suffix.lower() == ".topo":
+        return _read_topo(path)
+    header = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+    columns = [c.strip() for c in header.split(",")]
+    if columns[:3] == ["Gene1", "Gene2", "Type"]:
+        table = read_table(path, ("Gene1", "Gene2", "Type"))
+        return _edges(path, table["Gene1"], table["Gene2"], table["Type"], BEELINE_TYPES, "Type", "+ or -")
+    return Network.from_file(path)
+
+
+def _read_topo(path: Path) -> Network:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines or lines[0].split() != ["Source", "Target", "Type"]:
+        raise DataError(f"{path}: line 1: a .topo file starts with the header 'Source Target Type'")
+    sources, targets, kinds, numbers = [], [], [], []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.split()
+        if len(fields) != 3:
+            raise DataError(f"{path}: line {number}: {len(fields)} fields, expected Source Target Type")
+        sources.append(fields[0])
+        targets.append(fields[1])
+        kinds.append(fields[2])
+        numbers.append(number)
+    return _edges(path, sources, targets, kinds, TOPO_TYPES, "Type", "1 (activation) or 2 (repression)", numbers)
+
+
+def _edges(
+    path: Path, sources, targets, kinds, meaning: dict, column: str, allowed: str, numbers: list[int] | None = None
+) -> Network:
+    numbers = numbers or list(range(2, len(list(sources)) + 2))
+    genes, edges = [], []
+    for number, a, b, kind in zip(numbers, sources, targets, kinds):
+        a, b, kind = str(a).strip(), str(b).strip(), str(kind).strip()
+        if kind not in meaning:
+            raise DataError(f"{path}: line {number}: {column} {kind!r} is not {allowed}")
+        if not a or not b:
+            raise DataError(f"{path}: line {number}: an empty gene name")
+        genes += [a] if a not in genes else []
+        genes += [b] if b not in genes else []
+        edges.append((a, b, meaning[kind]))
+    if not edges:
+        raise DataError(f"{path}: no edges")
+    try:
+        return Network.from_edges(genes, edges)
+    except ValueError as error:
+        raise DataError(f"{path}: {error}") from None
+
+
+def write_topo(network: Network, path: str | Path) -> None:
+    """`network` as a RACIPE / GRiNS `.topo` file (Type 1 activation, 2 repression).
+
+    Raises:
+        ValueError: a gene name holds white space, which the format cannot carry.
+    """
+    _refuse_spaces(network, "a .topo file separates fields by white space")
+    lines = ["Source Target Type"] + [
+        f"{network.genes[a]} {network.genes[b]} {1 if sign > 0 else 2}"
+        for a, b, sign in zip(network.sources, network.targets, network.signs)
+    ]
+    atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
+
+
+def write_ref_network(network: Network, path: str | Path) -> None:
+    """`network` as BEELINE's `refNetwork.csv` (`Gene1,Gene2,Type`, Type + or -)."""
+    lines = ["Gene1,Gene2,Type"] + [
+        f"{network.genes[a]},{network.genes[b]},{'+' if sign > 0 else '-'}"
+        for a, b, sign in zip(network.sources, network.targets, network.signs)
+    ]
+    atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
+
+
+def write_ranked_edges(weights, genes: list[str] | tuple[str, ...], path: str | Path) -> None:
+    """An inferred `(G, G)` interaction matrix `[target, source]` (as `InferenceResult.weights`) as
+    BEELINE's `rankedEdges.csv`: tab-separated `Gene1 Gene2 EdgeWeight` with EdgeWeight = |W|,
+    strongest first, self-loops and zero (pruned) edges left out.
+
+    Raises:
+        ValueError: the matrix is not square over `genes`.
+    """
+    matrix = np.abs(np.asarray(weights, dtype=np.float64))
+    if matrix.shape != (len(genes), len(genes)):
+        raise ValueError(f"weights: shape {matrix.shape} is not ({len(genes)}, {len(genes)}) over the genes")
+    target, source = np.nonzero(matrix * ~np.eye(len(genes), dtype=bool))
+    strength = matrix[target, source]
+    order = np.argsort(-strength, kind="stable")
+    lines = ["Gene1\tGene2\tEdgeWeight"] + [
+        f"{genes[source[i]]}\t{genes[target[i]]}\t{float(strength[i])!r}" for i in order
+    ]
+    atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
+
+
+def _refuse_spaces(network: Network, why: str) -> None:
+    spaced = [g for g in network.genes if any(c.isspace() for c in g)]
+    if spaced:
+        raise ValueError(f"genes: {spaced[0]!r} holds white space; {why}")

@@ -1,0 +1,104 @@
+"""Network files as genomics users exchange them: .topo, BEELINE's refNetwork.csv and rankedEdges.csv."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from biogrn.core import DataError
+from biogrn.grn import Network, read_network, write_ranked_edges, write_ref_network, write_topo
+
+HSC = """Gene1,Gene2,Type
+Pu1,cJun,+
+Gfi1,cJun,-
+Gata2,Gata2,+
+Pu1,Gata2,-
+Gata1,Gata2,-
+Cebpa,Pu1,+
+Pu1,Pu1,+
+"""
+
+
+@st.composite
+def networks(draw):
+    n = draw(st.integers(1, 8))
+    genes = [f"g{i}" for i in range(n)]
+    pairs = draw(
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), min_size=1, max_size=20, unique=True)
+    )
+    return Network.from_edges(genes, [(genes[a], genes[b], draw(st.sampled_from([1, -1]))) for a, b in pairs])
+
+
+def same_edges(a: Network, b: Network) -> bool:
+    def edges(n):
+        return {(n.genes[s], n.genes[t], sign) for s, t, sign in zip(n.sources, n.targets, n.signs)}
+
+    return edges(a) == edges(b) and set(a.genes) >= {g for e in edges(b) for g in e[:2]}
+
+
+@given(networks())
+def test_topo_and_ref_network_round_trip(network):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        for name, write in (("net.topo", write_topo), ("refNetwork.csv", write_ref_network)):
+            write(network, Path(folder) / name)
+            assert same_edges(read_network(Path(folder) / name), network)
+
+
+def test_beeline_reference_with_self_loops_and_a_topo_file(tmp_path):
+    (tmp_path / "refNetwork.csv").write_text(HSC)
+    network = read_network(tmp_path / "refNetwork.csv")
+    assert network.genes[:3] == ("Pu1", "cJun", "Gfi1") and network.n_edges == 7
+    assert network.genes.count("Gata2") == 1 and ("Gata2" in network.genes)
+    (tmp_path / "ts.topo").write_text("Source Target Type\nA\tB 2\nB  A 2\n\nA A 1\n")
+    toggle = read_network(tmp_path / "ts.topo")
+    assert toggle.genes == ("A", "B") and list(zip(toggle.sources, toggle.targets, toggle.signs)) == [
+        (0, 1, -1),
+        (1, 0, -1),
+        (0, 0, 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("bad.topo", "Source Target\nA B 1\n", "line 1: a .topo file starts with the header"),
+        ("bad.topo", "Source Target Type\nA B 1\nA C 3\n", "line 3: Type '3' is not 1 .activation. or 2"),
+        ("bad.topo", "Source Target Type\nA B\n", "line 2: 2 fields, expected Source Target Type"),
+        ("bad.topo", "Source Target Type\n", "no edges"),
+        ("refNetwork.csv", "Gene1,Gene2,Type\nA,B,+\nA,C,x\n", r"line 3: Type 'x' is not \+ or -"),
+        ("refNetwork.csv", "Gene1,Gene2,Type\nA,B,+\nA,B,-\n", "A -> B is given twice"),
+    ],
+)
+def test_bad_files_name_their_line(tmp_path, name, text, message):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(DataError, match=message) as raised:
+        read_network(tmp_path / name)
+    assert name in str(raised.value)
+
+
+def test_ranked_edges_are_beelines_tab_separated_strongest_first_without_self_loops_or_pruned(tmp_path):
+    weights = torch.tensor(
+        [[0.5, -2.0, 0.0], [0.1, 9.0, 0.0], [0.0, -0.3, 1.0]], dtype=torch.float64
+    )  # [target, source]
+    write_ranked_edges(weights, ["a", "b", "c"], tmp_path / "rankedEdges.csv")
+    table = pd.read_csv(tmp_path / "rankedEdges.csv", sep="\t")
+    assert list(table.columns) == ["Gene1", "Gene2", "EdgeWeight"]
+    assert table.values.tolist() == [["b", "a", 2.0], ["b", "c", 0.3], ["a", "b", 0.1]]
+    with pytest.raises(ValueError, match=r"shape \(3, 3\) is not \(2, 2\)"):
+        write_ranked_edges(np.ones((3, 3)), ["a", "b"], tmp_path / "x.csv")
+
+
+def test_simulate_reads_a_topo_file(tmp_path, capsys):
+    from biogrn.cli import main
+
+    (tmp_path / "ts.topo").write_text("Source Target Type\nA B 2\nB A 2\n")
+    assert (
+        main(["simulate", str(tmp_path / "ts.topo"), "--members", "8", "--points", "5", "--out", str(tmp_path / "sim")])
+        == 0
+    )
+    assert "ts.topo: 8 members, 2 variables" in capsys.readouterr().out
