@@ -41,7 +41,7 @@ def read_network(path: str | Path) -> Network:
     columns = [c.strip() for c in header.split(",")]
     if columns[:3] == ["Gene1", "Gene2", "Type"]:
         table = read_table(path, ("Gene1", "Gene2", "Type"))
-        return _edges(path, table["Gene1"], table["Gene2"], table["Type"], BEELINE_TYPES, "Type", "+ or -")
+        return Network.from_rows(path, table["Gene1"], table["Gene2"], table["Type"], BEELINE_TYPES, "Type", "+ or -")
     return Network.from_file(path)
 
 
@@ -60,29 +60,9 @@ def _read_topo(path: Path) -> Network:
         targets.append(fields[1])
         kinds.append(fields[2])
         numbers.append(number)
-    return _edges(path, sources, targets, kinds, TOPO_TYPES, "Type", "1 (activation) or 2 (repression)", numbers)
-
-
-def _edges(
-    path: Path, sources, targets, kinds, meaning: dict, column: str, allowed: str, numbers: list[int] | None = None
-) -> Network:
-    numbers = numbers or list(range(2, len(list(sources)) + 2))
-    genes, edges = [], []
-    for number, a, b, kind in zip(numbers, sources, targets, kinds):
-        a, b, kind = str(a).strip(), str(b).strip(), str(kind).strip()
-        if kind not in meaning:
-            raise DataError(f"{path}: line {number}: {column} {kind!r} is not {allowed}")
-        if not a or not b:
-            raise DataError(f"{path}: line {number}: an empty gene name")
-        genes += [a] if a not in genes else []
-        genes += [b] if b not in genes else []
-        edges.append((a, b, meaning[kind]))
-    if not edges:
-        raise DataError(f"{path}: no edges")
-    try:
-        return Network.from_edges(genes, edges)
-    except ValueError as error:
-        raise DataError(f"{path}: {error}") from None
+    return Network.from_rows(
+        path, sources, targets, kinds, TOPO_TYPES, "Type", "1 (activation) or 2 (repression)", numbers
+    )
 
 
 def write_topo(network: Network, path: str | Path) -> None:

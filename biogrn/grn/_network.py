@@ -86,18 +86,45 @@ class Network:
         path = Path(path)
         table = read_table(path, ("source", "target", "sign"))
         words = {"1": 1, "+1": 1, "+": 1, "activation": 1, "-1": -1, "-": -1, "repression": -1}
-        edges, genes = [], []
-        for row in range(len(table)):
-            a, b, sign = (table[c].iloc[row].strip() for c in ("source", "target", "sign"))
-            if sign.lower() not in words:
-                raise DataError(f"{path}: line {row + 2}: sign {sign!r} is not +1, -1, activation or repression")
+        kinds = [k.strip().lower() for k in table["sign"]]
+        return cls.from_rows(
+            path, table["source"], table["target"], kinds, words, "sign", "+1, -1, activation or repression"
+        )
+
+    @classmethod
+    def from_rows(
+        cls,
+        path: Path,
+        sources,
+        targets,
+        kinds,
+        meaning: dict,
+        column: str,
+        allowed: str,
+        numbers: list[int] | None = None,
+    ) -> Network:
+        """From the rows of a network file: `kinds` are read through `meaning` into +1 / -1; genes
+        are numbered as they first appear. `numbers` are the rows' line numbers (default: a header,
+        then one row per line).
+
+        Raises:
+            DataError: a kind outside `meaning` (`column` and `allowed` name it), an empty gene
+                name, no rows, or an edge given twice; with the file and line.
+        """
+        sources, targets, kinds = list(sources), list(targets), list(kinds)
+        numbers = numbers or list(range(2, len(sources) + 2))
+        genes, edges = [], []
+        for number, a, b, kind in zip(numbers, sources, targets, kinds):
+            a, b, kind = str(a).strip(), str(b).strip(), str(kind).strip()
+            if kind not in meaning:
+                raise DataError(f"{path}: line {number}: {column} {kind!r} is not {allowed}")
             if not a or not b:
-                raise DataError(f"{path}: line {row + 2}: an empty gene name")
-            edges.append((a, b, words[sign.lower()]))
+                raise DataError(f"{path}: line {number}: an empty gene name")
             genes += [a] if a not in genes else []
             genes += [b] if b not in genes else []  # after `a`: a self-loop `a -> a` names one gene
+            edges.append((a, b, meaning[kind]))
         if not edges:
-            raise DataError(f"{path}: no edges (a network file lists one `source, target, sign` per line)")
+            raise DataError(f"{path}: no edges (a network file lists one edge per line)")
         try:
             return cls.from_edges(genes, edges)
         except ValueError as error:
