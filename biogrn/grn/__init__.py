@@ -5,7 +5,7 @@ Parameters are tensors with a leading *member* axis (one row per parameter set),
 
 - `_network`: `Network`, genes and signed edges, from edge lists, matrices, graphs, CSV and
   Boolean `.bnet` models (`_boolean`, through pyboolnet).
-- `_files`: RACIPE / GRiNS `.topo`, BEELINE's `refNetwork.csv` and `rankedEdges.csv`, read and written.
+- `_files`: RACIPE / GRiNS `.topo`, BEELINE's `refNetwork.csv`, `rankedEdges.csv` and inputs, read and written.
 - `_forms`: the RACIPE shifted-Hill form and the two-stage mRNA/protein form of Eq. 1.
 - `_simulation`: deterministic and chemical Langevin simulation, as an `xarray.Dataset`.
 - `_sampling`: parameter sets in RACIPE's ranges (Sobol, Latin hypercube).
@@ -14,7 +14,13 @@ Parameters are tensors with a leading *member* axis (one row per parameter set),
 - `_inference`: network inference by gradient matching under gene-regulated pruning.
 """
 
-from biogrn.grn._files import read_network, write_ranked_edges, write_ref_network, write_topo
+from biogrn.grn._files import (
+    read_network,
+    write_beeline_inputs,
+    write_ranked_edges,
+    write_ref_network,
+    write_topo,
+)
 from biogrn.grn._forms import ShiftedHill, TwoStage
 from biogrn.grn._inference import InferenceResult, edge_scores, infer_network, score_edges
 from biogrn.grn._network import Network
@@ -38,6 +44,7 @@ __all__ = [
     "simulate",
     "simulate_langevin",
     "toggle_switch",
+    "write_beeline_inputs",
     "write_ranked_edges",
     "write_ref_network",
     "write_topo",

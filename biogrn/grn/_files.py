@@ -5,6 +5,8 @@
 - BEELINE's `refNetwork.csv`: `Gene1,Gene2,Type`, Type `+` or `-` (self-loops allowed).
 - BEELINE's `rankedEdges.csv` (an inference's output): tab-separated `Gene1, Gene2, EdgeWeight`,
   strongest first.
+- BEELINE's inputs from a simulation: `ExpressionData.csv` (genes x cells), `PseudoTime.csv`
+  (one `PseudoTime` per cell) and `refNetwork.csv`, cells sampled from the members' trajectories.
 - biogrn's own CSV: `source,target,sign`, sign +1/-1 or activation/repression.
 
 `read_network` tells the forms apart by suffix and header; every bad line is named with its
@@ -20,7 +22,7 @@ import numpy as np
 from biogrn.core import DataError, atomic_write, read_table
 from biogrn.grn._network import Network
 
-__all__ = ["read_network", "write_ranked_edges", "write_ref_network", "write_topo"]
+__all__ = ["read_network", "write_beeline_inputs", "write_ranked_edges", "write_ref_network", "write_topo"]
 
 TOPO_TYPES = {"1": 1, "2": -1}
 BEELINE_TYPES = {"+": 1, "-": -1}
@@ -112,3 +114,46 @@ def _refuse_spaces(network: Network, why: str) -> None:
     spaced = [g for g in network.genes if any(c.isspace() for c in g)]
     if spaced:
         raise ValueError(f"genes: {spaced[0]!r} holds white space; {why}")
+
+
+BEELINE_INPUTS = ("ExpressionData.csv", "PseudoTime.csv", "refNetwork.csv")
+
+
+def write_beeline_inputs(result, network: Network, folder: str | Path, cells: int, seed: int = 0) -> list[Path]:
+    """BEELINE's three input files from a simulation (`simulate` or `simulate_langevin`) of `network`.
+
+    Each cell is one member at one time after the start, drawn without replacement with `seed`;
+    its expression is the mRNA level of the two-stage form (`m_<gene>`), or the gene's level of
+    the one-variable form, and its pseudotime is the simulation time. Cells are named
+    `E<member>_<time index>`, as BoolODE names them.
+
+    Raises:
+        ValueError: more cells than (time, member) pairs after the start, or genes the result lacks.
+        FileExistsError: one of the files exists already (nothing is replaced).
+    """
+    import pandas as pd
+
+    folder = Path(folder)
+    existing = [name for name in BEELINE_INPUTS if (folder / name).exists()]
+    if existing:
+        raise FileExistsError(f"{folder}: already holds {', '.join(existing)}; nothing is replaced")
+    variables = [str(v) for v in result["variable"].values]
+    names = [f"m_{g}" if f"m_{g}" in variables else g for g in network.genes]
+    missing = [n for n in names if n not in variables]
+    if missing:
+        raise ValueError(f"result: no variable {missing[0]!r} for gene of the network")
+    state = result["state"].sel(variable=names).values  # (time, gene, member)
+    n_times, _, n_members = state.shape
+    pairs = (n_times - 1) * n_members
+    if not 0 < cells <= pairs:
+        raise ValueError(f"cells: {cells} must lie in 1..{pairs} (time points after the start x members)")
+    chosen = np.random.default_rng(seed).choice(pairs, size=cells, replace=False)
+    time_index, member = 1 + chosen // n_members, chosen % n_members
+    ids = [f"E{m}_{t}" for m, t in zip(member, time_index)]
+    expression = pd.DataFrame(state[time_index, :, member].T, index=list(network.genes), columns=ids)
+    pseudotime = pd.DataFrame({"PseudoTime": result["time"].values[time_index]}, index=ids)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / "ExpressionData.csv", lambda tmp: expression.to_csv(tmp))
+    atomic_write(folder / "PseudoTime.csv", lambda tmp: pseudotime.to_csv(tmp))
+    write_ref_network(network, folder / "refNetwork.csv")
+    return [folder / name for name in BEELINE_INPUTS]

@@ -102,3 +102,29 @@ def test_simulate_reads_a_topo_file(tmp_path, capsys):
         == 0
     )
     assert "ts.topo: 8 members, 2 variables" in capsys.readouterr().out
+
+
+def test_beeline_inputs_from_a_langevin_simulation_read_back_as_beeline_reads_them(tmp_path):
+    from biogrn.grn import ShiftedHill, sample_parameters, simulate_langevin, write_beeline_inputs
+
+    (tmp_path / "refNetwork.csv").write_text(HSC)
+    network = read_network(tmp_path / "refNetwork.csv")
+    model = ShiftedHill(network, **sample_parameters(network, 6, "sobol", 0))
+    generator = torch.Generator().manual_seed(0)
+    y0 = 10 * torch.rand(6, network.n_genes, generator=generator, dtype=torch.float64)
+    result = simulate_langevin(model, y0, torch.linspace(0, 5, 11, dtype=torch.float64), generator=generator)
+    written = write_beeline_inputs(result, network, tmp_path / "beeline", cells=40, seed=3)
+    expression = pd.read_csv(written[0], index_col=0)
+    pseudotime = pd.read_csv(written[1], index_col=0)
+    assert list(expression.index) == list(network.genes) and expression.shape == (network.n_genes, 40)
+    assert list(pseudotime.columns) == ["PseudoTime"] and list(pseudotime.index) == list(expression.columns)
+    assert len(set(expression.columns)) == 40 and (pseudotime["PseudoTime"] > 0).all()
+    cell = expression.columns[7]  # E<member>_<time index>: the value is that member's state at that time
+    member, step = (int(part) for part in cell[1:].split("_"))
+    assert np.allclose(expression[cell].values, result["state"].values[step, :, member])
+    assert pseudotime.loc[cell, "PseudoTime"] == pytest.approx(float(result["time"].values[step]))
+    assert same_edges(read_network(written[2]), network)
+    with pytest.raises(FileExistsError, match="already holds ExpressionData.csv, PseudoTime.csv, refNetwork.csv"):
+        write_beeline_inputs(result, network, tmp_path / "beeline", cells=5)
+    with pytest.raises(ValueError, match=r"cells: 61 must lie in 1..60"):
+        write_beeline_inputs(result, network, tmp_path / "other", cells=61)
