@@ -7,6 +7,9 @@
   strongest first.
 - BEELINE's inputs from a simulation: `ExpressionData.csv` (genes x cells), `PseudoTime.csv`
   (one `PseudoTime` per cell) and `refNetwork.csv`, cells sampled from the members' trajectories.
+- BoolODE rule files: a header `Gene<TAB>Rule`, then `gene<TAB>rule` with `and`, `or`, `not`
+  and parentheses; the signed edges come from the rules as for `.bnet` models (pyboolnet, the
+  `boolean` extra).
 - biogrn's own CSV: `source,target,sign`, sign +1/-1 or activation/repression.
 
 `read_network` tells the forms apart by suffix and header; every bad line is named with its
@@ -29,7 +32,8 @@ BEELINE_TYPES = {"+": 1, "-": -1}
 
 
 def read_network(path: str | Path) -> Network:
-    """A network from a `.topo`, a BEELINE `refNetwork.csv` or a `source,target,sign` CSV.
+    """A network from a `.topo`, a BoolODE rule file, a BEELINE `refNetwork.csv` or a
+    `source,target,sign` CSV.
 
     Raises:
         DataError: a missing file, an unknown header, or a bad line (file and line named).
@@ -40,11 +44,34 @@ def read_network(path: str | Path) -> Network:
     if path.suffix.lower() == ".topo":
         return _read_topo(path)
     header = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+    if header.split() == ["Gene", "Rule"]:
+        return _read_boolode(path)
     columns = [c.strip() for c in header.split(",")]
     if columns[:3] == ["Gene1", "Gene2", "Type"]:
         table = read_table(path, ("Gene1", "Gene2", "Type"))
         return Network.from_rows(path, table["Gene1"], table["Gene2"], table["Type"], BEELINE_TYPES, "Type", "+ or -")
     return Network.from_file(path)
+
+
+_BOOLEAN_WORDS = {"and": "&", "or": "|", "not": "!"}
+
+
+def _read_boolode(path: Path) -> Network:
+    import re
+
+    rules, numbers = [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2 or not fields[0].strip():
+            raise DataError(f"{path}: line {number}: expected `gene<TAB>rule`, got {line.strip()!r}")
+        rule = re.sub(r"\b(and|or|not)\b", lambda word: _BOOLEAN_WORDS[word.group(1)], fields[1])
+        rules.append(f"{fields[0].strip()}, {rule.strip()}")
+        numbers.append(number)
+    if not rules:
+        raise DataError(f"{path}: no rules")
+    return Network.from_bnet_text("\n".join(rules) + "\n", str(path), numbers)
 
 
 def _read_topo(path: Path) -> Network:

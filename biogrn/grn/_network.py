@@ -144,19 +144,29 @@ class Network:
         path = Path(path)
         if not path.is_file():
             raise DataError(f"{path}: no such file")
-        text = path.read_text()
+        return cls.from_bnet_text(path.read_text(), str(path))
+
+    @classmethod
+    def from_bnet_text(cls, text: str, origin: str, line_numbers: list[int] | None = None) -> Network:
+        """From `.bnet` rules held in `text`; `origin` names the source in errors, `line_numbers`
+        the source line of each line of `text` (default: the same line).
+
+        Raises:
+            DataError: a rule that does not parse (with its line), or a dual sign.
+        """
         primes = bnet_primes(text)
         if primes is None:
-            for number, line in enumerate(text.splitlines(), start=1):
+            for index, line in enumerate(text.splitlines()):
                 body = line.split("#")[0].strip()
                 if (
                     body
                     and not body.replace(" ", "").lower().startswith("targets,factors")
                     and bnet_primes(body) is None
                 ):
-                    raise DataError(f"{path}: line {number}: {line.strip()!r} is not a .bnet rule `target, rule`")
-            raise DataError(f"{path}: not a Boolean model in .bnet form")
-        return cls._from_primes(primes, str(path))
+                    number = line_numbers[index] if line_numbers else index + 1
+                    raise DataError(f"{origin}: line {number}: {line.strip()!r} is not a Boolean rule")
+            raise DataError(f"{origin}: not a Boolean model")
+        return cls._from_primes(primes, origin)
 
     @classmethod
     def published(cls, name: str) -> Network:

@@ -128,3 +128,31 @@ def test_beeline_inputs_from_a_langevin_simulation_read_back_as_beeline_reads_th
         write_beeline_inputs(result, network, tmp_path / "beeline", cells=5)
     with pytest.raises(ValueError, match=r"cells: 61 must lie in 1..60"):
         write_beeline_inputs(result, network, tmp_path / "other", cells=61)
+
+
+MCAD = (
+    "Gene\tRule\n"
+    "Fgf8\t( Fgf8 and Sp8 and not (Emx2) )\n"
+    "Emx2\t(Coup and not (Fgf8) and not (Pax6)  and not (Sp8))\n"
+    "Pax6\t(  (Sp8) and not (Emx2) and not (Coup))\n"
+    "Coup\t( not (Fgf8) and not (Sp8) )\n"
+    "Sp8\t( Fgf8 and not (Emx2))\n"
+)
+
+
+def test_a_boolode_rule_file_gives_its_signed_edges(tmp_path):
+    pytest.importorskip("pyboolnet")
+    (tmp_path / "mCAD.txt").write_text(MCAD)
+    network = read_network(tmp_path / "mCAD.txt")
+    edges = {
+        (network.genes[s], network.genes[t], sign)
+        for s, t, sign in zip(network.sources, network.targets, network.signs)
+    }
+    assert ("Fgf8", "Fgf8", 1) in edges and ("Emx2", "Fgf8", -1) in edges and ("Sp8", "Pax6", 1) in edges
+    assert ("Fgf8", "Coup", -1) in edges and len(edges) == 14  # 3 + 4 + 3 + 2 + 2 regulators
+    (tmp_path / "bad.txt").write_text("Gene\tRule\na\tb and\nb\ta\n")
+    with pytest.raises(DataError, match=r"bad.txt: line 2: 'a, b &' is not a Boolean rule"):
+        read_network(tmp_path / "bad.txt")
+    (tmp_path / "short.txt").write_text("Gene\tRule\na b\n")
+    with pytest.raises(DataError, match="line 2: expected `gene<TAB>rule`"):
+        read_network(tmp_path / "short.txt")
