@@ -16,6 +16,7 @@ Parameters are tensors with a leading *member* axis (one row per parameter set),
 
 from biogrn.grn._files import (
     read_network,
+    write_anndata,
     write_beeline_inputs,
     write_ranked_edges,
     write_ref_network,
@@ -44,6 +45,7 @@ __all__ = [
     "simulate",
     "simulate_langevin",
     "toggle_switch",
+    "write_anndata",
     "write_beeline_inputs",
     "write_ranked_edges",
     "write_ref_network",

@@ -5,6 +5,8 @@
 - BEELINE's `refNetwork.csv`: `Gene1,Gene2,Type`, Type `+` or `-` (self-loops allowed).
 - BEELINE's `rankedEdges.csv` (an inference's output): tab-separated `Gene1, Gene2, EdgeWeight`,
   strongest first.
+- AnnData `.h5ad` from a simulation (cells x genes, `.obs` member and time, `.uns` network and
+  parameters), for scanpy users (the `anndata` package, the `genomics` extra).
 - BEELINE's inputs from a simulation: `ExpressionData.csv` (genes x cells), `PseudoTime.csv`
   (one `PseudoTime` per cell) and `refNetwork.csv`, cells sampled from the members' trajectories.
 - BoolODE rule files: a header `Gene<TAB>Rule`, then `gene<TAB>rule` with `and`, `or`, `not`
@@ -25,7 +27,14 @@ import numpy as np
 from biogrn.core import DataError, atomic_write, read_table
 from biogrn.grn._network import Network
 
-__all__ = ["read_network", "write_beeline_inputs", "write_ranked_edges", "write_ref_network", "write_topo"]
+__all__ = [
+    "read_network",
+    "write_anndata",
+    "write_beeline_inputs",
+    "write_ranked_edges",
+    "write_ref_network",
+    "write_topo",
+]
 
 TOPO_TYPES = {"1": 1, "2": -1}
 BEELINE_TYPES = {"+": 1, "-": -1}
@@ -164,6 +173,23 @@ def write_beeline_inputs(result, network: Network, folder: str | Path, cells: in
     existing = [name for name in BEELINE_INPUTS if (folder / name).exists()]
     if existing:
         raise FileExistsError(f"{folder}: already holds {', '.join(existing)}; nothing is replaced")
+    values, member, time_index, ids = _sample_cells(result, network, cells, seed)
+    expression = pd.DataFrame(values.T, index=list(network.genes), columns=ids)
+    pseudotime = pd.DataFrame({"PseudoTime": result["time"].values[time_index]}, index=ids)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / "ExpressionData.csv", lambda tmp: expression.to_csv(tmp))
+    atomic_write(folder / "PseudoTime.csv", lambda tmp: pseudotime.to_csv(tmp))
+    write_ref_network(network, folder / "refNetwork.csv")
+    return [folder / name for name in BEELINE_INPUTS]
+
+
+def _sample_cells(result, network: Network, cells: int | None, seed: int):
+    """`(cells, genes)` expression of cells drawn without replacement from the (time after the
+    start, member) pairs (all of them when `cells` is None), their members, time indices and ids.
+
+    Raises:
+        ValueError: more cells than pairs, or a gene the result lacks.
+    """
     variables = [str(v) for v in result["variable"].values]
     names = [f"m_{g}" if f"m_{g}" in variables else g for g in network.genes]
     missing = [n for n in names if n not in variables]
@@ -172,15 +198,40 @@ def write_beeline_inputs(result, network: Network, folder: str | Path, cells: in
     state = result["state"].sel(variable=names).values  # (time, gene, member)
     n_times, _, n_members = state.shape
     pairs = (n_times - 1) * n_members
+    cells = pairs if cells is None else cells
     if not 0 < cells <= pairs:
         raise ValueError(f"cells: {cells} must lie in 1..{pairs} (time points after the start x members)")
-    chosen = np.random.default_rng(seed).choice(pairs, size=cells, replace=False)
+    chosen = np.sort(np.random.default_rng(seed).choice(pairs, size=cells, replace=False))
     time_index, member = 1 + chosen // n_members, chosen % n_members
     ids = [f"E{m}_{t}" for m, t in zip(member, time_index)]
-    expression = pd.DataFrame(state[time_index, :, member].T, index=list(network.genes), columns=ids)
-    pseudotime = pd.DataFrame({"PseudoTime": result["time"].values[time_index]}, index=ids)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write(folder / "ExpressionData.csv", lambda tmp: expression.to_csv(tmp))
-    atomic_write(folder / "PseudoTime.csv", lambda tmp: pseudotime.to_csv(tmp))
-    write_ref_network(network, folder / "refNetwork.csv")
-    return [folder / name for name in BEELINE_INPUTS]
+    return state[time_index, :, member], member, time_index, ids
+
+
+def write_anndata(result, network: Network, path: str | Path, cells: int | None = None, seed: int = 0) -> None:
+    """A simulation of `network` as an AnnData `.h5ad` file (the `anndata` package) for scanpy users.
+
+    `X` is cells x genes (mRNA of the two-stage form, else the gene's level), cells drawn as in
+    `write_beeline_inputs` (every member at every time after the start when `cells` is None);
+    `.obs` holds each cell's `member` and `time`; `.var` is indexed by gene; `.uns` holds the
+    network (`source`, `target`, `sign`) and every parameter of the simulation as an array over
+    members (join on `.obs["member"]`). Written atomically.
+
+    Raises:
+        ValueError: more cells than the simulation holds, or a gene the result lacks.
+    """
+    import anndata
+    import pandas as pd
+
+    values, member, time_index, ids = _sample_cells(result, network, cells, seed)
+    obs = pd.DataFrame({"member": member, "time": result["time"].values[time_index]}, index=ids)
+    parameters = {name: np.asarray(result[name].values) for name in result.data_vars if name != "state"}
+    uns = {
+        "network": {
+            "source": np.asarray([network.genes[i] for i in network.sources]),
+            "target": np.asarray([network.genes[i] for i in network.targets]),
+            "sign": np.asarray(network.signs, dtype=np.int8),
+        },
+        "parameters": parameters,
+    }
+    data = anndata.AnnData(X=values.astype(np.float32), obs=obs, var=pd.DataFrame(index=list(network.genes)), uns=uns)
+    atomic_write(path, lambda tmp: data.write_h5ad(tmp))

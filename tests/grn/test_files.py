@@ -156,3 +156,31 @@ def test_a_boolode_rule_file_gives_its_signed_edges(tmp_path):
     (tmp_path / "short.txt").write_text("Gene\tRule\na b\n")
     with pytest.raises(DataError, match="line 2: expected `gene<TAB>rule`"):
         read_network(tmp_path / "short.txt")
+
+
+def test_a_simulation_as_anndata_for_scanpy_users(tmp_path):
+    anndata = pytest.importorskip("anndata")
+    from biogrn.grn import TwoStage, simulate, write_anndata
+
+    network = Network.from_edges(["a", "b"], [("a", "b", -1), ("b", "a", -1)])
+    members = 4
+    model = TwoStage(
+        network,
+        basal=torch.full((members, 2), 0.1, dtype=torch.float64),
+        rate=torch.full((members, 2), 2.0, dtype=torch.float64),
+        gamma_m=torch.full((members, 2), 1.0, dtype=torch.float64),
+        translation=torch.full((members, 2), 1.0, dtype=torch.float64),
+        gamma_p=torch.full((members, 2), 0.5, dtype=torch.float64),
+        threshold=torch.full((members, 2), 1.0, dtype=torch.float64),
+        hill=torch.full((members, 2), 2.0, dtype=torch.float64),
+    )
+    y0 = torch.rand(members, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    result = simulate(model, y0, torch.linspace(0, 3, 7, dtype=torch.float64))
+    write_anndata(result, network, tmp_path / "toggle.h5ad")
+    data = anndata.read_h5ad(tmp_path / "toggle.h5ad")
+    assert data.shape == (6 * members, 2) and list(data.var_names) == ["a", "b"]
+    cell = data.obs.iloc[5]
+    step = int(np.argmin(np.abs(result["time"].values - cell["time"])))
+    expected = result["state"].sel(variable=["m_a", "m_b"]).values[step, :, int(cell["member"])]
+    assert np.allclose(data.X[5], expected, rtol=1e-6)
+    assert list(data.uns["network"]["sign"]) == [-1, -1] and data.uns["parameters"]["rate"].shape == (members, 2)
