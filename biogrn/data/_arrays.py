@@ -101,8 +101,13 @@ def read_csv(path: Path, label_column: str, val_fraction: float, test_fraction: 
     bad = ~np.isfinite(values)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        what = "is not a number" if np.isnan(values[row, col]) else "is not finite"
-        raise DataError(f"{path}: line {row + 2}, column {table.columns[col]!r}: {table.iat[row, col]!r} {what}")
+        text = table.iat[row, col]
+        try:  # pandas before 3 reads "1e400" as NaN, pandas 3 as inf: ask Python what the text is
+            float(text)
+            what = "is not finite"
+        except ValueError:
+            what = "is not a number"
+        raise DataError(f"{path}: line {row + 2}, column {table.columns[col]!r}: {text!r} {what}")
     too_large = np.abs(values) > np.finfo(np.float32).max
     if too_large.any():
         row, col = np.argwhere(too_large)[0]

@@ -10,10 +10,12 @@ Parameters are tensors with a leading *member* axis (one row per parameter set),
 - `_simulation`: deterministic and chemical Langevin simulation, as an `xarray.Dataset`.
 - `_sampling`: parameter sets in RACIPE's ranges (Sobol, Latin hypercube).
 - `_steady_states`: steady states classified by their Jacobians' eigenvalues.
+- `_census`: RACIPE's census of distinct stable states per parameter set.
 - `_presets`: the toggle switch (Gardner 2000) and the repressilator (Elowitz 2000).
 - `_inference`: network inference by gradient matching under gene-regulated pruning.
 """
 
+from biogrn.grn._census import log_uniform_states, repeat_members, steady_state_census
 from biogrn.grn._files import (
     read_network,
     write_anndata,
@@ -38,12 +40,15 @@ __all__ = [
     "classify_steady_states",
     "edge_scores",
     "infer_network",
+    "log_uniform_states",
     "read_network",
+    "repeat_members",
     "repressilator",
     "sample_parameters",
     "score_edges",
     "simulate",
     "simulate_langevin",
+    "steady_state_census",
     "toggle_switch",
     "write_anndata",
     "write_beeline_inputs",

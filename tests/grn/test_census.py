@@ -1,0 +1,81 @@
+"""RACIPE's steady-state census on the toggle switch, against the stable roots scipy finds."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import fsolve
+
+from biogrn.grn import (
+    Network,
+    ShiftedHill,
+    log_uniform_states,
+    repeat_members,
+    sample_parameters,
+    steady_state_census,
+    toggle_switch,
+)
+
+IPTG = [0.0, 1e-6, 5e-6, 1e-5, 2e-5, 3e-5, 4e-5, 1e-4, 1e-3]
+INITIAL = 16
+
+
+def toggle_census():
+    iptg = torch.tensor(IPTG, dtype=torch.float64)
+    model = toggle_switch(len(IPTG) * INITIAL, iptg=iptg.repeat_interleave(INITIAL))
+    y0 = log_uniform_states(len(IPTG) * INITIAL, 2, 1e-2, 200.0, torch.Generator().manual_seed(0))
+    return model, steady_state_census(model, y0, INITIAL, t_end=200.0)
+
+
+def scipy_stable_states(iptg: float) -> np.ndarray:
+    """Gardner et al.'s toggle switch solved by scipy from a grid of starts; stable roots only."""
+    k, eta = 2.9618e-5, 2.0015
+
+    def field(y):
+        u, v = np.clip(y, 0, None)  # the iteration may step below zero; the states are not there
+        return [156.25 / (1 + v**2.5) - u, 15.6 / (1 + (u / (1 + iptg / k) ** eta)) - v]
+
+    roots = []
+    for u0 in np.geomspace(1e-2, 200, 12):
+        for v0 in np.geomspace(1e-2, 200, 12):
+            root, _, ok, _ = fsolve(field, [u0, v0], full_output=True, xtol=1e-12)
+            if ok != 1 or (root < 0).any():
+                continue
+            h = 1e-6 * np.maximum(1, np.abs(root))
+            jacobian = np.column_stack(
+                [
+                    (np.array(field(root + dh)) - np.array(field(root - dh))) / (2 * h[i])
+                    for i, dh in enumerate(np.diag(h))
+                ]
+            )
+            if (np.linalg.eigvals(jacobian).real < 0).all() and not any(
+                np.abs(np.log1p(root) - np.log1p(r)).max() < 1e-2 for r in roots
+            ):
+                roots.append(root)
+    return np.array(sorted(roots, key=lambda r: r[0]))
+
+
+def test_the_bistable_fraction_falls_to_zero_with_iptg_and_each_state_is_one_scipy_finds():
+    model, census = toggle_census()
+    n_states = census["n_states"].values.tolist()
+    assert n_states[0] == 2 and n_states[-1] == 1 and (census["unsettled"].values == 0).all()
+    assert all(a >= b for a, b in zip(n_states, n_states[1:]))  # bistability only lost as IPTG rises
+    assert census.attrs["bistable"] == pytest.approx(n_states.count(2) / len(IPTG))
+    for s, iptg in enumerate(IPTG):
+        found = census["state"].values[s][census["distinct"].values[s]]
+        expected = scipy_stable_states(iptg)
+        assert len(found) == len(expected), (iptg, found, expected)
+        found = found[np.argsort(found[:, 0])]
+        np.testing.assert_allclose(found, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_a_racipe_census_counts_every_set_and_refuses_a_ragged_layout():
+    network = Network.from_edges(["a", "b"], [("a", "b", -1), ("b", "a", -1)])
+    sets, initial = 12, 8
+    model = ShiftedHill(network, **repeat_members(sample_parameters(network, sets, "sobol", 0), initial))
+    y0 = 100 * torch.rand(sets * initial, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    census = steady_state_census(model, y0, initial, t_end=300.0)
+    fractions = [census.attrs[k] for k in ("monostable", "bistable", "multistable", "no_state")]
+    assert sum(fractions) == pytest.approx(1.0) and census.sizes["set"] == sets
+    assert (census["distinct"].sum("initial") == census["n_states"]).all()
+    with pytest.raises(ValueError, match="96 members do not split into sets of 7"):
+        steady_state_census(model, y0, 7)
