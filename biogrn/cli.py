@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -18,12 +17,14 @@ import numpy as np
 import xarray as xr
 
 from biogrn.core import CheckpointError, ConfigError, DataError, DivergedError, require_memory
+from biogrn.regulation import RankSync
 from biogrn.runs import (
     CONFIG_FILE,
     RECORDS_FILE,
     claim_directory,
     free_name,
     launch_torchrun,
+    launched_by_torchrun,
     load_run_config,
     parse_run_config,
     process_group_from_environment,
@@ -82,13 +83,13 @@ def run_command(config_path: str | None, out: str | None, resume_dir: str | None
         if resume_dir is not None
         else (Path(out) if out else free_name(Path("runs") / Path(config_path).stem))
     )
-    if nproc > 1 and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    if nproc > 1 and not launched_by_torchrun():
         arguments = ["run", *([config_path] if config_path else []), *(["--quiet"] if quiet else [])]
         arguments += ["--resume", resume_dir] if resume_dir is not None else ["--out", str(out_dir)]
         return launch_torchrun(nproc, arguments)
     with process_group_from_environment():
         records = resume(out_dir, config, quiet=quiet) if resume_dir is not None else run(config, out_dir, quiet=quiet)
-        if int(os.environ.get("RANK", "0")) == 0:
+        if RankSync().rank == 0:  # every rank holds the same records; one reports them
             print(
                 f"test accuracy {float(records['test_accuracy']) * 100:.2f}%  "
                 f"sparsity {float(records['total_sparsity'][-1]) * 100:.1f}%  records: {out_dir / RECORDS_FILE}"

@@ -54,7 +54,7 @@ class GeneRegulationCallback(TrainerCallback):
         optimizer = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps the torch optimizer
         self.regulator = Regulator(model, self.config, optimizer)
         if state.global_step > 0:  # resumed: the Trainer has restored weights, optimizer and step
-            path = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}" / REGULATOR_FILE
+            path = _checkpoint_folder(args, state) / REGULATOR_FILE
             if not path.is_file():
                 raise CheckpointError(
                     f"{path}: resuming at step {state.global_step}, but the checkpoint holds no "
@@ -66,8 +66,12 @@ class GeneRegulationCallback(TrainerCallback):
     def on_optimizer_step(self, args, state, control, **kwargs):
         self.regulator.step()
 
+    def _ends_at_evaluation(self, args) -> bool:
+        """Whether an epoch ends after its evaluation (a monitor, and evaluation every epoch)."""
+        return self.monitor is not None and str(args.eval_strategy) in ("epoch", "IntervalStrategy.EPOCH")
+
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        if self.monitor is None or str(args.eval_strategy) not in ("epoch", "IntervalStrategy.EPOCH"):
+        if not self._ends_at_evaluation(args):
             return
         if self.monitor not in (metrics or {}):
             raise ValueError(
@@ -77,7 +81,7 @@ class GeneRegulationCallback(TrainerCallback):
         self._end_epoch(state, float(metrics[self.monitor]))
 
     def on_epoch_end(self, args, state, control, **kwargs):
-        if self.monitor is None or str(args.eval_strategy) not in ("epoch", "IntervalStrategy.EPOCH"):
+        if not self._ends_at_evaluation(args):
             self._end_epoch(state, None)
 
     def _end_epoch(self, state, metric: float | None) -> None:
@@ -88,7 +92,7 @@ class GeneRegulationCallback(TrainerCallback):
         state.log_history.append({"epoch": state.epoch, "step": state.global_step, **self.summary()})
 
     def on_save(self, args, state, control, **kwargs):
-        folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+        folder = _checkpoint_folder(args, state)
         if folder.is_dir():
             regulator_state = self.regulator.state_dict()
             atomic_write(folder / REGULATOR_FILE, lambda tmp: torch.save(regulator_state, tmp))
@@ -96,3 +100,8 @@ class GeneRegulationCallback(TrainerCallback):
     def summary(self) -> dict[str, float]:
         """The regulator's numbers of this epoch (`biogrn.integrations.regulator_summary`)."""
         return regulator_summary(self.regulator)
+
+
+def _checkpoint_folder(args, state) -> Path:
+    """The folder the Trainer writes (and resumes from) at this global step."""
+    return Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"

@@ -20,7 +20,7 @@ from torch.utils.data import Dataset, Sampler
 
 from biogrn.regulation import RankSync
 
-__all__ = ["RankShard", "launch_torchrun", "process_group_from_environment"]
+__all__ = ["RankShard", "launch_torchrun", "launched_by_torchrun", "process_group_from_environment"]
 
 
 class RankShard(Sampler[int]):
@@ -37,6 +37,11 @@ class RankShard(Sampler[int]):
         return len(range(self.rank, self.n, self.world))
 
 
+def launched_by_torchrun() -> bool:
+    """Whether this process is one of several that torchrun started (`WORLD_SIZE` > 1)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 @contextmanager
 def process_group_from_environment() -> Iterator[None]:
     """Join torchrun's process group for the block when the environment names more than one rank.
@@ -44,7 +49,7 @@ def process_group_from_environment() -> Iterator[None]:
     The backend is gloo for CPU tensors and, where torch has it, NCCL for CUDA tensors, chosen per
     tensor by torch.
     """
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+    if not launched_by_torchrun() or dist.is_initialized():
         yield
         return
     dist.init_process_group("cpu:gloo,cuda:nccl" if dist.is_nccl_available() else "gloo")
