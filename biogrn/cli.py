@@ -134,6 +134,20 @@ def format_report(records: xr.Dataset) -> str:
         )
     test = float(records["test_accuracy"])
     lines.append(f"test accuracy {test * 100:.2f}%" if np.isfinite(test) else "test accuracy: not yet scored")
+    if records.sizes.get("probe", 0):
+        scores = [str(s) for s in records["score"].values]
+        lines += [
+            "",
+            "what the expression knows: Spearman rho with the exact loss change / AUROC for the least important 10%",
+            "epoch  genes  " + "  ".join(f"{s:>17}" for s in scores),
+        ]
+        for i, epoch in enumerate(records["probe_epoch"].values):
+            n = int((records["probe_gene"].values[i] >= 0).sum())
+            cells = [
+                f"{records['probe_spearman'].values[i, k]:+8.3f} / {records['probe_auroc'].values[i, k]:5.3f}"
+                for k in range(len(scores))
+            ]
+            lines.append(f"{epoch:5d}  {n:5d}  " + "  ".join(f"{c:>17}" for c in cells))
     return "\n".join(lines)
 
 

@@ -1,18 +1,30 @@
-"""Accuracy against sparsity: gene regulation and the baselines, same harness, same budget.
+"""Accuracy against sparsity: gene regulation and the baselines, same harness, same budget, paired.
 
-    python simulations/sparsity_study.py                    # digits, 4 sparsities x 6 methods x 3 seeds
-    python simulations/sparsity_study.py --data run.toml    # the [data] table of a run file instead
+    python simulations/sparsity_study.py                              # digits, 3 seeds
+    python simulations/sparsity_study.py --preset mnist1d-mlp --seeds 0 1 2 3 4 --workers 2
+    python simulations/sparsity_study.py --preset mnist1d-cnn --genes unit --seeds 0 1 2 3 4
+    python simulations/sparsity_study.py --data run.toml              # the [data] table of a run file
+
+Presets: `digits` (the listing's MLP, hidden 128, 64, on scikit-learn's digits: Adam lr 1e-3,
+batch 64, 20 epochs; prune from epoch 2 to 15), `mnist1d-mlp` (MNIST-1D, the paper's residual
+MLP, hidden 100, 100) and `mnist1d-cnn` (MNIST-1D, the paper's CNN): Adam lr 1e-2, batch 100,
+40 epochs (1,440 steps); prune from epoch 4 to 30.
 
 Methods at each target sparsity: `gene` (the `target` policy: Eq. 1-3 with a cubic schedule),
-`magnitude` (Zhu & Gupta), `set`, `rigl`; once per seed, at the sparsity they reach by
-themselves: `gene-paper` (the `paper` policy) and `listing` (the seed paper's algorithm), and
-`dense`. Every run: the listing's MLP (hidden 128, 64), Adam lr 1e-3, batch 64, 20 epochs;
-dense-to-sparse methods prune once per epoch from epoch 2 to 15; sparse-to-sparse ones start
-sparse and drop/grow every 100 steps (RigL's Delta T; 5 digits epochs) until epoch 15, drop
-fraction 0.3 (SET: constant; RigL: cosine decay).
+`hysteresis` (each gene switches itself by its own expression, same schedule), `magnitude` (Zhu &
+Gupta), `set`, `rigl`; once per seed, at the sparsity they reach by themselves: `gene-paper`
+(the `paper` policy, `median_rule` `cap`), `gene-paper-track` (`median_rule` `track`), `listing`
+(the seed paper's algorithm) and `dense`. Dense-to-sparse methods prune once per epoch;
+sparse-to-sparse ones start sparse and drop/grow every 100 steps (RigL's Delta T) until the
+schedule's end, drop fraction 0.3 (SET: constant; RigL: cosine decay). `--genes unit` makes every
+method prune whole units and channels.
 
-Writes OUT/sparsity_study.nc (method x sparsity x seed), OUT/sparsity_study.md (means and
-standard deviations) and OUT/sparsity_study.png; every run's records stay under OUT/runs/.
+The methods share the seeds, so each gene policy is compared with each baseline at each target by
+a paired t-test on the per-seed test accuracies; p-values are adjusted over the table
+(Benjamini-Hochberg) and a difference is called significant only below 0.05 after adjustment.
+
+Writes OUT/sparsity_study.nc (method x target x seed), OUT/sparsity_study.md (means, 95% t
+intervals, the paired table) and OUT/sparsity_study.png; every run's records stay under OUT/runs/.
 """
 
 from __future__ import annotations
@@ -26,43 +38,68 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from biogrn.runs import load_run_config, sweep
+from biogrn.runs import adjust, load_run_config, mean_interval, paired_comparison, sweep
 
-TARGETED = ("gene", "magnitude", "set", "rigl")
-NATURAL = ("dense", "gene-paper", "listing")
+TARGETED = ("gene", "hysteresis", "magnitude", "set", "rigl")
+NATURAL = ("dense", "gene-paper", "gene-paper-track", "listing")
+GENE_METHODS = ("gene", "hysteresis")
+BASELINES = ("magnitude", "set", "rigl")
 
-BASE = {"model": {"hidden": [128, 64]}, "training": {"epochs": 20, "batch_size": 64, "optimizer": "adam", "lr": 1e-3}}
-
-METHOD_SETTINGS = {
-    "dense": {"pruning": "none"},
-    "gene": {"regulator.policy": "target", "regulator.start_epoch": 2, "regulator.end_epoch": 15},
-    "magnitude": {"regulator.policy": "magnitude", "regulator.start_epoch": 2, "regulator.end_epoch": 15},
-    "set": {
-        "regulator.policy": "set",
-        "regulator.start_epoch": 0,
-        "regulator.end_epoch": 15,
-        "regulator.update_every": 100,
-        "regulator.drop_schedule": "constant",
+MNIST1D_TRAINING = {"epochs": 40, "batch_size": 100, "optimizer": "adam", "lr": 1e-2}
+MNIST1D_DATA = {"name": "mnist1d", "val_fraction": 0.1}
+PRESETS = {
+    "digits": {
+        "base": {
+            "model": {"hidden": [128, 64]},
+            "training": {"epochs": 20, "batch_size": 64, "optimizer": "adam", "lr": 1e-3},
+        },
+        "schedule": (2, 15),
     },
-    "rigl": {
-        "regulator.policy": "rigl",
-        "regulator.start_epoch": 0,
-        "regulator.end_epoch": 15,
-        "regulator.update_every": 100,
-        "regulator.drop_schedule": "cosine",
+    "mnist1d-mlp": {
+        "base": {
+            "data": MNIST1D_DATA,
+            "model": {"name": "mlp", "hidden": [100, 100], "residual": True},
+            "training": MNIST1D_TRAINING,
+        },
+        "schedule": (4, 30),
     },
-    "gene-paper": {"regulator.policy": "paper"},
-    "listing": {"regulator.policy": "listing", "regulator.start_epoch": 6},
+    "mnist1d-cnn": {
+        "base": {"data": MNIST1D_DATA, "model": {"name": "cnn1d"}, "training": MNIST1D_TRAINING},
+        "schedule": (4, 30),
+    },
 }
 
 
-def points(sparsities, seeds, methods):
+def method_settings(method: str, start: int, end: int) -> dict:
+    """The regulator overrides of one method under a pruning schedule from `start` to `end`."""
+    window = {"regulator.start_epoch": start, "regulator.end_epoch": end}
+    sparse_to_sparse = {"regulator.start_epoch": 0, "regulator.end_epoch": end, "regulator.update_every": 100}
+    return {
+        "dense": {"pruning": "none"},
+        "gene": {"regulator.policy": "target", **window},
+        "hysteresis": {"regulator.policy": "hysteresis", **window},
+        "magnitude": {"regulator.policy": "magnitude", **window},
+        "set": {"regulator.policy": "set", **sparse_to_sparse, "regulator.drop_schedule": "constant"},
+        "rigl": {"regulator.policy": "rigl", **sparse_to_sparse, "regulator.drop_schedule": "cosine"},
+        "gene-paper": {"regulator.policy": "paper", "regulator.start_epoch": start, "regulator.median_rule": "cap"},
+        "gene-paper-track": {
+            "regulator.policy": "paper",
+            "regulator.start_epoch": start,
+            "regulator.median_rule": "track",
+        },
+        "listing": {"regulator.policy": "listing", "regulator.start_epoch": max(start, 6)},
+    }[method]
+
+
+def points(sparsities, seeds, methods, schedule=(2, 15), genes="connection"):
     chosen, names, keys = [], [], []
     for method in methods:
         levels = sparsities if method in TARGETED else [None]
         for level in levels:
             for seed in seeds:
-                point = {"seed": seed, **METHOD_SETTINGS[method]}
+                point = {"seed": seed, **method_settings(method, *schedule)}
+                if method != "dense" and genes != "connection":
+                    point["regulator.genes"] = genes
                 if level is not None:
                     point["regulator.target_sparsity"] = level
                 chosen.append(point)
@@ -88,23 +125,66 @@ def tabulate(keys, summaries, sparsities, seeds, methods) -> xr.Dataset:
 
 def markdown(study: xr.Dataset) -> str:
     lines = [
-        "| method | target sparsity | reached sparsity | test accuracy (%) | regrown | seconds per run |",
-        "|---|---|---|---|---|---|",
+        "| method | target sparsity | reached sparsity | test accuracy (%) | 95% interval | regrown "
+        "| seconds per run |",
+        "|---|---|---|---|---|---|---|",
     ]
     for method in study["method"].values:
         for target in study["target"].values:
             cell = study.sel({"method": method, "target": target})  # dict: `method` is also a keyword of sel
             if np.isnan(cell["test_accuracy"]).all():
                 continue
-            acc = 100 * cell["test_accuracy"]
+            mean, low, high = mean_interval(100 * cell["test_accuracy"].values)
+            interval = f"{low:.2f} to {high:.2f}" if np.isfinite(low) else "-"
             lines.append(
-                f"| {method} | {target} | {100 * float(cell['sparsity'].mean()):.1f}% | "
-                f"{float(acc.mean()):.2f} ± {float(acc.std(ddof=1)) if cell.sizes['seed'] > 1 else 0:.2f} | "
+                f"| {method} | {target} | {100 * float(cell['sparsity'].mean()):.1f}% | {mean:.2f} | {interval} | "
                 f"{float(cell['n_regrown'].mean()):.0f} | {float(cell['train_seconds'].median()):.1f} |"
             )
     n = study.sizes["seed"]
-    lines.append(f"\nMeans ± sample standard deviations over {n} seed(s); seconds: median of training time per run.")
+    lines.append(f"\nMeans over {n} seed(s) with Student's t 95% intervals; seconds: median training time per run.")
+    paired = paired_table(study)
+    if paired:
+        lines += ["", *paired]
     return "\n".join(lines)
+
+
+def paired_table(study: xr.Dataset) -> list[str]:
+    """Each gene policy against each baseline at each target: paired t-test on the same seeds."""
+    rows = []
+    for target in study["target"].values:
+        for gene in GENE_METHODS:
+            for baseline in BASELINES:
+                if gene not in study["method"] or baseline not in study["method"]:
+                    continue
+                a = 100 * study["test_accuracy"].sel({"method": gene, "target": target}).values
+                b = 100 * study["test_accuracy"].sel({"method": baseline, "target": target}).values
+                if np.isnan(a).any() or np.isnan(b).any() or len(a) < 2:
+                    continue
+                rows.append((target, gene, baseline, paired_comparison(a, b)))
+    if not rows:
+        return []
+    adjusted = adjust([r[3].t_pvalue for r in rows])
+    lines = [
+        "| target | gene policy | baseline | difference (points) | 95% interval | p (paired t) | p adjusted "
+        "| verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (target, gene, baseline, c), q in zip(rows, adjusted):
+        if np.isnan(q):
+            verdict = "no spread to test"
+        elif q < 0.05:
+            verdict = f"{gene} {'better' if c.mean_difference > 0 else 'worse'} (significant)"
+        else:
+            verdict = "inside the noise"
+        lines.append(
+            f"| {target} | {gene} | {baseline} | {c.mean_difference:+.2f} | {c.low:+.2f} to {c.high:+.2f} | "
+            f"{c.t_pvalue:.3g} | {q:.3g} | {verdict} |"
+        )
+    lines.append(
+        f"\nPaired over {rows[0][3].n} seeds: the difference is gene policy minus baseline; p adjusted over "
+        "the table by Benjamini-Hochberg."
+    )
+    return lines
 
 
 def plot(study: xr.Dataset, path: Path) -> None:
@@ -128,21 +208,29 @@ def plot(study: xr.Dataset, path: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="runs/sparsity_study")
-    parser.add_argument("--sparsities", type=float, nargs="+", default=[0.5, 0.8, 0.9, 0.95])
+    parser.add_argument("--sparsities", type=float, nargs="+", default=[0.5, 0.8, 0.9])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument(
         "--methods", nargs="+", default=[*NATURAL[:1], *TARGETED, *NATURAL[1:]], choices=[*TARGETED, *NATURAL]
     )
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--data", help="a run file whose [data] table replaces the digits set")
+    parser.add_argument("--preset", choices=list(PRESETS), default="digits")
+    parser.add_argument("--genes", choices=["connection", "unit"], default="connection")
+    parser.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
+    parser.add_argument("--data", help="a run file whose [data] table replaces the preset's data")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--ray-address", help="run the points on this Ray cluster")
     args = parser.parse_args(argv)
 
-    base = {**BASE, "training": {**BASE["training"], "epochs": args.epochs}}
+    preset = PRESETS[args.preset]
+    base = dict(preset["base"])
+    start, end = preset["schedule"]
+    if args.epochs is not None:
+        base["training"] = {**base["training"], "epochs": args.epochs}
+        start, end = min(start, args.epochs - 1), min(end, args.epochs)
+        end = max(end, start + 1)
     if args.data:
         base["data"] = load_run_config(args.data).data.model_dump(mode="json")
-    chosen, names, keys = points(args.sparsities, args.seeds, args.methods)
+    chosen, names, keys = points(args.sparsities, args.seeds, args.methods, (start, end), args.genes)
     out = Path(args.out)
     started = time.perf_counter()
     summaries = sweep(base, chosen, out / "runs", args.workers, args.ray_address, names)
@@ -150,7 +238,9 @@ def main(argv=None) -> int:
     study.attrs.update(
         command=" ".join(["python", "simulations/sparsity_study.py", *(argv or sys.argv[1:])]),
         data=base.get("data", {}).get("name", "digits"),
-        epochs=args.epochs,
+        preset=args.preset,
+        genes=args.genes,
+        epochs=base["training"]["epochs"],
     )
     study.to_netcdf(out / "sparsity_study.nc", engine="netcdf4")
     table = markdown(study)

@@ -1,6 +1,7 @@
 """Reference architectures.
 
 - `mlp`: the seed paper's listing model.
+- `cnn1d`: the MNIST-1D paper's 1-D convolutional net, for signals.
 - `bionic`: a BioNIC-style network for images: a retinotopic convolutional front end, then
   "cortical" Linear layers under a laminar connectome mask, Dale's law with graded inhibition,
   synaptic noise and LayerNorm; each feature can be switched off (simulations/bionic_ablation.py).
@@ -14,15 +15,28 @@ from torch.nn.utils import parametrize
 
 from biogrn.biology import FixedMask, apply_dale, apply_noise, laminar_mask
 
-__all__ = ["bionic", "mlp"]
+__all__ = ["Residual", "bionic", "cnn1d", "cnn1d_length", "mlp"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 
 
-def mlp(sizes: list[int], activation: str = "relu", dropout: float = 0.0) -> nn.Sequential:
-    """Linear layers of the given widths with an activation (and dropout) between them.
+class Residual(nn.Module):
+    """$x + f(x)$: a block whose output has its input's width."""
 
-    `mlp([64, 128, 64, 10])` is the seed paper's listing model on 64 inputs and 10 classes.
+    def __init__(self, block: nn.Module):
+        super().__init__()
+        self.block = block
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
+
+
+def mlp(sizes: list[int], activation: str = "relu", dropout: float = 0.0, residual: bool = False) -> nn.Sequential:
+    r"""Linear layers of the given widths with an activation (and dropout) between them.
+
+    `mlp([64, 128, 64, 10])` is the seed paper's listing model on 64 inputs and 10 classes. With
+    `residual`, a hidden layer after the first that is as wide as its input adds it, $h + \phi(W h + b)$: the MNIST-1D
+    paper's MLP is `mlp([40, 100, 100, 10], residual=True)`.
     """
     if len(sizes) < 2:
         raise ValueError(f"sizes: need an input and an output width, got {sizes}")
@@ -30,12 +44,61 @@ def mlp(sizes: list[int], activation: str = "relu", dropout: float = 0.0) -> nn.
         raise ValueError(f"activation: {activation!r} is unknown; choose from {sorted(_ACTIVATIONS)}")
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(_ACTIVATIONS[activation]())
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+        if i == len(sizes) - 2:
+            layers.append(nn.Linear(a, b))
+            break
+        hidden: list[nn.Module] = [nn.Linear(a, b), _ACTIVATIONS[activation]()]
+        if dropout > 0:
+            hidden.append(nn.Dropout(dropout))
+        if residual and a == b and i > 0:
+            layers.append(Residual(nn.Sequential(*hidden)))
+        else:
+            layers.extend(hidden)
     return nn.Sequential(*layers)
+
+
+def cnn1d_length(length: int, channels: tuple[int, ...]) -> int:
+    r"""Positions left after `cnn1d`'s convolutions: each maps $L$ to $\lfloor (L + 2 - k)/2 \rfloor + 1$."""
+    for kernel in _cnn1d_kernels(len(channels)):
+        length = (length + 2 - kernel) // 2 + 1
+    return length
+
+
+def _cnn1d_kernels(n: int) -> list[int]:
+    return [5] + [3] * (n - 1)
+
+
+def cnn1d(
+    length: int,
+    n_classes: int,
+    channels: tuple[int, ...] = (25, 25, 25),
+    hidden: tuple[int, ...] = (),
+    activation: str = "relu",
+) -> nn.Sequential:
+    """The MNIST-1D paper's CNN on flat signals of `length` samples.
+
+    Flat input -> `(1, length)` -> for each width in `channels`: Conv1d (kernel 5 first, then 3;
+    stride 2, padding 1) -> activation; then flatten, Linear layers of the `hidden` widths with the
+    activation, and the Linear read-out. The defaults (three convolutions of 25 channels, no hidden
+    layer: 5,210 parameters on 40 samples) are the paper's `ConvBase`.
+
+    Raises:
+        ValueError: no convolution, or `length` too short for them.
+    """
+    if not channels:
+        raise ValueError("channels: cnn1d needs at least one convolution")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation: {activation!r} is unknown; choose from {sorted(_ACTIVATIONS)}")
+    remaining = cnn1d_length(length, channels)
+    if remaining < 1:
+        raise ValueError(f"channels: {len(channels)} stride-2 convolutions leave nothing of {length} samples")
+    layers: list[nn.Module] = [nn.Unflatten(1, (1, length))]
+    width = 1
+    for out, kernel in zip(channels, _cnn1d_kernels(len(channels))):
+        layers += [nn.Conv1d(width, out, kernel, stride=2, padding=1), _ACTIVATIONS[activation]()]
+        width = out
+    layers.append(nn.Flatten())
+    return nn.Sequential(*layers, *mlp([width * remaining, *hidden, n_classes], activation))
 
 
 def bionic(

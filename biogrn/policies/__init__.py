@@ -6,6 +6,7 @@ r"""Mask policies: what one prune/rewire update decides, from a frozen view of t
 - `_rewiring`: Eq. 3, $P_c \propto \exp(-\Delta_c/\sigma_r)$, drawn by Gumbel top-$k$.
 - `_schedules`: $\sigma_r$, the cubic sparsity and the drop fraction over training time.
 - `_gene`: `GenePolicy`, gene regulation (`paper`, `target`).
+- `_hysteresis`: `HysteresisPolicy`, each gene's own switch with two thresholds (`hysteresis`).
 - `_semistructured`: `SemiStructuredPolicy`, N:M (2:4) sparsity by gene score (`nm`).
 - `_baselines`: magnitude pruning, SET, RigL and the seed listing.
 """
@@ -13,6 +14,7 @@ r"""Mask policies: what one prune/rewire update decides, from a frozen view of t
 from biogrn.policies._base import Decision, Policy, PolicyView
 from biogrn.policies._baselines import ListingPolicy, MagnitudePolicy, RigLPolicy, SETPolicy
 from biogrn.policies._gene import GenePolicy
+from biogrn.policies._hysteresis import HysteresisPolicy, expression_quantile
 from biogrn.policies._importance import importance, normalize_per_layer
 from biogrn.policies._rewiring import deficit, gumbel_topk, mean_distance, rewiring_logits, rewiring_probabilities
 from biogrn.policies._schedules import (
@@ -24,13 +26,15 @@ from biogrn.policies._schedules import (
     make_sigma_schedule,
 )
 from biogrn.policies._semistructured import SemiStructuredPolicy, semi_structured_keep
-from biogrn.policies._thresholds import PaperThreshold, ScheduledThreshold, lowest_active
+from biogrn.policies._thresholds import MEDIAN_RULES, PaperThreshold, ScheduledThreshold, lowest_active
 
 __all__ = [
+    "MEDIAN_RULES",
     "ConstantSigma",
     "Decision",
     "ExponentialSigma",
     "GenePolicy",
+    "HysteresisPolicy",
     "ListingPolicy",
     "MagnitudePolicy",
     "PaperSigma",
@@ -44,6 +48,7 @@ __all__ = [
     "cubic_sparsity",
     "deficit",
     "drop_fraction",
+    "expression_quantile",
     "gumbel_topk",
     "importance",
     "lowest_active",

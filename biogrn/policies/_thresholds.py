@@ -21,7 +21,9 @@ from torch import Tensor
 from biogrn.core import segment_counts, segment_sums
 from biogrn.policies._schedules import cubic_sparsity
 
-__all__ = ["PaperThreshold", "ScheduledThreshold", "lowest_active"]
+__all__ = ["MEDIAN_RULES", "PaperThreshold", "ScheduledThreshold", "lowest_active"]
+
+MEDIAN_RULES = ("track", "cap", "always", "never")
 
 
 def lowest_active(scores: Tensor, active: Tensor, n: int) -> Tensor:
@@ -40,20 +42,26 @@ class PaperThreshold:
     1. At the first update, $\tau = \mu + k\sigma$ of the scope's scores ($k$ = `sigmas`, 0.5).
     2. At each later update, until frozen, the scores of the remaining (active) connections are
        recomputed and $\tau$ moves to their median when `median_rule` says so:
-       `cap` (default): $\tau \leftarrow \min(\tau, \mathrm{median})$, so one update never prunes
-       more than half of what remains; `always`: $\tau \leftarrow \mathrm{median}$; `never`.
+       `track` (default): $\tau \leftarrow \rho\,\mathrm{median}$ with $\rho = \tau_1 / \mathrm{median}_1$
+       taken right after the first prune, so $\tau$ keeps its place relative to the remaining
+       scores as they drift up or down (and prunes only those that fall behind);
+       `cap`: $\tau \leftarrow \min(\tau, \mathrm{median})$, so one update never prunes more than
+       half of what remains, which after the first prune leaves $\tau$ where it is (every
+       remaining score is above it); `always`: $\tau \leftarrow \mathrm{median}$; `never`.
     3. Frozen once the validation metric is stable: each of the last `patience` epoch-to-epoch
        changes is at most `tol` in absolute value. A frozen $\tau$ still prunes.
     """
 
     def __init__(self, sigmas: float = 0.5, median_rule: str = "cap", patience: int = 3, tol: float = 0.005):
-        if median_rule not in ("cap", "always", "never"):
-            raise ValueError(f"median_rule: {median_rule!r} is unknown; choose 'cap', 'always' or 'never'")
+        if median_rule not in MEDIAN_RULES:
+            raise ValueError(f"median_rule: {median_rule!r} is unknown; choose from {MEDIAN_RULES}")
         self.sigmas = float(sigmas)
         self.median_rule = median_rule
         self.patience = int(patience)
         self.tol = float(tol)
         self.tau: Tensor | None = None
+        self.ratio: Tensor | None = None
+        """`track`: $\\rho$ per scope, $\\tau$ over the median of the scores that survived the first prune."""
         self.frozen = False
         self.history: list[float] = []
 
@@ -75,9 +83,16 @@ class PaperThreshold:
             self.tau = torch.stack([scores[s].mean() + self.sigmas * scores[s].std(unbiased=False) for s in scopes])
         elif not self.frozen and self.median_rule == "always":
             self.tau = torch.stack([_active_median(scores[s], active[s]) for s in scopes])
+        elif not self.frozen and self.median_rule == "track" and self.ratio is not None:
+            self.tau = self.ratio * torch.stack([_active_median(scores[s], active[s]) for s in scopes])
         prune = torch.zeros_like(active)
         for i, s in enumerate(scopes):
             torch.logical_and(active[s], scores[s] < self.tau[i], out=prune[s])
+        if first and self.median_rule == "track":
+            survivors = active & ~prune
+            medians = torch.stack([_active_median(scores[s], survivors[s]) for s in scopes])
+            # a scope pruned empty has an infinite median: its ratio is 0 and tau stops there
+            self.ratio = torch.where(torch.isfinite(medians) & (medians > 0), self.tau / medians, 0.0)
         if not first and not self.frozen and self.median_rule == "cap":
             self._cap_at_median(scores, active, scopes, prune)
         return prune, self.tau
@@ -100,10 +115,11 @@ class PaperThreshold:
         self.tau = torch.stack(taus)
 
     def state_dict(self) -> dict:
-        return {"tau": self.tau, "frozen": self.frozen, "history": list(self.history)}
+        return {"tau": self.tau, "ratio": self.ratio, "frozen": self.frozen, "history": list(self.history)}
 
     def load_state_dict(self, state: dict) -> None:
         self.tau = state["tau"]
+        self.ratio = state.get("ratio")  # absent from checkpoints written before `track`
         self.frozen = bool(state["frozen"])
         self.history = list(state["history"])
 

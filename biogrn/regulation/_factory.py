@@ -5,6 +5,7 @@ from __future__ import annotations
 from biogrn.dynamics import Basal, DriveActivation, PoolRepression, SelfActivation, Transcription
 from biogrn.policies import (
     GenePolicy,
+    HysteresisPolicy,
     ListingPolicy,
     MagnitudePolicy,
     PaperThreshold,
@@ -63,6 +64,15 @@ def make_policy(config: RegulatorConfig) -> Policy:
             config.max_regrow_fraction,
             config.delta,
         )
+    if name == "hysteresis":
+        return HysteresisPolicy(
+            config.target_sparsity,
+            config.hysteresis_band,
+            config.initial_sparsity,
+            float(config.start_epoch),
+            config.schedule_end,
+            config.max_regrow_fraction,
+        )
     if name == "nm":
         return SemiStructuredPolicy(config.nm_n, config.nm_m, config.alpha, config.beta, config.normalization)
     if name == "magnitude":
@@ -82,4 +92,6 @@ def make_policy(config: RegulatorConfig) -> Policy:
             config.max_regrow,
             config.rewire,
         )
-    raise ValueError(f"policy: {name!r} is unknown; choose from paper, target, magnitude, set, rigl, listing")
+    raise ValueError(
+        f"policy: {name!r} is unknown; choose from paper, target, hysteresis, nm, magnitude, set, rigl, listing"
+    )

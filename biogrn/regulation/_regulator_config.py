@@ -79,8 +79,9 @@ class RegulatorConfig(BaseModel):
     normalization: Literal["mean", "max", "none"] = "mean"
 
     # -- threshold and pruning -------------------------------------------------------------------------
-    policy: Literal["paper", "target", "nm", "magnitude", "set", "rigl", "listing"] = "paper"
-    """`paper`, `target`: gene regulation; `nm`: N:M semi-structured sparsity by gene score;
+    policy: Literal["paper", "target", "hysteresis", "nm", "magnitude", "set", "rigl", "listing"] = "paper"
+    """`paper`, `target`: gene regulation; `hysteresis`: each gene switches its connection off and
+    on by its own expression against two quantile thresholds; `nm`: N:M semi-structured sparsity by gene score;
     `magnitude`, `set`, `rigl`, `listing`: the baselines (biogrn.policies)."""
     nm_n: int = Field(default=2, ge=1)
     nm_m: int = Field(default=4, ge=2)
@@ -93,13 +94,19 @@ class RegulatorConfig(BaseModel):
     update_every: int | None = Field(default=None, ge=1)
     """Prune/rewire every this many steps; `None`: once per epoch, at `epoch_end`."""
     tau_sigmas: float = 0.5
-    median_rule: Literal["cap", "always", "never"] = "cap"
+    median_rule: Literal["track", "cap", "always", "never"] = "cap"
+    """How `paper` moves $\\tau$ after its first prune (docs/choices.md): `track` keeps its ratio to
+    the median of the remaining scores, `cap` lowers it to that median when above it, `always` sets
+    it to the median, `never` leaves it; `listing` recomputes $\\tau$ every epoch and takes all but `track`."""
     patience: int = Field(default=3, ge=1)
     plateau_tol: float = Field(default=0.005, ge=0.0)
     target_sparsity: float = Field(default=0.5, ge=0.0, lt=1.0)
     initial_sparsity: float = Field(default=0.0, ge=0.0, lt=1.0)
     end_epoch: int | None = Field(default=None, ge=1)
-    """Epoch at which `target` reaches its sparsity; `None`: three quarters of `epochs`."""
+    """Epoch at which `target` (and `hysteresis`) reaches its sparsity; `None`: three quarters of `epochs`."""
+    hysteresis_band: float = Field(default=0.1, ge=0.0, le=1.0)
+    """Policy `hysteresis`: a pruned gene comes back above the quantile $s + b$ of its layer's
+    expression, an active one goes below the quantile $s$; $b$ is this band."""
 
     # -- drop and grow (set, rigl) -----------------------------------------------------------------------
     drop_fraction: float = Field(default=0.3, ge=0.0, le=1.0)
@@ -148,6 +155,11 @@ class RegulatorConfig(BaseModel):
             raise ValueError(f"nm_n: {self.nm_n} must be below nm_m = {self.nm_m}")
         if self.policy == "nm" and self.genes != "connection":
             raise ValueError("policy: 'nm' prunes connections within rows; it needs genes = 'connection'")
+        if self.policy == "listing" and self.median_rule == "track":
+            raise ValueError(
+                "median_rule: 'track' needs a tau that persists; 'listing' recomputes tau every epoch "
+                "(choose 'cap', 'always' or 'never')"
+            )
         if self.sigma_min > self.sigma0:
             raise ValueError(f"sigma_min: {self.sigma_min} exceeds sigma0 = {self.sigma0}")
         if self.initial_sparsity > self.target_sparsity:

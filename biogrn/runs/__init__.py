@@ -11,6 +11,7 @@
 - `_figures`: the figures of a run (matplotlib, loaded only when drawn).
 - `_files`: the names of a run directory's files.
 - `_ranks`: `biogrn run` under torchrun: shards, the process group, launching.
+- `_statistics`: means with t intervals, paired tests of methods on the same seeds.
 - `_directories`: output directories that are new or empty, default names that are free, locks.
 """
 
@@ -33,6 +34,7 @@ from biogrn.runs._records import (
 )
 from biogrn.runs._run_config import (
     DataConfig,
+    Mnist1dConfig,
     ModelConfig,
     RecordsConfig,
     RunConfig,
@@ -40,6 +42,7 @@ from biogrn.runs._run_config import (
     load_run_config,
     parse_run_config,
 )
+from biogrn.runs._statistics import PairedComparison, adjust, mean_interval, paired_comparison
 from biogrn.runs._sweep import grid, point_name, summarize, sweep, sweep_point, with_overrides
 from biogrn.runs._trainer import Trainer, resume, run
 
@@ -56,13 +59,16 @@ __all__ = [
     "ConnectionTrace",
     "DataConfig",
     "EpochResult",
+    "Mnist1dConfig",
     "ModelConfig",
     "Objective",
+    "PairedComparison",
     "RecordsConfig",
     "Recorder",
     "RunConfig",
     "Trainer",
     "TrainingConfig",
+    "adjust",
     "build_model",
     "claim_directory",
     "config_of",
@@ -77,10 +83,12 @@ __all__ = [
     "load_checkpoint",
     "load_data",
     "load_run_config",
+    "mean_interval",
     "locked",
     "make_optimizer",
     "package_versions",
     "parameter_count",
+    "paired_comparison",
     "parse_run_config",
     "point_name",
     "predict",

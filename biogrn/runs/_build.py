@@ -6,8 +6,19 @@ import torch
 from torch import nn
 
 from biogrn.core import DataError
-from biogrn.data import AffectNet, Splits, digits, fer2013_splits, flat_splits, ravdess_splits, read_csv, read_npz
-from biogrn.models import bionic, mlp
+from biogrn.data import (
+    AffectNet,
+    Mnist1dSettings,
+    Splits,
+    digits,
+    fer2013_splits,
+    flat_splits,
+    mnist1d,
+    ravdess_splits,
+    read_csv,
+    read_npz,
+)
+from biogrn.models import bionic, cnn1d, cnn1d_length, mlp
 
 __all__ = ["build_model", "load_data", "make_optimizer", "parameter_count", "resolve_device", "training_bytes"]
 
@@ -39,6 +50,8 @@ def load_data(config, seed: int) -> Splits:
     """
     if config.name == "digits":
         return digits(config.val_fraction, config.test_fraction, seed)
+    if config.name == "mnist1d":
+        return mnist1d(Mnist1dSettings(**config.mnist1d.model_dump()), config.val_fraction, seed)
     if config.name == "npz":
         return read_npz(config.path, config.val_fraction, config.test_fraction, seed)
     if config.name == "csv":
@@ -62,7 +75,9 @@ def build_model(config, n_features: int, n_classes: int, image_shape: tuple[int,
         ValueError: `bionic` on data that are not images.
     """
     if config.name == "mlp":
-        return mlp([n_features, *config.hidden, n_classes], config.activation, config.dropout)
+        return mlp([n_features, *config.hidden, n_classes], config.activation, config.dropout, config.residual)
+    if config.name == "cnn1d":
+        return cnn1d(n_features, n_classes, config.channels, config.hidden, config.activation)
     if config.name == "bionic":
         if image_shape is None:
             raise ValueError("model.name: 'bionic' needs image data (digits, fer2013, affectnet)")
@@ -88,6 +103,10 @@ def parameter_count(config, n_features: int, n_classes: int, image_shape: tuple[
         front = 16 * channels * 9 + 16 + 32 * 16 * 9 + 32
         widths[0] = BIONIC_FRONT_WIDTH
         front += 2 * sum(config.hidden) if config.layernorm else 0
+    if config.name == "cnn1d":
+        kernels = [5] + [3] * (len(config.channels) - 1)
+        front = sum((a * k + 1) * b for a, k, b in zip([1, *config.channels[:-1]], kernels, config.channels))
+        widths[0] = config.channels[-1] * cnn1d_length(n_features, config.channels)
     return front + sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
 
 

@@ -3,7 +3,9 @@
 - training.png: loss, accuracy and pruning rate per epoch (the seed listing's three panels);
 - expression.png: quantile bands of m and p per layer over epochs;
 - threshold.png: tau per layer at each prune/rewire update, and sigma_r;
-- traces.png: w and p of the traced connections over steps (when traces were recorded).
+- traces.png: w and p of the traced connections over steps (when traces were recorded);
+- probe.png: what the expression knows: each score's rank correlation with the exact loss change of
+  removing a gene, and its AUROC for the least important 10%, per probe (when probes ran).
 """
 
 from __future__ import annotations
@@ -30,7 +32,32 @@ def plot_run(records: xr.Dataset, out: str | Path) -> list[Path]:
         written.append(_save(_threshold(records), out / "threshold.png"))
     if records.sizes["trace_step"] > 0 and records.sizes["connection"] > 0:
         written.append(_save(_traces(records), out / "traces.png"))
+    if records.sizes.get("probe", 0) > 0:
+        written.append(_save(_probe(records), out / "probe.png"))
     return written
+
+
+def _probe(records: xr.Dataset) -> Figure:
+    figure = Figure(figsize=(13, 3.8), layout="constrained")
+    correlation, auroc, scatter = figure.subplots(1, 3)
+    epochs = records["probe_epoch"].values
+    for i, score in enumerate(records["score"].values):
+        correlation.plot(epochs, records["probe_spearman"].sel(score=score), "o-", color=f"C{i}", label=str(score))
+        auroc.plot(epochs, records["probe_auroc"].sel(score=score), "o-", color=f"C{i}", label=str(score))
+    correlation.axhline(0, color="k", lw=0.8)
+    auroc.axhline(0.5, color="k", lw=0.8, ls="--", label="chance")
+    correlation.set(xlabel="epoch", ylabel="Spearman rho", title="Rank correlation with the loss change")
+    auroc.set(xlabel="epoch", ylabel="AUROC", title="Finding the least important 10%", ylim=(0, 1))
+    last = records.isel(probe=-1)
+    keep = last["probe_gene"].values >= 0
+    scatter.scatter(last["probe_expression"].values[keep], last["probe_loss_change"].values[keep], s=8, alpha=0.6)
+    scatter.set(xlabel="protein p", ylabel="loss change on removal (nat)",
+                title=f"Expression against the loss change, epoch {int(last['probe_epoch'])}")
+    for axes in (correlation, auroc, scatter):
+        axes.grid(alpha=0.3)
+    correlation.legend(fontsize=8)
+    auroc.legend(fontsize=8)
+    return figure
 
 
 def _save(figure: Figure, path: Path) -> Path:

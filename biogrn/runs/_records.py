@@ -9,6 +9,7 @@ The schema (docs/records.md) in short:
 | (epoch, layer, quantile) | m_quantiles, p_quantiles |
 | (update) / (update, layer) | update_step, update_epoch, update_sigma / update_tau, update_n_pruned, update_n_regrown, update_sparsity |
 | (trace_step, connection) | trace_w, trace_m, trace_p, trace_mask |
+| (probe) / (probe, probe_sample) / (probe, score) | probe_epoch, probe_loss / probe_gene, probe_loss_change, probe_expression, probe_magnitude, probe_taylor, probe_score / probe_spearman, probe_auroc |
 | () | test_loss, test_accuracy (NaN until the run completes) |
 
 Every value is computed on the model's device and read back once per epoch.
@@ -31,6 +32,7 @@ from biogrn.core import DataError, atomic_write
 from biogrn.regulation import Regulator
 from biogrn.runs._files import RECORDS_FILE
 from biogrn.runs._loop import EpochResult
+from biogrn.runs._probe import PROBE_SCORES
 
 __all__ = ["ConnectionTrace", "Recorder", "VARIABLES", "config_of", "package_versions", "quantiles",
            "read_records",
@@ -68,6 +70,18 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "trace_m": (("trace_step", "connection"), "1", "mRNA level m of the traced connection's gene"),
     "trace_p": (("trace_step", "connection"), "1", "protein level p of the traced connection's gene"),
     "trace_mask": (("trace_step", "connection"), "1", "1 if the traced connection is active, 0 if pruned"),
+    "probe_epoch": (("probe",), "1", "epoch after whose training the probe measured (before its prune/rewire update)"),
+    "probe_loss": (("probe",), "nat", "cross-entropy on the probe set with every sampled gene in place"),
+    "probe_gene": (("probe", "probe_sample"), "1", "flat gene index of the sampled gene (-1: no gene, fewer were active)"),
+    "probe_loss_change": (("probe", "probe_sample"), "nat", "exact change of the probe-set loss when the gene is "
+                                                            "removed (its weights, and a unit's bias, zeroed)"),
+    "probe_expression": (("probe", "probe_sample"), "1", "protein level p of the gene (Eq. 1)"),
+    "probe_magnitude": (("probe", "probe_sample"), "1", "|w| of the gene (the fan-in mean for a unit)"),
+    "probe_taylor": (("probe", "probe_sample"), "nat", "-sum of w g over the gene's weights (g the probe-set gradient): the first-order estimate of the loss change"),
+    "probe_score": (("probe", "probe_sample"), "1", "Eq. 2 importance S of the gene"),
+    "probe_spearman": (("probe", "score"), "1", "Spearman's rank correlation of the score with the loss change"),
+    "probe_auroc": (("probe", "score"), "1", "AUROC of finding the least important 10% (lowest loss change) "
+                                            "by the lowest score; 0.5 is chance"),
     "test_loss": ((), "nat", "cross-entropy on the test split at the end (NaN until the run completes)"),
     "test_accuracy": ((), "1", "accuracy on the test split at the end (NaN until the run completes)"),
 }
@@ -178,6 +192,7 @@ class Recorder:
         self.qs = list(qs)
         self.rows: list[dict] = []
         self.updates: list[dict] = []
+        self.probes: list[dict] = []
 
     def add_epoch(self, result: EpochResult, seconds: float, step: int, regulator: Regulator | None) -> None:
         """Record the epoch that just ended (after `regulator.epoch_end`)."""
@@ -203,15 +218,23 @@ class Recorder:
                        m_quantiles=m_q, p_quantiles=p_q)
         self.rows.append(row)
 
+    def add_probe(self, epoch: int, loss: float, measured: dict, summary: dict) -> None:
+        """Record an expression probe (`biogrn.runs._probe`): its per-gene values and summaries."""
+        self.probes.append({"epoch": epoch, "loss": loss,
+                            **{name: np.asarray(values).tolist() for name, values in measured.items()},
+                            "spearman": [summary["spearman"][s] for s in PROBE_SCORES],
+                            "auroc": [summary["auroc"][s] for s in PROBE_SCORES]})
+
     def state_dict(self) -> dict:
         return {"layers": list(self.layers), "quantiles": list(self.qs), "rows": [dict(r) for r in self.rows],
-                "updates": [dict(u) for u in self.updates]}
+                "updates": [dict(u) for u in self.updates], "probes": [dict(p) for p in self.probes]}
 
     def load_state_dict(self, state: dict) -> None:
         if list(state["layers"]) != self.layers:
             raise ValueError(f"records: layers {state['layers']} differ from this run's {self.layers}")
         self.rows = [dict(r) for r in state["rows"]]
         self.updates = [dict(u) for u in state["updates"]]
+        self.probes = [dict(p) for p in state.get("probes", [])]  # absent from checkpoints before the probe
 
     def to_dataset(self, attrs: dict, trace: ConnectionTrace | None = None,
                    test: tuple[float, float] | None = None) -> xr.Dataset:
@@ -261,6 +284,11 @@ class Recorder:
         coords["trace_layer"] = ("connection", np.asarray(trace.layer_names if trace else [], dtype=str))
         coords["trace_index"] = ("connection", np.asarray(trace.index if trace else [], dtype=np.int64))
 
+        data.update(self._probe_columns())
+        coords["probe"] = np.arange(len(self.probes), dtype=np.int64)
+        coords["probe_sample"] = np.arange(data["probe_gene"].shape[1], dtype=np.int64)
+        coords["score"] = np.asarray(PROBE_SCORES, dtype=str)
+
         variables = {}
         for name, (dims, units, description) in VARIABLES.items():
             variables[name] = xr.Variable(dims, data[name], attrs={"units": units, "description": description})
@@ -271,6 +299,27 @@ class Recorder:
         dataset.attrs["complete"] = np.int8(test is not None)
         dataset.attrs["epochs_done"] = np.int64(len(rows))
         return dataset
+
+
+    def _probe_columns(self) -> dict[str, np.ndarray]:
+        width = max((len(p["gene"]) for p in self.probes), default=0)
+
+        def padded(key: str, fill, dtype) -> np.ndarray:
+            out = np.full((len(self.probes), width), fill, dtype=dtype)
+            for i, probe in enumerate(self.probes):
+                out[i, : len(probe[key])] = probe[key]
+            return out
+
+        n_scores = len(PROBE_SCORES)
+        return {
+            "probe_epoch": np.asarray([p["epoch"] for p in self.probes], dtype=np.int64),
+            "probe_loss": np.asarray([p["loss"] for p in self.probes], dtype=np.float64),
+            "probe_gene": padded("gene", -1, np.int64),
+            "probe_loss_change": padded("loss_change", NAN, np.float64),
+            **{f"probe_{name}": padded(name, NAN, np.float64) for name in PROBE_SCORES},
+            "probe_spearman": np.asarray([p["spearman"] for p in self.probes], dtype=np.float64).reshape(-1, n_scores),
+            "probe_auroc": np.asarray([p["auroc"] for p in self.probes], dtype=np.float64).reshape(-1, n_scores),
+        }
 
 
 def write_records(dataset: xr.Dataset, path: str | Path) -> None:

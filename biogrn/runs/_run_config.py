@@ -29,7 +29,7 @@ from biogrn.core import STRICT, ConfigError, Seed, format_validation_error
 from biogrn.regulation import RegulatorConfig
 
 __all__ = [
-    "DataConfig", "ModelConfig", "RecordsConfig", "RunConfig", "TrainingConfig", "load_run_config",
+    "DataConfig", "ModelConfig", "Mnist1dConfig", "RecordsConfig", "RunConfig", "TrainingConfig", "load_run_config",
     "parse_run_config",
 ]
 
@@ -37,13 +37,55 @@ PositiveInt = Annotated[int, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+class Mnist1dConfig(BaseModel):
+    """MNIST-1D's generator settings (`[data.mnist1d]`); the defaults give the published data set
+    (4,000 training and 1,000 test signals of length 40)."""
+
+    model_config = STRICT
+
+    num_samples: int = Field(default=5000, ge=10)
+    """Signals in all; a tenth of them per class (the generator's rule)."""
+    train_split: float = Field(default=0.8, gt=0.0, lt=1.0)
+    """Fraction of the signals in the generator's training part; the rest is the test split."""
+    template_len: PositiveInt = 12
+    padding: tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]] = (36, 60)
+    """Zeros appended to a template: a number drawn from this closed range."""
+    scale_coeff: float = Field(default=0.4, ge=0.0, lt=2.0)
+    max_translation: PositiveInt = 48
+    corr_noise_scale: float = Field(default=0.25, ge=0.0)
+    iid_noise_scale: float = Field(default=2e-2, ge=0.0)
+    shear_scale: float = Field(default=0.75, ge=0.0)
+    shuffle_seq: bool = False
+    """Shuffle the positions of every signal the same way (the paper's test of spatial priors)."""
+    final_seq_length: int = Field(default=40, ge=2)
+    seed: Seed = 42
+    """Seed of the generator: the signals depend on it alone, not on the run's seed."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Mnist1dConfig:
+        if self.padding[0] > self.padding[1]:
+            raise ValueError(f"padding: low {self.padding[0]} exceeds high {self.padding[1]}")
+        if self.max_translation > self.template_len + self.padding[1]:
+            raise ValueError(f"max_translation: {self.max_translation} exceeds the padded length "
+                             f"template_len + padding[1] = {self.template_len + self.padding[1]}")
+        n_train = int(self.train_split * (self.num_samples // 10 * 10))
+        if n_train < 2 or n_train >= self.num_samples // 10 * 10:
+            raise ValueError(f"train_split: {self.train_split} of {self.num_samples} signals leaves an empty "
+                             "training or test part")
+        return self
+
+
+GENERATED = {"digits": "the digits set ships with scikit-learn", "mnist1d": "MNIST-1D is generated, not read"}
+
+
 class DataConfig(BaseModel):
     """Where the examples come from and how they are split."""
 
     model_config = STRICT
 
-    name: Literal["digits", "npz", "csv", "fer2013", "affectnet", "ravdess"] = "digits"
-    """`digits`: scikit-learn's 8x8 digits (ships offline); `npz`: arrays `x` and `y` in a NumPy
+    name: Literal["digits", "mnist1d", "npz", "csv", "fer2013", "affectnet", "ravdess"] = "digits"
+    """`digits`: scikit-learn's 8x8 digits (ships offline); `mnist1d`: MNIST-1D, generated on the
+    spot by the `mnist1d` package (settings in `[data.mnist1d]`, docs/mnist1d.md); `npz`: arrays `x` and `y` in a NumPy
     archive; `csv`: numeric feature columns and an integer label column; `fer2013`: FER-2013's
     CSV (fer2013.csv, icml_face_data.csv) or its train/ and test/ image folders; `affectnet`: the
     manually annotated release or class-numbered folders (docs/affectnet.md); `ravdess`: the
@@ -53,8 +95,9 @@ class DataConfig(BaseModel):
     label_column: str = "label"
     """Name of the label column of a `csv` file."""
     val_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
-    """For `fer2013`: used by the image-folder form, which has no validation set, and by a CSV
-    without `Usage`."""
+    """Fraction held out for validation: of the whole set (`digits`, `npz`, `csv`), of the
+    generator's training part (`mnist1d`); for `fer2013` used by the image-folder form, which has
+    no validation set, and by a CSV without `Usage`."""
     test_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
     """For `fer2013`: used only by a CSV without `Usage` (Kaggle's train.csv), which is split by
     these two fractions; unused by `affectnet`, whose test split is its own; for `ravdess` a
@@ -69,6 +112,8 @@ class DataConfig(BaseModel):
     """`affectnet`: with Contempt (8) or without (7)."""
     image_size: int = Field(default=48, gt=0)
     """`affectnet`: side of the square grayscale image each face box is resized to."""
+    mnist1d: Mnist1dConfig = Mnist1dConfig()
+    """`mnist1d`: the generator's settings."""
 
     @field_validator("path")
     @classmethod
@@ -85,9 +130,9 @@ class DataConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
-        if self.name == "digits" and self.path is not None:
-            raise ValueError("path: the digits set ships with scikit-learn and takes no path")
-        if self.name != "digits" and self.path is None:
+        if self.name in GENERATED and self.path is not None:
+            raise ValueError(f"path: {GENERATED[self.name]} and takes no path")
+        if self.name not in GENERATED and self.path is None:
             raise ValueError(f"path: data set {self.name!r} needs a file")
         if self.val_fraction + self.test_fraction >= 1.0:
             raise ValueError(f"val_fraction + test_fraction: {self.val_fraction + self.test_fraction} "
@@ -100,11 +145,17 @@ class ModelConfig(BaseModel):
 
     model_config = STRICT
 
-    name: Literal["mlp", "bionic"] = "mlp"
-    """`mlp`: the seed listing's model; `bionic`: the BioNIC-style image model (docs/structure.md)."""
-    hidden: tuple[PositiveInt, ...] = (128, 64)
-    """Widths of the hidden (for `bionic`: cortical) layers (the seed paper's listing: 128, 64)."""
+    name: Literal["mlp", "bionic", "cnn1d"] = "mlp"
+    """`mlp`: the seed listing's model; `bionic`: the BioNIC-style image model (docs/structure.md);
+    `cnn1d`: the MNIST-1D paper's 1-D convolutional net, for signals (docs/mnist1d.md)."""
+    hidden: tuple[PositiveInt, ...] = None  # type: ignore[assignment] - filled per model below
+    """Widths of the hidden (for `bionic`: cortical; for `cnn1d`: after the convolutions) layers;
+    unset: (128, 64) for `mlp` and `bionic` (the seed paper's listing), none for `cnn1d`."""
+    channels: tuple[PositiveInt, ...] = (25, 25, 25)
+    """`cnn1d`: channels of each convolution (kernel 5, then 3; stride 2, padding 1)."""
     activation: Literal["relu", "tanh", "gelu"] = "relu"
+    residual: bool = False
+    """`mlp`: a hidden layer as wide as its input adds it, $h + \\phi(Wh + b)$ (the MNIST-1D paper's MLP)."""
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     connectome_density: float = Field(default=0.3, gt=0.0, le=1.0)
     """`bionic`: density d of the laminar connectome between cortical layers."""
@@ -116,6 +167,13 @@ class ModelConfig(BaseModel):
     """`bionic`: additive and multiplicative synaptic noise (training only)."""
     layernorm: bool = True
     """`bionic`: LayerNorm after each cortical layer."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_hidden(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("hidden") is None:
+            return {**data, "hidden": () if data.get("name") == "cnn1d" else (128, 64)}
+        return data
 
 
 class TrainingConfig(BaseModel):
@@ -143,6 +201,13 @@ class RecordsConfig(BaseModel):
     """Size of a fixed random sample of connections whose w, m, p and mask are traced."""
     trace_every: PositiveInt = 10
     """Steps between two trace samples."""
+    probe_genes: int = Field(default=0, ge=0)
+    """What the expression knows (docs/records.md): the exact loss change of removing each of this
+    many sampled active genes, against p, |w|, the Taylor score and Eq. 2; 0: no probe."""
+    probe_every: PositiveInt = 5
+    """Epochs between two probes (every multiple of it, and the last epoch)."""
+    probe_examples: PositiveInt = 512
+    """Validation examples the probe's loss is measured on (the first ones)."""
 
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
@@ -184,6 +249,13 @@ class RunConfig(BaseModel):
                 # a bad value is reported once, at its owner
                 shared[key] = value
         return {**data, "regulator": {**regulator, **shared}}
+
+    @model_validator(mode="after")
+    def _probe_needs_genes(self) -> RunConfig:
+        if self.records.probe_genes and self.pruning != "gene":
+            raise ValueError("records.probe_genes: the probe compares gene expression with the loss; "
+                             "a dense run (pruning = 'none') has no genes")
+        return self
 
     @field_validator("device")
     @classmethod

@@ -38,6 +38,7 @@ from biogrn.runs._directories import claim_directory, locked
 from biogrn.runs._ranks import RankShard
 from biogrn.runs._files import CHECKPOINT_FILE, CONFIG_FILE, RECORDS_FILE
 from biogrn.runs._loop import EpochResult, evaluate, train_epoch
+from biogrn.runs._probe import probe_expression, probe_summary
 from biogrn.runs._records import ConnectionTrace, Recorder, package_versions, write_records
 from biogrn.runs._run_config import RunConfig, parse_run_config
 
@@ -242,6 +243,19 @@ class Trainer:
         raise DivergedError(f"{self.out}: {self.stopped}; training stopped ({kept}); a smaller training.lr usually "
                             "helps, in a new run")
 
+    def _probe_due(self, epoch: int) -> bool:
+        every = self.config.records.probe_every
+        return bool(self.config.records.probe_genes) and (epoch % every == 0 or epoch == self.config.training.epochs)
+
+    def _probe(self, epoch: int) -> None:
+        """What the expression knows, before this epoch's prune/rewire update (docs/records.md)."""
+        x, y = self.data.val.tensors
+        n = self.config.records.probe_examples
+        measured = probe_expression(self.regulator, x[:n], y[:n], self.config.records.probe_genes,
+                                    stream_seed(self.config.seed, f"probe-{epoch}"))
+        loss = measured.pop("loss")
+        self.recorder.add_probe(epoch, loss, measured, probe_summary(measured))
+
     # -- training ------------------------------------------------------------------------------------------
     def train(self, quiet: bool = False, figures: bool = True) -> xr.Dataset:
         """Train the remaining epochs, checkpointing and recording each; then score the test split."""
@@ -259,6 +273,8 @@ class Trainer:
                     transform=self.augment if self.augment_generator is not None else None, ranks=self.ranks)
             val_loss, val_accuracy = evaluate(self.model, self.val_loader, self.device, ranks=self.ranks)
             self._check_finite(epoch, train_loss, val_loss)
+            if self._probe_due(epoch):
+                self._probe(epoch)
             if self.regulator is not None:
                 self.regulator.epoch_end(val_accuracy)
             self.step += len(self.train_loader)

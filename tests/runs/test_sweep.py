@@ -75,6 +75,7 @@ def test_sparsity_study_writes_its_table_records_and_plot(tmp_path, capsys):
                 "3",
                 "--methods",
                 "dense",
+                "hysteresis",
                 "magnitude",
                 "rigl",
             ]
@@ -82,12 +83,14 @@ def test_sparsity_study_writes_its_table_records_and_plot(tmp_path, capsys):
         == 0
     )
     result = xr.load_dataset(tmp_path / "sparsity_study.nc")
-    assert list(result["method"].values) == ["dense", "magnitude", "rigl"]
+    assert list(result["method"].values) == ["dense", "hysteresis", "magnitude", "rigl"]
     rigl = result.sel({"method": "rigl", "target": "0.5"})
     assert np.allclose(rigl["sparsity"], 0.5, atol=0.01)  # sparse from the start, count kept
     assert (result.sel({"method": "dense", "target": "natural"})["sparsity"] == 0).all()
     table = (tmp_path / "sparsity_study.md").read_text().splitlines()
     assert table[0].startswith("| method |") and len([r for r in table if r.startswith("| rigl")]) == 1
+    paired = [r for r in table if r.startswith("| 0.5 | hysteresis |")]  # the gene policy against each baseline
+    assert [r.split("|")[3].strip() for r in paired] == ["magnitude", "rigl"]
     assert (tmp_path / "sparsity_study.png").exists()
 
 
@@ -156,3 +159,15 @@ def test_cultural_adaptation_with_real_group_labels(tmp_path, capsys):
     result = xr.load_dataset(tmp_path / "out" / "cultural_adaptation.nc")
     assert sorted(result["group"].values) == ["east", "west"] and result.attrs["simulation"].startswith("no")
     assert "REAL GROUPS" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_expression_knows_tabulates_each_score_per_probe(tmp_path, capsys):
+    script = load_script("expression_knows")
+    arguments = ["--out", str(tmp_path), "--seeds", "0", "1", "--epochs", "4", "--presets", "mnist1d-mlp"]
+    assert script.main(arguments) == 0
+    result = xr.load_dataset(tmp_path / "expression_knows.nc")
+    assert result["probe_spearman"].dims == ("preset", "seed", "probe", "score")
+    assert np.isfinite(result["probe_auroc"]).all()
+    table = (tmp_path / "expression_knows.md").read_text()
+    assert "| mnist1d-mlp | 4 |" in table and "expression - magnitude" in table
