@@ -4,13 +4,15 @@ when it rises above an upper one (the switch of a bistable gene, with hysteresis
 Per layer, the thresholds are quantiles of the layer's expression $p$ over its allowed genes
 (active and pruned alike), so they follow the distribution as it drifts:
 
-    \theta_{\text{off}} = Q_p(s(t)), \qquad \theta_{\text{on}} = Q_p(\min(s(t) + b, 1))
+    \theta_{\text{off}} = Q_p(s(t)), \qquad \theta_{\text{on}} = Q_p(s(t) + b\,(1 - s(t)))
     \text{off}: M_c = 1 \wedge p_c < \theta_{\text{off}}, \qquad
     \text{on}:  M_c = 0 \wedge p_c > \theta_{\text{on}}
 
-with $s(t)$ the cubic sparsity schedule (Zhu & Gupta) to `target_sparsity` and $b$ the band.
-Only the expression decides; $|w|$ does not enter. A gene between the two thresholds keeps its
-state, so the layer's sparsity stays between $s$ and $s + b$ once the ranking settles, and a gene
+with $s(t)$ the cubic sparsity schedule (Zhu & Gupta) to `target_sparsity` and $b$ the band, a
+fraction of the active share $1 - s$ (so that at $s = 0.9$ a band of 0.1 still lets the most
+expressed pruned genes back: the on-threshold is the 0.91 quantile, not the maximum). Only the
+expression decides; $|w|$ does not enter. A gene between the two thresholds keeps its state, so
+the layer's sparsity stays between $s$ and $s + b(1 - s)$ once the ranking settles, and a gene
 near a threshold does not flap. At most `max_regrow_fraction` of a layer's active connections come
 back per update (the highest-expressed first), as for the other gene policies.
 """
@@ -44,11 +46,12 @@ def expression_quantile(expression: Tensor, allow: Tensor, q: float) -> Tensor:
 
 
 class HysteresisPolicy(Policy):
-    r"""Switch genes off below $Q_p(s)$ and on above $Q_p(s + b)$, per layer (module docstring).
+    r"""Switch genes off below $Q_p(s)$ and on above $Q_p(s + b(1 - s))$, per layer (module docstring).
 
     Args:
         final: target sparsity of the schedule $s(t)$.
-        band: $b$, the width of the hysteresis band in quantile (0: no hysteresis).
+        band: $b$, the width of the hysteresis band as a fraction of the active share $1 - s$ (0: no
+            hysteresis).
         start, end: epochs between which $s(t)$ rises from `initial` to `final`.
         max_regrow_fraction: at most this fraction of a layer's active connections switched on per update.
     """
@@ -81,7 +84,7 @@ class HysteresisPolicy(Policy):
         lows = []
         for sl in view.slices:
             low = expression_quantile(p[sl], view.allow[sl], s)
-            high = expression_quantile(p[sl], view.allow[sl], min(s + self.band, 1.0))
+            high = expression_quantile(p[sl], view.allow[sl], s + self.band * (1.0 - s))
             torch.logical_and(active[sl], p[sl] < low, out=prune[sl])
             torch.logical_and(~active[sl] & view.allow[sl], p[sl] > high, out=grow[sl])
             lows.append(low)

@@ -105,8 +105,8 @@ class RegulatorConfig(BaseModel):
     end_epoch: int | None = Field(default=None, ge=1)
     """Epoch at which `target` (and `hysteresis`) reaches its sparsity; `None`: three quarters of `epochs`."""
     hysteresis_band: float = Field(default=0.1, ge=0.0, le=1.0)
-    """Policy `hysteresis`: a pruned gene comes back above the quantile $s + b$ of its layer's
-    expression, an active one goes below the quantile $s$; $b$ is this band."""
+    """Policy `hysteresis`: a pruned gene comes back above the quantile $s + b(1 - s)$ of its layer's
+    expression, an active one goes below the quantile $s$; $b$ is this band, a fraction of the active share $1 - s$."""
 
     # -- drop and grow (set, rigl) -----------------------------------------------------------------------
     drop_fraction: float = Field(default=0.3, ge=0.0, le=1.0)

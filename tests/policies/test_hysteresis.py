@@ -56,7 +56,7 @@ def test_sparsity_lands_in_the_band_and_a_second_update_on_the_same_expression_c
     decision = policy.decide(view(p, mask))
     after = (mask & ~decision.prune) | decision.grow
     pruned = n - int(after.sum())
-    upper = min(s + band, 1.0)
+    upper = s + band * (1 - s)
     assert math.floor(s * n) <= pruned <= max(math.floor(upper * n) + 1, math.floor(s * n))
     again = policy.decide(view(p, after))
     assert not again.prune.any() and not again.grow.any()  # no flapping: the state is a fixed point
@@ -107,7 +107,7 @@ def test_genes_switch_on_and_off_during_training_and_the_sparsity_follows_the_ba
             optimizer.step()
             reg.step()
         reg.epoch_end(0.5)
-    assert 0.6 - 1e-6 <= reg.sparsity() <= 0.7 + 0.05
+    assert 0.6 - 1e-6 <= reg.sparsity() <= 0.64 + 0.05
     assert sum(sum(event["n_regrown"]) for event in reg.history) > 0
 
 
