@@ -4,18 +4,22 @@
     python simulations/dynamics_sweep.py --workers 2              # two local processes
     python simulations/dynamics_sweep.py --ray-address auto       # on a Ray cluster (shared --out)
     python simulations/dynamics_sweep.py --grid gamma_m=0.005,0.02 alpha=0,0.5 --seeds 0 1
+    python simulations/dynamics_sweep.py --preset mnist1d-mlp --num-samples 50000 --ray-address local
 
 Swept (dotted regulator fields; any can be given with --grid NAME=v1,v2,...): gamma_m, gamma_p
 (decay rates of Eq. 1), drive_hill (the Hill coefficient of the drive), alpha and beta (Eq. 2),
 sigma_schedule (Eq. 3). Per point: test accuracy, final sparsity, connections rewired, the epoch
 at which tau froze (NaN: never), training seconds. One xarray.Dataset with the swept parameters
 (and seed) as dimensions: OUT/dynamics_sweep.nc, and a heat map per pair of the first two axes.
-Every run is the digits demo model with the `paper` policy unless --base gives a run file.
+Every run is the digits demo model with the `paper` policy unless --base gives a run file or
+--preset names one of the sparsity study's (`mnist1d-mlp`, `mnist1d-cnn`: MNIST-1D with the
+paper's models; --num-samples sets how many signals the generator makes).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -23,6 +27,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sparsity_study import PRESETS  # a sibling script
 
 from biogrn import runs
 from biogrn.runs import grid, load_run_config
@@ -96,8 +103,14 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="runs/dynamics_sweep")
     parser.add_argument("--grid", nargs="+", type=parse_axis, help="NAME=v1,v2,... (regulator fields)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, help="training epochs (default: 20, or the preset's)")
     parser.add_argument("--base", help="a run file for everything not swept (default: the demo's model on digits)")
+    parser.add_argument(
+        "--preset",
+        choices=[p for p in PRESETS if p != "digits"],
+        help="a sparsity-study preset instead of the demo's model on digits",
+    )
+    parser.add_argument("--num-samples", type=int, help="with an MNIST-1D preset: signals the generator makes")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--ray-address", help="run the points on this Ray cluster")
     args = parser.parse_args(argv)
@@ -107,8 +120,17 @@ def main(argv=None) -> int:
         base = load_run_config(args.base).model_dump(mode="json")
         for key in ("epochs", "seed"):
             base["regulator"].pop(key, None)
+    elif args.preset:
+        preset = PRESETS[args.preset]
+        base = json.loads(json.dumps(preset["base"]))  # a deep copy
+        base["regulator"] = {"start_epoch": preset["schedule"][0]}
+        if args.epochs:
+            base["training"]["epochs"] = args.epochs
+            base["regulator"]["start_epoch"] = min(preset["schedule"][0], args.epochs - 1)
+        if args.num_samples:
+            base["data"]["mnist1d"] = {"num_samples": args.num_samples}
     else:
-        base = {"model": {"hidden": [128, 64]}, "training": {"epochs": args.epochs}}
+        base = {"model": {"hidden": [128, 64]}, "training": {"epochs": args.epochs or 20}}
     out = Path(args.out)
     started = time.perf_counter()
     dataset = sweep(base, axes, args.seeds, out, args.workers, args.ray_address)

@@ -30,7 +30,7 @@ from sparsity_study import PRESETS, method_settings  # a sibling script
 
 from biogrn.runs import adjust, mean_interval, paired_comparison, read_records, sweep
 
-PROBE = {"records.probe_genes": 500, "records.probe_every": 8, "records.probe_examples": 512}
+PROBE = {"records.probe_genes": 500, "records.probe_every": 8, "records.probe_examples": 512, "records.write_every": 8}
 
 
 def study(presets, seeds, policy, sparsity, out: Path, workers: int, epochs: int | None = None) -> xr.Dataset:

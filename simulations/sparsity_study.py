@@ -47,6 +47,7 @@ BASELINES = ("magnitude", "set", "rigl")
 
 MNIST1D_TRAINING = {"epochs": 40, "batch_size": 100, "optimizer": "adam", "lr": 1e-2}
 MNIST1D_DATA = {"name": "mnist1d", "val_fraction": 0.1}
+STUDY_RECORDS = {"write_every": 10}  # a records write costs about an epoch of these small models
 PRESETS = {
     "digits": {
         "base": {
@@ -64,7 +65,12 @@ PRESETS = {
         "schedule": (4, 30),
     },
     "mnist1d-cnn": {
-        "base": {"data": MNIST1D_DATA, "model": {"name": "cnn1d"}, "training": MNIST1D_TRAINING},
+        "base": {
+            "data": MNIST1D_DATA,
+            "model": {"name": "cnn1d"},
+            "training": MNIST1D_TRAINING,
+            "records": STUDY_RECORDS,
+        },
         "schedule": (4, 30),
     },
 }

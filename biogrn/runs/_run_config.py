@@ -201,6 +201,10 @@ class RecordsConfig(BaseModel):
     """Size of a fixed random sample of connections whose w, m, p and mask are traced."""
     trace_every: PositiveInt = 10
     """Steps between two trace samples."""
+    write_every: PositiveInt = 1
+    """Epochs between two checkpoints and records.nc writes (the last epoch is always written): a
+    crash loses at most `write_every - 1` epochs. Studies of many short runs raise it, since a
+    records write costs about as much as an epoch of a small model."""
     probe_genes: int = Field(default=0, ge=0)
     """What the expression knows (docs/records.md): the exact loss change of removing each of this
     many sampled active genes, against p, |w|, the Taylor score and Eq. 2; 0: no probe."""

@@ -115,6 +115,8 @@ class Trainer:
             devices = [self.device] if self.device.type == "cuda" else None
             self.train_model = DistributedDataParallel(self.model, device_ids=devices)
         self.epoch = 0
+        self.written_epoch = 0
+        """The last epoch whose checkpoint and records are on disk."""
         self.step = 0
         self.stopped: str | None = None
         """Why training stopped early (a non-finite loss), written into the records."""
@@ -214,7 +216,7 @@ class Trainer:
                                   f"{str(error).splitlines()[0] if str(error) else error!r})") from None
         if len(self.recorder.rows) != epoch:
             raise CheckpointError(f"{where}: holds records of {len(self.recorder.rows)} epochs at epoch {epoch}")
-        self.epoch, self.step = epoch, step
+        self.epoch, self.step, self.written_epoch = epoch, step, epoch
 
     def generators(self) -> list[torch.Generator]:
         return [self.generator] + ([self.augment_generator] if self.augment_generator is not None else [])
@@ -235,8 +237,13 @@ class Trainer:
             return
         what = ("the training loss" if not math.isfinite(train_loss) else
                 "the validation loss" if not math.isfinite(val_loss) else "a weight")
-        kept = (f"{self.out / CHECKPOINT_FILE} and {RECORDS_FILE} hold epoch {self.epoch}, the last finite one"
-                if self.epoch else "no epoch finished, so nothing is checkpointed")
+        if not self.epoch:
+            kept = "no epoch finished, so nothing is checkpointed"
+        elif self.written_epoch == self.epoch:
+            kept = f"{self.out / CHECKPOINT_FILE} and {RECORDS_FILE} hold epoch {self.epoch}, the last finite one"
+        else:  # records.write_every > 1: the checkpoint is older than the records
+            kept = (f"{RECORDS_FILE} holds epochs to {self.epoch}, the last finite one; {self.out / CHECKPOINT_FILE} "
+                    f"holds epoch {self.written_epoch} (records.write_every = {self.config.records.write_every})")
         self.stopped = f"epoch {epoch}: {what} became non-finite"
         if self.epoch and self.rank == 0:
             write_records(self.records(), self.out / RECORDS_FILE)
@@ -282,9 +289,12 @@ class Trainer:
             result = EpochResult(epoch, train_loss, train_accuracy, val_loss, val_accuracy, sparsity)
             self.recorder.add_epoch(result, time.perf_counter() - started, self.step, self.regulator)
             self.epoch = epoch
-            if self.rank == 0:  # every rank holds the same state; one writes it
+            due = epoch % self.config.records.write_every == 0 or epoch == epochs
+            if self.rank == 0 and due:  # every rank holds the same state; one writes it
                 save_checkpoint(self.out / CHECKPOINT_FILE, self.state_dict())
                 write_records(self.records(), self.out / RECORDS_FILE)
+            if due:
+                self.written_epoch = epoch
             if not quiet:
                 tqdm.write(f"epoch {epoch:3d}/{epochs}  loss {train_loss:.4f}  val loss {val_loss:.4f}  "
                            f"val acc {val_accuracy * 100:6.2f}%  sparsity {sparsity * 100:5.1f}%", file=sys.stderr)

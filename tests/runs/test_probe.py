@@ -118,3 +118,29 @@ def test_a_run_records_its_probes_and_resume_keeps_them(tmp_path, monkeypatch):
 def test_a_dense_run_cannot_probe_expression():
     with pytest.raises(ConfigError, match="records.probe_genes"):
         parse_run_config({"pruning": "none", "records": {"probe_genes": 10}})
+
+
+def test_writing_every_third_epoch_resumes_from_the_last_written_one(tmp_path, monkeypatch):
+    config = parse_run_config({
+        "model": {"hidden": [16]}, "training": {"epochs": 5},
+        "regulator": {"policy": "target", "start_epoch": 1, "end_epoch": 4},
+        "records": {"write_every": 3},
+    })
+    whole = run(config, tmp_path / "whole", quiet=True, figures=False)
+    real, calls = biogrn.runs._trainer.train_epoch, {"n": 0}
+
+    def crashing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("power cut")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(biogrn.runs._trainer, "train_epoch", crashing)
+    with pytest.raises(RuntimeError, match="power cut"):
+        run(config, tmp_path / "crashed", quiet=True, figures=False)
+    from biogrn.runs import read_records
+
+    assert int(read_records(tmp_path / "crashed").attrs["epochs_done"]) == 3  # epoch 4 was trained, not written
+    monkeypatch.setattr(biogrn.runs._trainer, "train_epoch", real)
+    resumed = resume(tmp_path / "crashed", quiet=True, figures=False)
+    xr.testing.assert_equal(resumed.drop_vars("epoch_seconds"), whole.drop_vars("epoch_seconds"))
