@@ -1,5 +1,6 @@
 """Study grids, the dynamics sweep and the sparsity study, end to end on tiny grids."""
 
+import json
 import importlib.util
 import math
 from pathlib import Path
@@ -171,3 +172,14 @@ def test_expression_knows_tabulates_each_score_per_probe(tmp_path, capsys):
     assert np.isfinite(result["probe_auroc"]).all()
     table = (tmp_path / "expression_knows.md").read_text()
     assert "| mnist1d-mlp | 4 |" in table and "expression - magnitude" in table
+
+
+def test_the_dynamics_sweep_runs_a_preset_on_mnist1d(tmp_path, capsys):
+    script = load_script("dynamics_sweep")
+    arguments = ["--preset", "mnist1d-mlp", "--num-samples", "200", "--epochs", "2", "--grid", "alpha=0,0.5",
+                 "--out", str(tmp_path)]
+    assert script.main(arguments) == 0
+    config = json.loads((tmp_path / "runs" / "alpha=0,seed=0" / "config.json").read_text())
+    assert config["data"]["name"] == "mnist1d" and config["data"]["mnist1d"]["num_samples"] == 200
+    assert config["model"]["residual"] and config["regulator"]["start_epoch"] == 1
+    assert xr.load_dataset(tmp_path / "dynamics_sweep.nc")["test_accuracy"].sizes == {"alpha": 2, "seed": 1}
