@@ -11,6 +11,8 @@ Swept (dotted regulator fields; any can be given with --grid NAME=v1,v2,...): ga
 sigma_schedule (Eq. 3). Per point: test accuracy, final sparsity, connections rewired, the epoch
 at which tau froze (NaN: never), training seconds. One xarray.Dataset with the swept parameters
 (and seed) as dimensions: OUT/dynamics_sweep.nc, and a heat map per pair of the first two axes.
+With two or more seeds, OUT/dynamics_sweep.md pairs each swept value with its axis's first value
+at every setting of the other axes (paired t-test over the seeds, Benjamini-Hochberg adjusted).
 Every run is the digits demo model with the `paper` policy unless --base gives a run file or
 --preset names one of the sparsity study's (`mnist1d-mlp`, `mnist1d-cnn`: MNIST-1D with the
 paper's models; --num-samples sets how many signals the generator makes).
@@ -19,6 +21,7 @@ paper's models; --num-samples sets how many signals the generator makes).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -32,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sparsity_study import PRESETS  # a sibling script
 
 from biogrn import runs
-from biogrn.runs import grid, load_run_config
+from biogrn.runs import adjust, grid, load_run_config, paired_comparison
 
 DEFAULT_GRID = {
     "gamma_m": [0.005, 0.02],
@@ -80,6 +83,42 @@ def sweep(
     dataset["freeze_epoch"].attrs["description"] = "epoch at which tau froze (NaN: never)"
     dataset["train_seconds"].attrs["description"] = "wall-clock training time of the run"
     return dataset
+
+
+def paired_effects(dataset: xr.Dataset, metric: str = "test_accuracy") -> str:
+    """Each swept value against the axis's first value, at every setting of the other axes, paired
+    over the seeds (t-test, Benjamini-Hochberg over the table); empty with fewer than two seeds."""
+    if dataset.sizes.get("seed", 0) < 2:
+        return ""
+    axes = [d for d in dataset[metric].dims if d != "seed"]
+    rows = []
+    for axis in axes:
+        others = [a for a in axes if a != axis]
+        reference = dataset[axis].values[0]
+        for value in dataset[axis].values[1:]:
+            for setting in itertools.product(*(dataset[a].values for a in others)):
+                where = dict(zip(others, setting))
+                a = dataset[metric].sel({axis: value, **where}).values
+                b = dataset[metric].sel({axis: reference, **where}).values
+                if np.isfinite(a).all() and np.isfinite(b).all():
+                    label = ", ".join(f"{k}={v}" for k, v in where.items()) or "-"
+                    rows.append((f"{axis}: {value} vs {reference}", label, paired_comparison(100 * a, 100 * b)))
+    if not rows:
+        return ""
+    adjusted = adjust([c.t_pvalue for *_, c in rows])
+    lines = [
+        "| effect | at | difference (points) | 95% interval | p (paired t) | p adjusted |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (effect, label, c), q in zip(rows, adjusted):
+        lines.append(
+            f"| {effect} | {label} | {c.mean_difference:+.2f} | {c.low:+.2f} to {c.high:+.2f} | "
+            f"{c.t_pvalue:.3g} | {q:.3g} |"
+        )
+    lines.append(
+        f"\n{metric} paired over {dataset.sizes['seed']} seeds; p adjusted by Benjamini-Hochberg over the table."
+    )
+    return "\n".join(lines)
 
 
 def plot(dataset: xr.Dataset, path: Path) -> None:
@@ -139,6 +178,10 @@ def main(argv=None) -> int:
     plot(dataset, out / "dynamics_sweep.png")
     flat = dataset.mean("seed").to_dataframe().sort_values("test_accuracy", ascending=False)
     print(flat.to_string(float_format=lambda v: f"{v:.4g}"))
+    effects = paired_effects(dataset)
+    if effects:
+        (out / "dynamics_sweep.md").write_text(effects + "\n")
+        print("\n" + effects)
     print(f"\n{dataset['test_accuracy'].size} runs in {time.perf_counter() - started:.0f} s; {out}/dynamics_sweep.nc")
     return 0
 

@@ -183,3 +183,16 @@ def test_the_dynamics_sweep_runs_a_preset_on_mnist1d(tmp_path, capsys):
     assert config["data"]["name"] == "mnist1d" and config["data"]["mnist1d"]["num_samples"] == 200
     assert config["model"]["residual"] and config["regulator"]["start_epoch"] == 1
     assert xr.load_dataset(tmp_path / "dynamics_sweep.nc")["test_accuracy"].sizes == {"alpha": 2, "seed": 1}
+
+
+def test_the_dynamics_sweep_pairs_each_value_with_the_first_over_the_seeds():
+    script = load_script("dynamics_sweep")
+    accuracy = np.array([[[0.50, 0.52, 0.51], [0.60, 0.61, 0.63]], [[0.50, 0.50, 0.50], [0.50, 0.51, 0.49]]])
+    dataset = xr.Dataset({"test_accuracy": (("gamma_m", "alpha", "seed"), accuracy)},
+                         coords={"gamma_m": [0.005, 0.02], "alpha": [0.0, 0.5], "seed": [0, 1, 2]})
+    table = script.paired_effects(dataset).splitlines()
+    rows = [r for r in table if r.startswith("| alpha") or r.startswith("| gamma_m")]
+    assert len(rows) == 4  # alpha at two gamma_m, gamma_m at two alpha
+    first = next(r for r in rows if r.startswith("| alpha: 0.5 vs 0.0 | gamma_m=0.005"))
+    assert "+10.33" in first  # (10 + 9 + 12) / 3 points
+    assert script.paired_effects(dataset.isel(seed=[0])) == ""
