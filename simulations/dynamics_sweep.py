@@ -150,6 +150,7 @@ def main(argv=None) -> int:
         help="a sparsity-study preset instead of the demo's model on digits",
     )
     parser.add_argument("--num-samples", type=int, help="with an MNIST-1D preset: signals the generator makes")
+    parser.add_argument("--genes", choices=["connection", "unit"], help="with a preset: a gene per connection or unit")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--ray-address", help="run the points on this Ray cluster")
     args = parser.parse_args(argv)
@@ -168,6 +169,8 @@ def main(argv=None) -> int:
             base["regulator"]["start_epoch"] = min(preset["schedule"][0], args.epochs - 1)
         if args.num_samples:
             base["data"]["mnist1d"] = {"num_samples": args.num_samples}
+        if args.genes:
+            base["regulator"]["genes"] = args.genes
     else:
         base = {"model": {"hidden": [128, 64]}, "training": {"epochs": args.epochs or 20}}
     out = Path(args.out)
