@@ -13,6 +13,7 @@ that every node sees.
 from __future__ import annotations
 
 import copy
+import json
 import itertools
 import math
 import multiprocessing
@@ -24,8 +25,9 @@ import numpy as np
 import torch
 import xarray as xr
 
+from biogrn.core import ConfigError
 from biogrn.runs._files import CONFIG_FILE, RECORDS_FILE
-from biogrn.runs._records import read_records
+from biogrn.runs._records import config_of, read_records
 from biogrn.runs._run_config import parse_run_config
 from biogrn.runs._trainer import resume, run
 
@@ -78,15 +80,20 @@ def sweep_point(base: Mapping, overrides: Mapping, out: str | Path, name: str | 
     """Run (or read back, or resume) one point; returns its `summarize` dict.
 
     Raises:
-        ConfigError: an override names an unknown field or gives a bad value.
+        ConfigError: an override names an unknown field or gives a bad value, or the point's
+            directory holds a finished run of another configuration.
     """
     if threads is not None:
         torch.set_num_threads(threads)
     name = name or point_name(overrides)
     config = parse_run_config(with_overrides(base, overrides), source=name)
     directory = Path(out) / name
-    if (directory / RECORDS_FILE).exists() and read_records(directory).attrs.get("complete") == 1:
-        records = read_records(directory)
+    records = read_records(directory) if (directory / RECORDS_FILE).exists() else None
+    if records is not None and records.attrs.get("complete") == 1:
+        if config_of(records) != json.loads(config.to_json()):
+            # reading it back would pass old numbers off as this configuration's
+            raise ConfigError(f"{directory}: finished under another configuration than point {name!r} now has; "
+                              "give the study a new output directory, or remove this one to run it again")
     elif (directory / CONFIG_FILE).exists():
         records = resume(directory, config, quiet=True, figures=False)
     else:

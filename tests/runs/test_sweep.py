@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from biogrn.core import ConfigError
-from biogrn.runs import grid, point_name, sweep, with_overrides
+from biogrn.runs import grid, point_name, sweep, sweep_point, with_overrides
 
 SIMULATIONS = Path(__file__).parents[2] / "simulations"
 
@@ -196,3 +196,12 @@ def test_the_dynamics_sweep_pairs_each_value_with_the_first_over_the_seeds():
     first = next(r for r in rows if r.startswith("| alpha: 0.5 vs 0.0 | gamma_m=0.005"))
     assert "+10.33" in first  # (10 + 9 + 12) / 3 points
     assert script.paired_effects(dataset.isel(seed=[0])) == ""
+
+
+def test_a_finished_point_of_another_configuration_is_refused_not_read_back(tmp_path):
+    base = {"model": {"hidden": [8]}, "training": {"epochs": 1}, "pruning": "none"}
+    sweep_point(base, {"seed": 0}, tmp_path, "point")
+    assert sweep_point(base, {"seed": 0}, tmp_path, "point")["test_accuracy"] >= 0  # the same: read back
+    changed = {**base, "training": {"epochs": 1, "lr": 0.01}}
+    with pytest.raises(ConfigError, match="finished under another configuration"):
+        sweep_point(changed, {"seed": 0}, tmp_path, "point")
