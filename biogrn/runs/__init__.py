@@ -12,6 +12,7 @@
 - `_files`: the names of a run directory's files.
 - `_ranks`: `biogrn run` under torchrun: shards, the process group, launching.
 - `_statistics`: means with t intervals, paired tests of methods on the same seeds.
+- `_probe`: what the expression knows: the exact loss change of removing sampled genes.
 - `_directories`: output directories that are new or empty, default names that are free, locks.
 """
 
