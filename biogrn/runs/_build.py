@@ -35,8 +35,10 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device: {name!r} asked for, but CUDA is not available here")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ValueError(f"device: {name!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
-                         f"device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+        raise ValueError(
+            f"device: {name!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
+            f"device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}"
+        )
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"device: {name!r} asked for, but MPS is not available here")
     return device
@@ -59,16 +61,21 @@ def load_data(config, seed: int) -> Splits:
     if config.name == "fer2013":
         return fer2013_splits(config.path, config.val_fraction, seed, config.on_error, config.test_fraction)
     if config.name == "affectnet":
-        parts = {split: AffectNet(config.path, split, config.classes, config.image_size, config.on_error,
-                                  config.val_fraction, seed) for split in ("train", "val", "test")}
+        parts = {
+            split: AffectNet(
+                config.path, split, config.classes, config.image_size, config.on_error, config.val_fraction, seed
+            )
+            for split in ("train", "val", "test")
+        }
         return flat_splits(parts, config.classes, f"AffectNet {config.path}")
     if config.name == "ravdess":
         return ravdess_splits(config.path, config.val_fraction, config.test_fraction, seed, config.on_error)
     raise DataError(f"data.name: {config.name!r} is unknown")
 
 
-def build_model(config, n_features: int, n_classes: int, image_shape: tuple[int, ...] | None = None,
-                seed: int = 0) -> nn.Module:
+def build_model(
+    config, n_features: int, n_classes: int, image_shape: tuple[int, ...] | None = None, seed: int = 0
+) -> nn.Module:
     """The network a `ModelConfig` names, for `n_features` inputs and `n_classes` outputs.
 
     Raises:
@@ -81,8 +88,18 @@ def build_model(config, n_features: int, n_classes: int, image_shape: tuple[int,
     if config.name == "bionic":
         if image_shape is None:
             raise ValueError("model.name: 'bionic' needs image data (digits, fer2013, affectnet)")
-        return bionic(image_shape, n_classes, config.hidden, config.connectome_density, config.dale,
-                      config.inhibitory_fraction, config.inhibitory_gain, config.noise, config.layernorm, seed)
+        return bionic(
+            image_shape,
+            n_classes,
+            config.hidden,
+            config.connectome_density,
+            config.dale,
+            config.inhibitory_fraction,
+            config.inhibitory_gain,
+            config.noise,
+            config.layernorm,
+            seed,
+        )
     raise ValueError(f"model.name: {config.name!r} is unknown")
 
 

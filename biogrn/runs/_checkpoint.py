@@ -14,8 +14,7 @@ import torch
 
 from biogrn.core import CheckpointError, atomic_write
 
-__all__ = ["CHECKPOINT_VERSION", "CheckpointError", "load_checkpoint", "restore_rng", "rng_states",
-           "save_checkpoint"]
+__all__ = ["CHECKPOINT_VERSION", "CheckpointError", "load_checkpoint", "restore_rng", "rng_states", "save_checkpoint"]
 
 CHECKPOINT_VERSION = 1
 

@@ -46,8 +46,10 @@ def claim_directory(directory: Path, what: str = "--out") -> None:
         entries = sorted(p.name for p in directory.iterdir() if p.name != LOCK_FILE)
         if entries:
             shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
-            raise FileExistsError(f"{directory}: already exists and is not empty ({shown}); nothing there is "
-                                  f"replaced: choose another {what}")
+            raise FileExistsError(
+                f"{directory}: already exists and is not empty ({shown}); nothing there is "
+                f"replaced: choose another {what}"
+            )
     directory.mkdir(parents=True, exist_ok=True)
 
 
@@ -62,8 +64,10 @@ def locked(directory: Path) -> Iterator[None]:
     try:
         lock.acquire(blocking=False)
     except Timeout:
-        raise FileExistsError(f"{directory}: another biogrn process is training there (it holds {LOCK_FILE}); "
-                              "wait for it to end, or choose another directory") from None
+        raise FileExistsError(
+            f"{directory}: another biogrn process is training there (it holds {LOCK_FILE}); "
+            "wait for it to end, or choose another directory"
+        ) from None
     try:
         yield
     finally:

@@ -51,8 +51,11 @@ def _probe(records: xr.Dataset) -> Figure:
     last = records.isel(probe=-1)
     keep = last["probe_gene"].values >= 0
     scatter.scatter(last["probe_expression"].values[keep], last["probe_loss_change"].values[keep], s=8, alpha=0.6)
-    scatter.set(xlabel="protein p", ylabel="loss change on removal (nat)",
-                title=f"Expression against the loss change, epoch {int(last['probe_epoch'])}")
+    scatter.set(
+        xlabel="protein p",
+        ylabel="loss change on removal (nat)",
+        title=f"Expression against the loss change, epoch {int(last['probe_epoch'])}",
+    )
     for axes in (correlation, auroc, scatter):
         axes.grid(alpha=0.3)
     correlation.legend(fontsize=8)
@@ -105,8 +108,14 @@ def _expression(records: xr.Dataset) -> Figure:
             values = records[name].sel(layer=layer).values
             ax = axes[row, column]
             for depth, (low, high) in enumerate(pairs):
-                ax.fill_between(epoch, values[:, low], values[:, high], color="C0", alpha=0.15 + 0.15 * depth,
-                                label=f"q{qs[low]:g} to q{qs[high]:g}")
+                ax.fill_between(
+                    epoch,
+                    values[:, low],
+                    values[:, high],
+                    color="C0",
+                    alpha=0.15 + 0.15 * depth,
+                    label=f"q{qs[low]:g} to q{qs[high]:g}",
+                )
             ax.plot(epoch, values[:, median], "C0", label=f"q{qs[median]:g}")
             ax.set(xlabel="epoch", ylabel=label, title=f"{layer}: {label}")
             ax.grid(alpha=0.3)

@@ -60,8 +60,13 @@ class EpochResult:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device,
-             objective: Objective = CLASSIFICATION, ranks: RankSync | None = None) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module,
+    loader: DataLoader,
+    device: torch.device,
+    objective: Objective = CLASSIFICATION,
+    ranks: RankSync | None = None,
+) -> tuple[float, float]:
     """Mean loss and accuracy of `model` over `loader` (in eval mode, then back).
 
     With `ranks`, each rank's loader holds its shard and the sums are added across ranks first:
@@ -83,8 +88,9 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device,
     return _means(objective, loss_sum, correct, count, ranks)
 
 
-def _means(objective: Objective, loss_sum: torch.Tensor, correct: torch.Tensor, count: int,
-           ranks: RankSync | None) -> tuple[float, float]:
+def _means(
+    objective: Objective, loss_sum: torch.Tensor, correct: torch.Tensor, count: int, ranks: RankSync | None
+) -> tuple[float, float]:
     if ranks is not None and ranks.world_size > 1:
         totals = torch.stack([loss_sum, correct.to(loss_sum.dtype), loss_sum.new_tensor(float(count))])
         ranks.sum_([totals])  # counts below 2**53 add exactly in float64
@@ -96,11 +102,19 @@ def _accuracy(objective: Objective, correct: torch.Tensor, count: int) -> float:
     return int(correct) / count if objective.hits is not None else float("nan")
 
 
-def train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, device: torch.device,
-                regulator: Regulator | None = None, on_step: Callable[[], None] | None = None,
-                progress=None, progress_every: int = 10,
-                transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                objective: Objective = CLASSIFICATION, ranks: RankSync | None = None) -> tuple[float, float]:
+def train_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    regulator: Regulator | None = None,
+    on_step: Callable[[], None] | None = None,
+    progress=None,
+    progress_every: int = 10,
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    objective: Objective = CLASSIFICATION,
+    ranks: RankSync | None = None,
+) -> tuple[float, float]:
     """One pass over `loader`: forward, loss, backward, `optimizer.step()`, `regulator.step()`.
 
     `loader` is any iterable of `(input, target)` batches (a DataLoader, or a list holding one
@@ -139,16 +153,27 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Opt
         if progress is not None:
             progress.update()
             if i % progress_every == 0:
-                progress.set_postfix(loss=f"{float(loss_sum) / count:.4f}",
-                                     acc=f"{_accuracy(objective, correct, count):.3f}",
-                                     sparsity=f"{regulator.sparsity() if regulator else 0.0:.3f}", refresh=False)
+                progress.set_postfix(
+                    loss=f"{float(loss_sum) / count:.4f}",
+                    acc=f"{_accuracy(objective, correct, count):.3f}",
+                    sparsity=f"{regulator.sparsity() if regulator else 0.0:.3f}",
+                    refresh=False,
+                )
     return _means(objective, loss_sum, correct, count, ranks)
 
 
-def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: TensorDataset, val: TensorDataset,
-        epochs: int, batch_size: int = 64, regulator: Regulator | None = None, seed: int = 0,
-        device: torch.device | str = "cpu",
-        on_epoch: Callable[[EpochResult], None] | None = None) -> list[EpochResult]:
+def fit(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train: TensorDataset,
+    val: TensorDataset,
+    epochs: int,
+    batch_size: int = 64,
+    regulator: Regulator | None = None,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    on_epoch: Callable[[EpochResult], None] | None = None,
+) -> list[EpochResult]:
     """Train `model` for `epochs` with a seeded shuffle; the regulator steps and ends each epoch.
 
     For runs with records, checkpoints and resumption use `biogrn.run`.
@@ -163,8 +188,14 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: TensorDataset
         val_loss, val_accuracy = evaluate(model, val_loader, device)
         if regulator is not None:
             regulator.epoch_end(val_accuracy)
-        result = EpochResult(epoch, train_loss, train_accuracy, val_loss, val_accuracy,
-                             regulator.sparsity() if regulator is not None else 0.0)
+        result = EpochResult(
+            epoch,
+            train_loss,
+            train_accuracy,
+            val_loss,
+            val_accuracy,
+            regulator.sparsity() if regulator is not None else 0.0,
+        )
         results.append(result)
         if on_epoch is not None:
             on_epoch(result)

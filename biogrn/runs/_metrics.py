@@ -19,8 +19,7 @@ from torch.utils.data import DataLoader
 __all__ = ["forecast_errors", "group_metrics", "predict", "seasonal_naive"]
 
 
-def group_metrics(labels, predictions, groups, n_classes: int,
-                  class_names: Sequence[str] | None = None) -> xr.Dataset:
+def group_metrics(labels, predictions, groups, n_classes: int, class_names: Sequence[str] | None = None) -> xr.Dataset:
     """Per-group accuracy, macro-F1 and confusion matrix; worst group and largest gap as variables.
 
     Macro-F1 averages the F1 of every class present in the group's labels or predictions
@@ -36,7 +35,9 @@ def group_metrics(labels, predictions, groups, n_classes: int,
     labels, predictions = np.asarray(labels, dtype=np.int64), np.asarray(predictions, dtype=np.int64)
     groups = np.asarray(groups)
     if not len(labels) == len(predictions) == len(groups):
-        raise ValueError(f"labels, predictions, groups: lengths {len(labels)}, {len(predictions)}, {len(groups)} differ")
+        raise ValueError(
+            f"labels, predictions, groups: lengths {len(labels)}, {len(predictions)}, {len(groups)} differ"
+        )
     for name, values in (("labels", labels), ("predictions", predictions)):
         bad = (values < 0) | (values >= n_classes)
         if bad.any():
@@ -85,10 +86,10 @@ def seasonal_naive(series: np.ndarray, period: int, start: int) -> np.ndarray:
     """Forecasts of `series[start:]`, each the value one period earlier."""
     if start < period:
         raise ValueError(f"start: {start} must be at least the period {period}")
-    return series[start - period:len(series) - period]
+    return series[start - period : len(series) - period]
 
 
 def forecast_errors(truth, prediction) -> dict[str, float]:
     """MAE and RMSE of a forecast."""
     error = np.asarray(prediction, dtype=np.float64) - np.asarray(truth, dtype=np.float64)
-    return {"mae": float(np.abs(error).mean()), "rmse": float(np.sqrt((error ** 2).mean()))}
+    return {"mae": float(np.abs(error).mean()), "rmse": float(np.sqrt((error**2).mean()))}

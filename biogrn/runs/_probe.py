@@ -92,8 +92,9 @@ def _probing(regulator: Regulator):
             record.enabled = flag
 
 
-def removal_loss_changes(regulator: Regulator, genes: Tensor, x: Tensor, y: Tensor,
-                         chunk_bytes: int = 2**27) -> tuple[Tensor, float]:
+def removal_loss_changes(
+    regulator: Regulator, genes: Tensor, x: Tensor, y: Tensor, chunk_bytes: int = 2**27
+) -> tuple[Tensor, float]:
     """$\\Delta L$ for each flat gene index in `genes`, and $L$ itself; on the genes' device.
 
     A chunk holds as many copies of one tensor as fit `chunk_bytes`.
@@ -172,8 +173,10 @@ def probe_expression(regulator: Regulator, x: Tensor, y: Tensor, n_genes: int, s
         "taylor": _taylor(regulator, genes, x, y),
         "score": regulator.scores()[genes],
     }
-    out = {name: value.detach().double().cpu().numpy() if name != "gene" else value.cpu().numpy()
-           for name, value in values.items()}
+    out = {
+        name: value.detach().double().cpu().numpy() if name != "gene" else value.cpu().numpy()
+        for name, value in values.items()
+    }
     return {**out, "loss": loss}
 
 
@@ -191,6 +194,5 @@ def probe_summary(measured: dict[str, np.ndarray]) -> dict[str, dict[str, float]
         score = measured[name]
         constant = n < 3 or np.ptp(score) == 0 or np.ptp(change) == 0
         out["spearman"][name] = math.nan if constant else float(stats.spearmanr(score, change).statistic)
-        out["auroc"][name] = (math.nan if constant or positives.all()
-                              else float(roc_auc_score(positives, -score)))
+        out["auroc"][name] = math.nan if constant or positives.all() else float(roc_auc_score(positives, -score))
     return out

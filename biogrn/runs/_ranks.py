@@ -61,6 +61,14 @@ def process_group_from_environment() -> Iterator[None]:
 
 def launch_torchrun(nproc: int, arguments: list[str]) -> int:
     """Run `biogrn ARGUMENTS` as `nproc` processes on this machine through torchrun; its exit status."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-               "-m", "biogrn", *arguments]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "-m",
+        "biogrn",
+        *arguments,
+    ]
     return subprocess.run(command, check=False).returncode

@@ -2,15 +2,17 @@
 
 The schema (docs/records.md) in short:
 
-| dims | variables |
-|---|---|
-| (epoch) | train_loss, train_accuracy, val_loss, val_accuracy, step, total_sparsity, sigma, frozen, epoch_seconds |
-| (epoch, layer) | sparsity, tau, n_pruned, n_regrown |
-| (epoch, layer, quantile) | m_quantiles, p_quantiles |
-| (update) / (update, layer) | update_step, update_epoch, update_sigma / update_tau, update_n_pruned, update_n_regrown, update_sparsity |
-| (trace_step, connection) | trace_w, trace_m, trace_p, trace_mask |
-| (probe) / (probe, probe_sample) / (probe, score) | probe_epoch, probe_loss / probe_gene, probe_loss_change, probe_expression, probe_magnitude, probe_taylor, probe_score / probe_spearman, probe_auroc |
-| () | test_loss, test_accuracy (NaN until the run completes) |
+- (epoch): train_loss, train_accuracy, val_loss, val_accuracy, step, total_sparsity, sigma,
+  frozen, epoch_seconds
+- (epoch, layer): sparsity, tau, n_pruned, n_regrown
+- (epoch, layer, quantile): m_quantiles, p_quantiles
+- (update): update_step, update_epoch, update_sigma; (update, layer): update_tau,
+  update_n_pruned, update_n_regrown, update_sparsity
+- (trace_step, connection): trace_w, trace_m, trace_p, trace_mask
+- (probe): probe_epoch, probe_loss; (probe, probe_sample): probe_gene, probe_loss_change,
+  probe_expression, probe_magnitude, probe_taylor, probe_score; (probe, score): probe_spearman,
+  probe_auroc
+- (): test_loss, test_accuracy (NaN until the run completes)
 
 Every value is computed on the model's device and read back once per epoch.
 """
@@ -34,9 +36,16 @@ from biogrn.runs._files import RECORDS_FILE
 from biogrn.runs._loop import EpochResult
 from biogrn.runs._probe import PROBE_SCORES
 
-__all__ = ["ConnectionTrace", "Recorder", "VARIABLES", "config_of", "package_versions", "quantiles",
-           "read_records",
-           "write_records"]
+__all__ = [
+    "VARIABLES",
+    "ConnectionTrace",
+    "Recorder",
+    "config_of",
+    "package_versions",
+    "quantiles",
+    "read_records",
+    "write_records",
+]
 
 NAN = float("nan")
 
@@ -50,15 +59,21 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "total_sparsity": (("epoch",), "1", "pruned fraction of all regulated connections"),
     "sigma": (("epoch",), "1", "rewiring temperature sigma_r of Eq. 3 at the end of the epoch"),
     "frozen": (("epoch",), "1", "1 once the threshold policy has frozen tau (plateau rule)"),
-    "epoch_seconds": (("epoch",), "s", "wall-clock time of the epoch (training and validation); "
-                                       "the only variable that differs between identical runs"),
+    "epoch_seconds": (
+        ("epoch",),
+        "s",
+        "wall-clock time of the epoch (training and validation); the only variable that differs between identical runs",
+    ),
     "sparsity": (("epoch", "layer"), "1", "pruned fraction of the layer's connections"),
     "tau": (("epoch", "layer"), "1", "threshold of the last prune/rewire update so far (NaN before the first)"),
     "n_pruned": (("epoch", "layer"), "1", "connections pruned during the epoch"),
     "n_regrown": (("epoch", "layer"), "1", "connections regrown (rewired) during the epoch"),
     "m_quantiles": (("epoch", "layer", "quantile"), "1", "quantiles of the layer's mRNA level m (Eq. 1)"),
-    "p_quantiles": (("epoch", "layer", "quantile"), "1", "quantiles of the layer's protein level p, "
-                                                         "the expression of Eq. 2"),
+    "p_quantiles": (
+        ("epoch", "layer", "quantile"),
+        "1",
+        "quantiles of the layer's protein level p, the expression of Eq. 2",
+    ),
     "update_step": (("update",), "1", "optimizer steps done when the update ran"),
     "update_epoch": (("update",), "1", "epochs completed when the update ran"),
     "update_sigma": (("update",), "1", "sigma_r used by the update's rewiring"),
@@ -72,16 +87,30 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "trace_mask": (("trace_step", "connection"), "1", "1 if the traced connection is active, 0 if pruned"),
     "probe_epoch": (("probe",), "1", "epoch after whose training the probe measured (before its prune/rewire update)"),
     "probe_loss": (("probe",), "nat", "cross-entropy on the probe set with every sampled gene in place"),
-    "probe_gene": (("probe", "probe_sample"), "1", "flat gene index of the sampled gene (-1: no gene, fewer were active)"),
-    "probe_loss_change": (("probe", "probe_sample"), "nat", "exact change of the probe-set loss when the gene is "
-                                                            "removed (its weights, and a unit's bias, zeroed)"),
+    "probe_gene": (
+        ("probe", "probe_sample"),
+        "1",
+        "flat gene index of the sampled gene (-1: no gene, fewer were active)",
+    ),
+    "probe_loss_change": (
+        ("probe", "probe_sample"),
+        "nat",
+        "exact change of the probe-set loss when the gene is removed (its weights, and a unit's bias, zeroed)",
+    ),
     "probe_expression": (("probe", "probe_sample"), "1", "protein level p of the gene (Eq. 1)"),
     "probe_magnitude": (("probe", "probe_sample"), "1", "|w| of the gene (the fan-in mean for a unit)"),
-    "probe_taylor": (("probe", "probe_sample"), "nat", "-sum of w g over the gene's weights (g the probe-set gradient): the first-order estimate of the loss change"),
+    "probe_taylor": (
+        ("probe", "probe_sample"),
+        "nat",
+        "-sum of w g over the gene's weights (g the probe-set gradient): the first-order estimate of the loss change",
+    ),
     "probe_score": (("probe", "probe_sample"), "1", "Eq. 2 importance S of the gene"),
     "probe_spearman": (("probe", "score"), "1", "Spearman's rank correlation of the score with the loss change"),
-    "probe_auroc": (("probe", "score"), "1", "AUROC of finding the least important 10% (lowest loss change) "
-                                            "by the lowest score; 0.5 is chance"),
+    "probe_auroc": (
+        ("probe", "score"),
+        "1",
+        "AUROC of finding the least important 10% (lowest loss change) by the lowest score; 0.5 is chance",
+    ),
     "test_loss": ((), "nat", "cross-entropy on the test split at the end (NaN until the run completes)"),
     "test_accuracy": ((), "1", "accuracy on the test split at the end (NaN until the run completes)"),
 }
@@ -105,9 +134,14 @@ def package_versions() -> dict[str, str]:
     """Versions of Python and of the packages that decide a run's numbers."""
     import torchdiffeq
 
-    return {"python_version": platform.python_version(), "biogrn_version": __version__,
-            "torch_version": torch.__version__, "torchdiffeq_version": torchdiffeq.__version__,
-            "numpy_version": np.__version__, "xarray_version": xr.__version__}
+    return {
+        "python_version": platform.python_version(),
+        "biogrn_version": __version__,
+        "torch_version": torch.__version__,
+        "torchdiffeq_version": torchdiffeq.__version__,
+        "numpy_version": np.__version__,
+        "xarray_version": xr.__version__,
+    }
 
 
 class ConnectionTrace:
@@ -117,8 +151,15 @@ class ConnectionTrace:
     gathered on the device at each capture and read back only by `state_dict` / `arrays`.
     """
 
-    def __init__(self, weights: Sequence[Tensor], names: Sequence[str], n: int, every: int, seed: int,
-                 regulator: Regulator | None = None):
+    def __init__(
+        self,
+        weights: Sequence[Tensor],
+        names: Sequence[str],
+        n: int,
+        every: int,
+        seed: int,
+        regulator: Regulator | None = None,
+    ):
         sizes = [w.numel() for w in weights]
         n = min(n, sum(sizes))
         chosen = torch.randperm(sum(sizes), generator=torch.Generator().manual_seed(seed))[:n].sort().values
@@ -132,7 +173,7 @@ class ConnectionTrace:
         device = weights[0].device if weights else torch.device("cpu")
         self._positions = []  # per layer: (flat weight positions, gene indices, slice into the sample)
         start = 0
-        for i, w in enumerate(weights):
+        for i in range(len(weights)):
             positions = chosen[layer == i] - offsets[i]
             if regulator is not None:
                 tensor, sl = regulator.tensors[i], regulator.genes.slices[i]
@@ -197,37 +238,67 @@ class Recorder:
     def add_epoch(self, result: EpochResult, seconds: float, step: int, regulator: Regulator | None) -> None:
         """Record the epoch that just ended (after `regulator.epoch_end`)."""
         n_layers = len(self.layers)
-        row = {"epoch": result.epoch, "train_loss": result.train_loss, "train_accuracy": result.train_accuracy,
-               "val_loss": result.val_loss, "val_accuracy": result.val_accuracy, "step": step,
-               "epoch_seconds": seconds}
+        row = {
+            "epoch": result.epoch,
+            "train_loss": result.train_loss,
+            "train_accuracy": result.train_accuracy,
+            "val_loss": result.val_loss,
+            "val_accuracy": result.val_accuracy,
+            "step": step,
+            "epoch_seconds": seconds,
+        }
         if regulator is None:
-            row.update(total_sparsity=0.0, sigma=NAN, frozen=0, sparsity=[0.0] * n_layers,
-                       tau=[NAN] * n_layers, n_pruned=[0] * n_layers, n_regrown=[0] * n_layers,
-                       m_quantiles=[[NAN] * len(self.qs)] * n_layers, p_quantiles=[[NAN] * len(self.qs)] * n_layers)
+            row.update(
+                total_sparsity=0.0,
+                sigma=NAN,
+                frozen=0,
+                sparsity=[0.0] * n_layers,
+                tau=[NAN] * n_layers,
+                n_pruned=[0] * n_layers,
+                n_regrown=[0] * n_layers,
+                m_quantiles=[[NAN] * len(self.qs)] * n_layers,
+                p_quantiles=[[NAN] * len(self.qs)] * n_layers,
+            )
         else:
-            new = regulator.history[len(self.updates):]
+            new = regulator.history[len(self.updates) :]
             self.updates.extend(dict(u) for u in new)
             last_tau = self.updates[-1]["tau"] if self.updates else [NAN] * n_layers
             y, qs = regulator.genes.y, torch.tensor(self.qs, device=regulator.device)
             per_layer = torch.stack([quantiles(y[:, sl], qs) for sl in regulator.genes.slices], dim=1)
             m_q, p_q = per_layer.tolist()
-            row.update(total_sparsity=regulator.sparsity(), sigma=regulator.sigma,
-                       frozen=int(bool(regulator.policy.frozen)), sparsity=list(regulator.layer_sparsity().values()),
-                       tau=list(last_tau), n_pruned=[sum(u["n_pruned"][i] for u in new) for i in range(n_layers)],
-                       n_regrown=[sum(u["n_regrown"][i] for u in new) for i in range(n_layers)],
-                       m_quantiles=m_q, p_quantiles=p_q)
+            row.update(
+                total_sparsity=regulator.sparsity(),
+                sigma=regulator.sigma,
+                frozen=int(bool(regulator.policy.frozen)),
+                sparsity=list(regulator.layer_sparsity().values()),
+                tau=list(last_tau),
+                n_pruned=[sum(u["n_pruned"][i] for u in new) for i in range(n_layers)],
+                n_regrown=[sum(u["n_regrown"][i] for u in new) for i in range(n_layers)],
+                m_quantiles=m_q,
+                p_quantiles=p_q,
+            )
         self.rows.append(row)
 
     def add_probe(self, epoch: int, loss: float, measured: dict, summary: dict) -> None:
         """Record an expression probe (`biogrn.runs._probe`): its per-gene values and summaries."""
-        self.probes.append({"epoch": epoch, "loss": loss,
-                            **{name: np.asarray(values).tolist() for name, values in measured.items()},
-                            "spearman": [summary["spearman"][s] for s in PROBE_SCORES],
-                            "auroc": [summary["auroc"][s] for s in PROBE_SCORES]})
+        self.probes.append(
+            {
+                "epoch": epoch,
+                "loss": loss,
+                **{name: np.asarray(values).tolist() for name, values in measured.items()},
+                "spearman": [summary["spearman"][s] for s in PROBE_SCORES],
+                "auroc": [summary["auroc"][s] for s in PROBE_SCORES],
+            }
+        )
 
     def state_dict(self) -> dict:
-        return {"layers": list(self.layers), "quantiles": list(self.qs), "rows": [dict(r) for r in self.rows],
-                "updates": [dict(u) for u in self.updates], "probes": [dict(p) for p in self.probes]}
+        return {
+            "layers": list(self.layers),
+            "quantiles": list(self.qs),
+            "rows": [dict(r) for r in self.rows],
+            "updates": [dict(u) for u in self.updates],
+            "probes": [dict(p) for p in self.probes],
+        }
 
     def load_state_dict(self, state: dict) -> None:
         if list(state["layers"]) != self.layers:
@@ -236,15 +307,19 @@ class Recorder:
         self.updates = [dict(u) for u in state["updates"]]
         self.probes = [dict(p) for p in state.get("probes", [])]  # absent from checkpoints before the probe
 
-    def to_dataset(self, attrs: dict, trace: ConnectionTrace | None = None,
-                   test: tuple[float, float] | None = None) -> xr.Dataset:
+    def to_dataset(
+        self, attrs: dict, trace: ConnectionTrace | None = None, test: tuple[float, float] | None = None
+    ) -> xr.Dataset:
         """The records so far; `test` (loss, accuracy) marks the run complete."""
         rows, updates, n_layers = self.rows, self.updates, len(self.layers)
 
         def column(key, dtype=np.float64, width=None):
             if not rows:
-                return np.zeros((0,) + ((n_layers,) if width == "layer" else (n_layers, len(self.qs))
-                                        if width == "quantile" else ()), dtype)
+                return np.zeros(
+                    (0,)
+                    + ((n_layers,) if width == "layer" else (n_layers, len(self.qs)) if width == "quantile" else ()),
+                    dtype,
+                )
             return np.asarray([r[key] for r in rows], dtype=dtype)
 
         def update_column(key, dtype=np.float64, per_layer=False):
@@ -253,17 +328,25 @@ class Recorder:
             return np.asarray([u[key] for u in updates], dtype=dtype)
 
         data = {
-            "train_loss": column("train_loss"), "train_accuracy": column("train_accuracy"),
-            "val_loss": column("val_loss"), "val_accuracy": column("val_accuracy"),
-            "step": column("step", np.int64), "total_sparsity": column("total_sparsity"),
-            "sigma": column("sigma"), "frozen": column("frozen", np.int8),
+            "train_loss": column("train_loss"),
+            "train_accuracy": column("train_accuracy"),
+            "val_loss": column("val_loss"),
+            "val_accuracy": column("val_accuracy"),
+            "step": column("step", np.int64),
+            "total_sparsity": column("total_sparsity"),
+            "sigma": column("sigma"),
+            "frozen": column("frozen", np.int8),
             "epoch_seconds": column("epoch_seconds"),
-            "sparsity": column("sparsity", width="layer"), "tau": column("tau", width="layer"),
-            "n_pruned": column("n_pruned", np.int64, "layer"), "n_regrown": column("n_regrown", np.int64, "layer"),
+            "sparsity": column("sparsity", width="layer"),
+            "tau": column("tau", width="layer"),
+            "n_pruned": column("n_pruned", np.int64, "layer"),
+            "n_regrown": column("n_regrown", np.int64, "layer"),
             "m_quantiles": column("m_quantiles", width="quantile"),
             "p_quantiles": column("p_quantiles", width="quantile"),
-            "update_step": update_column("step", np.int64), "update_epoch": update_column("epoch", np.int64),
-            "update_sigma": update_column("sigma"), "update_tau": update_column("tau", per_layer=True),
+            "update_step": update_column("step", np.int64),
+            "update_epoch": update_column("epoch", np.int64),
+            "update_sigma": update_column("sigma"),
+            "update_tau": update_column("tau", per_layer=True),
             "update_n_pruned": update_column("n_pruned", np.int64, True),
             "update_n_regrown": update_column("n_regrown", np.int64, True),
             "update_sparsity": update_column("sparsity", per_layer=True),
@@ -299,7 +382,6 @@ class Recorder:
         dataset.attrs["complete"] = np.int8(test is not None)
         dataset.attrs["epochs_done"] = np.int64(len(rows))
         return dataset
-
 
     def _probe_columns(self) -> dict[str, np.ndarray]:
         width = max((len(p["gene"]) for p in self.probes), default=0)

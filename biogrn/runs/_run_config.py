@@ -29,7 +29,13 @@ from biogrn.core import STRICT, ConfigError, Seed, format_validation_error
 from biogrn.regulation import RegulatorConfig
 
 __all__ = [
-    "DataConfig", "ModelConfig", "Mnist1dConfig", "RecordsConfig", "RunConfig", "TrainingConfig", "load_run_config",
+    "DataConfig",
+    "Mnist1dConfig",
+    "ModelConfig",
+    "RecordsConfig",
+    "RunConfig",
+    "TrainingConfig",
+    "load_run_config",
     "parse_run_config",
 ]
 
@@ -66,12 +72,15 @@ class Mnist1dConfig(BaseModel):
         if self.padding[0] > self.padding[1]:
             raise ValueError(f"padding: low {self.padding[0]} exceeds high {self.padding[1]}")
         if self.max_translation > self.template_len + self.padding[1]:
-            raise ValueError(f"max_translation: {self.max_translation} exceeds the padded length "
-                             f"template_len + padding[1] = {self.template_len + self.padding[1]}")
+            raise ValueError(
+                f"max_translation: {self.max_translation} exceeds the padded length "
+                f"template_len + padding[1] = {self.template_len + self.padding[1]}"
+            )
         n_train = int(self.train_split * (self.num_samples // 10 * 10))
         if n_train < 2 or n_train >= self.num_samples // 10 * 10:
-            raise ValueError(f"train_split: {self.train_split} of {self.num_samples} signals leaves an empty "
-                             "training or test part")
+            raise ValueError(
+                f"train_split: {self.train_split} of {self.num_samples} signals leaves an empty training or test part"
+            )
         return self
 
 
@@ -135,8 +144,10 @@ class DataConfig(BaseModel):
         if self.name not in GENERATED and self.path is None:
             raise ValueError(f"path: data set {self.name!r} needs a file")
         if self.val_fraction + self.test_fraction >= 1.0:
-            raise ValueError(f"val_fraction + test_fraction: {self.val_fraction + self.test_fraction} "
-                             "leaves no training data (must be < 1)")
+            raise ValueError(
+                f"val_fraction + test_fraction: {self.val_fraction + self.test_fraction} "
+                "leaves no training data (must be < 1)"
+            )
         return self
 
 
@@ -246,10 +257,14 @@ class RunConfig(BaseModel):
         shared = {}
         for key, owner, value in (("epochs", "training.epochs", epochs), ("seed", "seed", data.get("seed", 0))):
             if key in regulator and regulator[key] != value:
-                raise ValueError(f"regulator.{key}: {regulator[key]!r} differs from {owner} = {value!r}; "
-                                 f"set it once, as {owner}")
-            if isinstance(value, int) and not isinstance(value, bool) and (0 <= value < 2**63 if key == "seed"
-                                                                          else value > 0):
+                raise ValueError(
+                    f"regulator.{key}: {regulator[key]!r} differs from {owner} = {value!r}; set it once, as {owner}"
+                )
+            if (
+                isinstance(value, int)
+                and not isinstance(value, bool)
+                and (0 <= value < 2**63 if key == "seed" else value > 0)
+            ):
                 # a bad value is reported once, at its owner
                 shared[key] = value
         return {**data, "regulator": {**regulator, **shared}}
@@ -257,8 +272,10 @@ class RunConfig(BaseModel):
     @model_validator(mode="after")
     def _probe_needs_genes(self) -> RunConfig:
         if self.records.probe_genes and self.pruning != "gene":
-            raise ValueError("records.probe_genes: the probe compares gene expression with the loss; "
-                             "a dense run (pruning = 'none') has no genes")
+            raise ValueError(
+                "records.probe_genes: the probe compares gene expression with the loss; "
+                "a dense run (pruning = 'none') has no genes"
+            )
         return self
 
     @field_validator("device")
@@ -315,8 +332,10 @@ def load_run_config(path: str | Path) -> RunConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a table of sections, got {type(data).__name__}")
     if _expanded_size(data, {}) > MAX_CONFIG_VALUES:
-        raise ConfigError(f"{path}: expands to more than {MAX_CONFIG_VALUES} values (YAML aliases repeat what "
-                          "they point to); a run configuration is a few dozen settings")
+        raise ConfigError(
+            f"{path}: expands to more than {MAX_CONFIG_VALUES} values (YAML aliases repeat what "
+            "they point to); a run configuration is a few dozen settings"
+        )
     return parse_run_config(data, base=path.parent, source=str(path))
 
 
@@ -349,14 +368,13 @@ def _load_yaml(text: str, path: Path) -> Any:
                 continue
             key = loader.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", key_node.start_mark)
             seen.add(key)
         return loader.construct_mapping(node, deep=deep)
 
     UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     try:
-        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

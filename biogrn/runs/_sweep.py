@@ -13,8 +13,8 @@ that every node sees.
 from __future__ import annotations
 
 import copy
-import json
 import itertools
+import json
 import math
 import multiprocessing
 from collections.abc import Mapping, Sequence
@@ -75,8 +75,9 @@ def summarize(records: xr.Dataset) -> dict:
     }
 
 
-def sweep_point(base: Mapping, overrides: Mapping, out: str | Path, name: str | None = None,
-                threads: int | None = None) -> dict:
+def sweep_point(
+    base: Mapping, overrides: Mapping, out: str | Path, name: str | None = None, threads: int | None = None
+) -> dict:
     """Run (or read back, or resume) one point; returns its `summarize` dict.
 
     Raises:
@@ -92,8 +93,10 @@ def sweep_point(base: Mapping, overrides: Mapping, out: str | Path, name: str | 
     if records is not None and records.attrs.get("complete") == 1:
         if config_of(records) != json.loads(config.to_json()):
             # reading it back would pass old numbers off as this configuration's
-            raise ConfigError(f"{directory}: finished under another configuration than point {name!r} now has; "
-                              "give the study a new output directory, or remove this one to run it again")
+            raise ConfigError(
+                f"{directory}: finished under another configuration than point {name!r} now has; "
+                "give the study a new output directory, or remove this one to run it again"
+            )
     elif (directory / CONFIG_FILE).exists():
         records = resume(directory, config, quiet=True, figures=False)
     else:
@@ -101,8 +104,14 @@ def sweep_point(base: Mapping, overrides: Mapping, out: str | Path, name: str | 
     return summarize(records)
 
 
-def sweep(base: Mapping, points: Sequence[Mapping], out: str | Path, workers: int = 1,
-          ray_address: str | None = None, names: Sequence[str] | None = None) -> list[dict]:
+def sweep(
+    base: Mapping,
+    points: Sequence[Mapping],
+    out: str | Path,
+    workers: int = 1,
+    ray_address: str | None = None,
+    names: Sequence[str] | None = None,
+) -> list[dict]:
     """Run every point; locally (`workers` processes, one torch thread each) or on Ray.
 
     Every point's configuration is validated before any is trained.

@@ -35,10 +35,10 @@ from biogrn.regulation import RankSync, Regulator, select_tensors
 from biogrn.runs._build import build_model, load_data, make_optimizer, parameter_count, resolve_device, training_bytes
 from biogrn.runs._checkpoint import load_checkpoint, restore_rng, rng_states, save_checkpoint
 from biogrn.runs._directories import claim_directory, locked
-from biogrn.runs._ranks import RankShard
 from biogrn.runs._files import CHECKPOINT_FILE, CONFIG_FILE, RECORDS_FILE
 from biogrn.runs._loop import EpochResult, evaluate, train_epoch
 from biogrn.runs._probe import probe_expression, probe_summary
+from biogrn.runs._ranks import RankShard
 from biogrn.runs._records import ConnectionTrace, Recorder, package_versions, write_records
 from biogrn.runs._run_config import RunConfig, parse_run_config
 
@@ -71,27 +71,47 @@ class Trainer:
         self.data = load_data(config.data, config.seed)
         n_parameters = parameter_count(config.model, self.data.n_features, self.data.n_classes, self.data.image_shape)
         require_memory(
-            training_bytes(config, self.data.n_features, self.data.n_classes, self.data.image_shape), self.device,
+            training_bytes(config, self.data.n_features, self.data.n_classes, self.data.image_shape),
+            self.device,
             f"model.hidden = {list(config.model.hidden)}: {n_parameters:.3g} parameters between "
-            f"{self.data.n_features} features and {self.data.n_classes} classes of the data", ConfigError)
+            f"{self.data.n_features} features and {self.data.n_classes} classes of the data",
+            ConfigError,
+        )
         torch.manual_seed(config.seed)
         try:
-            self.model = build_model(config.model, self.data.n_features, self.data.n_classes,
-                                     self.data.image_shape, stream_seed(config.seed, "structure")).to(self.device)
+            self.model = build_model(
+                config.model,
+                self.data.n_features,
+                self.data.n_classes,
+                self.data.image_shape,
+                stream_seed(config.seed, "structure"),
+            ).to(self.device)
         except ValueError as error:
             raise ConfigError(str(error)) from None
         self.optimizer = make_optimizer(config.training, self.model.parameters())
         allow = getattr(self.model, "allow", None) or None
-        self.regulator = (Regulator(self.model, config.regulator, self.optimizer, allow)
-                          if config.pruning == "gene" else None)
-        tensors = (self.regulator.tensors if self.regulator is not None
-                   else select_tensors(self.model, config.regulator.layers, "connection"))
+        self.regulator = (
+            Regulator(self.model, config.regulator, self.optimizer, allow) if config.pruning == "gene" else None
+        )
+        tensors = (
+            self.regulator.tensors
+            if self.regulator is not None
+            else select_tensors(self.model, config.regulator.layers, "connection")
+        )
         names = [t.name for t in tensors]
         self.recorder = Recorder(names, config.records.quantiles)
-        self.trace = (ConnectionTrace([t.original for t in tensors], names, config.records.trace_connections,
-                                      config.records.trace_every, stream_seed(config.seed, "trace"),
-                                      self.regulator)
-                      if config.records.trace_connections else None)
+        self.trace = (
+            ConnectionTrace(
+                [t.original for t in tensors],
+                names,
+                config.records.trace_connections,
+                config.records.trace_every,
+                stream_seed(config.seed, "trace"),
+                self.regulator,
+            )
+            if config.records.trace_connections
+            else None
+        )
         self.generator = torch.Generator().manual_seed(stream_seed(config.seed, "shuffle"))
         self.augment_generator: torch.Generator | None = None
         if config.data.augment:
@@ -99,19 +119,21 @@ class Trainer:
                 raise ConfigError(f"data.augment: {self.data.source} are not images; augmentation needs images")
             self.augment_generator = torch.Generator(self.device).manual_seed(stream_seed(config.seed, "augment"))
         if world == 1:
-            self.train_loader = DataLoader(self.data.train, batch_size=config.training.batch_size, shuffle=True,
-                                           generator=self.generator)
+            self.train_loader = DataLoader(
+                self.data.train, batch_size=config.training.batch_size, shuffle=True, generator=self.generator
+            )
             self.val_loader = DataLoader(self.data.val, batch_size=512)
             self.test_loader = DataLoader(self.data.test, batch_size=512)
             self.train_model = self.model
         else:  # training.batch_size is the global batch; each rank takes its share of it
-            sampler = DistributedSampler(self.data.train, world, self.rank, shuffle=True,
-                                         seed=stream_seed(config.seed, "shuffle") % 2**31)
-            self.train_loader = DataLoader(self.data.train, batch_size=config.training.batch_size // world,
-                                           sampler=sampler)
+            sampler = DistributedSampler(
+                self.data.train, world, self.rank, shuffle=True, seed=stream_seed(config.seed, "shuffle") % 2**31
+            )
+            self.train_loader = DataLoader(
+                self.data.train, batch_size=config.training.batch_size // world, sampler=sampler
+            )
             self.val_loader = DataLoader(self.data.val, batch_size=512, sampler=RankShard(self.data.val, self.ranks))
-            self.test_loader = DataLoader(self.data.test, batch_size=512,
-                                          sampler=RankShard(self.data.test, self.ranks))
+            self.test_loader = DataLoader(self.data.test, batch_size=512, sampler=RankShard(self.data.test, self.ranks))
             devices = [self.device] if self.device.type == "cuda" else None
             self.train_model = DistributedDataParallel(self.model, device_ids=devices)
         self.epoch = 0
@@ -161,22 +183,33 @@ class Trainer:
         """The records' global attributes: the full config, the seed, what ran where, versions."""
         regulated = sum(t.original.numel() for t in self.regulator.tensors) if self.regulator else 0
         policy = self.config.regulator.policy if self.regulator is not None else "none"
-        return {"config": self.config.to_json(), "seed": self.config.seed, "pruning": self.config.pruning,
-                "policy": policy,
-                "data_source": self.data.source, "device": str(self.device),
-                "n_parameters": sum(p.numel() for p in self.model.parameters()), "n_regulated": regulated,
-                "epochs_planned": self.config.training.epochs, **package_versions(),
-                **({"stopped": self.stopped} if self.stopped else {})}
+        return {
+            "config": self.config.to_json(),
+            "seed": self.config.seed,
+            "pruning": self.config.pruning,
+            "policy": policy,
+            "data_source": self.data.source,
+            "device": str(self.device),
+            "n_parameters": sum(p.numel() for p in self.model.parameters()),
+            "n_regulated": regulated,
+            "epochs_planned": self.config.training.epochs,
+            **package_versions(),
+            **({"stopped": self.stopped} if self.stopped else {}),
+        }
 
     def records(self, test: tuple[float, float] | None = None) -> xr.Dataset:
         return self.recorder.to_dataset(self.attributes(), self.trace, test)
 
     def state_dict(self) -> dict:
         return {
-            "config": self.config.to_json(), "epoch": self.epoch, "step": self.step,
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "config": self.config.to_json(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
             "regulator": self.regulator.state_dict() if self.regulator is not None else None,
-            "rng": rng_states(*self.generators()), "records": self.recorder.state_dict(),
+            "rng": rng_states(*self.generators()),
+            "records": self.recorder.state_dict(),
             "trace": self.trace.state_dict() if self.trace is not None else None,
         }
 
@@ -200,8 +233,10 @@ class Trainer:
         epoch, step, epochs = state["epoch"], state["step"], self.config.training.epochs
         steps_per_epoch = len(self.train_loader)
         if not (isinstance(epoch, int) and 0 <= epoch <= epochs and step == epoch * steps_per_epoch):
-            raise CheckpointError(f"{where}: epoch {epoch!r} at step {step!r} is not a state this run reaches "
-                                  f"(epochs 0 to {epochs}, {steps_per_epoch} steps each)")
+            raise CheckpointError(
+                f"{where}: epoch {epoch!r} at step {step!r} is not a state this run reaches "
+                f"(epochs 0 to {epochs}, {steps_per_epoch} steps each)"
+            )
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -212,8 +247,10 @@ class Trainer:
             self.recorder.load_state_dict(state["records"])
             restore_rng(state["rng"], *self.generators())
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
-            raise CheckpointError(f"{where}: does not fit this run ({type(error).__name__}: "
-                                  f"{str(error).splitlines()[0] if str(error) else error!r})") from None
+            raise CheckpointError(
+                f"{where}: does not fit this run ({type(error).__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else error!r})"
+            ) from None
         if len(self.recorder.rows) != epoch:
             raise CheckpointError(f"{where}: holds records of {len(self.recorder.rows)} epochs at epoch {epoch}")
         self.epoch, self.step, self.written_epoch = epoch, step, epoch
@@ -235,20 +272,28 @@ class Trainer:
         weights_finite = bool(torch.stack([p.detach().isfinite().all() for p in self.model.parameters()]).all())
         if math.isfinite(train_loss) and math.isfinite(val_loss) and weights_finite:
             return
-        what = ("the training loss" if not math.isfinite(train_loss) else
-                "the validation loss" if not math.isfinite(val_loss) else "a weight")
+        what = (
+            "the training loss"
+            if not math.isfinite(train_loss)
+            else "the validation loss"
+            if not math.isfinite(val_loss)
+            else "a weight"
+        )
         if not self.epoch:
             kept = "no epoch finished, so nothing is checkpointed"
         elif self.written_epoch == self.epoch:
             kept = f"{self.out / CHECKPOINT_FILE} and {RECORDS_FILE} hold epoch {self.epoch}, the last finite one"
         else:  # records.write_every > 1: the checkpoint is older than the records
-            kept = (f"{RECORDS_FILE} holds epochs to {self.epoch}, the last finite one; {self.out / CHECKPOINT_FILE} "
-                    f"holds epoch {self.written_epoch} (records.write_every = {self.config.records.write_every})")
+            kept = (
+                f"{RECORDS_FILE} holds epochs to {self.epoch}, the last finite one; {self.out / CHECKPOINT_FILE} "
+                f"holds epoch {self.written_epoch} (records.write_every = {self.config.records.write_every})"
+            )
         self.stopped = f"epoch {epoch}: {what} became non-finite"
         if self.epoch and self.rank == 0:
             write_records(self.records(), self.out / RECORDS_FILE)
-        raise DivergedError(f"{self.out}: {self.stopped}; training stopped ({kept}); a smaller training.lr usually "
-                            "helps, in a new run")
+        raise DivergedError(
+            f"{self.out}: {self.stopped}; training stopped ({kept}); a smaller training.lr usually helps, in a new run"
+        )
 
     def _probe_due(self, epoch: int) -> bool:
         every = self.config.records.probe_every
@@ -258,8 +303,13 @@ class Trainer:
         """What the expression knows, before this epoch's prune/rewire update (docs/records.md)."""
         x, y = self.data.val.tensors
         n = self.config.records.probe_examples
-        measured = probe_expression(self.regulator, x[:n], y[:n], self.config.records.probe_genes,
-                                    stream_seed(self.config.seed, f"probe-{epoch}"))
+        measured = probe_expression(
+            self.regulator,
+            x[:n],
+            y[:n],
+            self.config.records.probe_genes,
+            stream_seed(self.config.seed, f"probe-{epoch}"),
+        )
         loss = measured.pop("loss")
         self.recorder.add_probe(epoch, loss, measured, probe_summary(measured))
 
@@ -272,12 +322,26 @@ class Trainer:
             started = time.perf_counter()
             if isinstance(self.train_loader.sampler, DistributedSampler):
                 self.train_loader.sampler.set_epoch(epoch)
-            bar = tqdm(total=len(self.train_loader), desc=f"epoch {epoch}/{epochs}", leave=False,
-                       disable=True if quiet else None, file=sys.stderr, dynamic_ncols=True)
+            bar = tqdm(
+                total=len(self.train_loader),
+                desc=f"epoch {epoch}/{epochs}",
+                leave=False,
+                disable=True if quiet else None,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
             with bar:
                 train_loss, train_accuracy = train_epoch(
-                    self.train_model, self.train_loader, self.optimizer, self.device, self.regulator, self.trace, bar,
-                    transform=self.augment if self.augment_generator is not None else None, ranks=self.ranks)
+                    self.train_model,
+                    self.train_loader,
+                    self.optimizer,
+                    self.device,
+                    self.regulator,
+                    self.trace,
+                    bar,
+                    transform=self.augment if self.augment_generator is not None else None,
+                    ranks=self.ranks,
+                )
             val_loss, val_accuracy = evaluate(self.model, self.val_loader, self.device, ranks=self.ranks)
             self._check_finite(epoch, train_loss, val_loss)
             if self._probe_due(epoch):
@@ -296,8 +360,11 @@ class Trainer:
             if due:
                 self.written_epoch = epoch
             if not quiet:
-                tqdm.write(f"epoch {epoch:3d}/{epochs}  loss {train_loss:.4f}  val loss {val_loss:.4f}  "
-                           f"val acc {val_accuracy * 100:6.2f}%  sparsity {sparsity * 100:5.1f}%", file=sys.stderr)
+                tqdm.write(
+                    f"epoch {epoch:3d}/{epochs}  loss {train_loss:.4f}  val loss {val_loss:.4f}  "
+                    f"val acc {val_accuracy * 100:6.2f}%  sparsity {sparsity * 100:5.1f}%",
+                    file=sys.stderr,
+                )
         records = self.records(evaluate(self.model, self.test_loader, self.device, ranks=self.ranks))
         if self.rank != 0:
             return records
@@ -323,8 +390,7 @@ def run(config: RunConfig | dict, out: str | Path, quiet: bool = False, figures:
         return session.train(quiet, figures)
 
 
-def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False,
-           figures: bool = True) -> xr.Dataset:
+def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False, figures: bool = True) -> xr.Dataset:
     """Continue the run in `out` from its last checkpoint (its own config.json, or `config` if equal).
 
     Raises:
@@ -363,12 +429,16 @@ def _check_ranks_agree(ranks: RankSync, config: RunConfig, out: Path) -> None:
     for rank, theirs in enumerate(ranks.gather(mine)):
         if theirs != mine:
             differing = sorted(_differences(mine["config"], theirs["config"])) + (
-                ["--out"] if theirs["out"] != mine["out"] else [])
-            raise ConfigError(f"rank {ranks.rank} and rank {rank} were given different runs; differing: "
-                              f"{', '.join(differing)}")
+                ["--out"] if theirs["out"] != mine["out"] else []
+            )
+            raise ConfigError(
+                f"rank {ranks.rank} and rank {rank} were given different runs; differing: {', '.join(differing)}"
+            )
     if config.training.batch_size % ranks.world_size:
-        raise ConfigError(f"training.batch_size: {config.training.batch_size} is the global batch and must be "
-                          f"divisible by the {ranks.world_size} ranks")
+        raise ConfigError(
+            f"training.batch_size: {config.training.batch_size} is the global batch and must be "
+            f"divisible by the {ranks.world_size} ranks"
+        )
 
 
 def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:

@@ -71,13 +71,18 @@ def studies(draw):
     model: dict = {"hidden": [draw(st.integers(1, 12))]}
     if draw(st.booleans()):
         put(model, "model.dropout", ModelConfig, "dropout")
-    cells = draw(st.lists(st.sampled_from(["0.5", "-2", "3e2", "nan", "inf", "1e400", "", "x"]), min_size=3,
-                          max_size=3))
+    cells = draw(
+        st.lists(st.sampled_from(["0.5", "-2", "3e2", "nan", "inf", "1e400", "", "x"]), min_size=3, max_size=3)
+    )
     seed = draw(st.one_of(st.integers(0, 2**31), st.sampled_from([-1, 2**63])))
     if not 0 <= seed < 2**63:
         invalid.append("seed")
-    return {"seed": seed, "regulator": regulator, "training": training, "model": model}, invalid, cells, \
-        draw(st.sampled_from(["toml", "yaml"]))
+    return (
+        {"seed": seed, "regulator": regulator, "training": training, "model": model},
+        invalid,
+        cells,
+        draw(st.sampled_from(["toml", "yaml"])),
+    )
 
 
 def write_toml(config: dict) -> str:

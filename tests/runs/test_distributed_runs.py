@@ -38,16 +38,24 @@ def without_timing(records):
 def test_a_killed_two_rank_run_resumes_to_the_records_of_one_never_stopped(tmp_path):
     config = tmp_path / "run.toml"
     config.write_text(CONFIG.format(epochs=6))
-    whole = subprocess.run(biogrn("run", str(config), "--out", str(tmp_path / "whole"), "--quiet", "--nproc", "2"),
-                           capture_output=True, text=True, timeout=600)
+    whole = subprocess.run(
+        biogrn("run", str(config), "--out", str(tmp_path / "whole"), "--quiet", "--nproc", "2"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert whole.returncode == 0, whole.stderr[-3000:]
     assert whole.stdout.count("test accuracy") == 1  # rank 0 alone reports
     records = read_records(tmp_path / "whole")
     assert records.attrs["complete"] == 1 and records.sizes["epoch"] == 6
 
     killed = tmp_path / "killed"
-    process = subprocess.Popen(biogrn("run", str(config), "--out", str(killed), "--quiet", "--nproc", "2"),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        biogrn("run", str(config), "--out", str(killed), "--quiet", "--nproc", "2"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         if (killed / "checkpoint.pt").exists() and load_checkpoint(killed / "checkpoint.pt")["epoch"] >= 2:
@@ -58,8 +66,9 @@ def test_a_killed_two_rank_run_resumes_to_the_records_of_one_never_stopped(tmp_p
     stopped_at = load_checkpoint(killed / "checkpoint.pt")["epoch"]
     assert 2 <= stopped_at < 6 and read_records(killed).attrs["complete"] == 0
 
-    resumed = subprocess.run(biogrn("run", "--resume", str(killed), "--quiet", "--nproc", "2"), capture_output=True,
-                             text=True, timeout=600)
+    resumed = subprocess.run(
+        biogrn("run", "--resume", str(killed), "--quiet", "--nproc", "2"), capture_output=True, text=True, timeout=600
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     xr.testing.assert_identical(without_timing(records), without_timing(read_records(killed)))
 
@@ -76,10 +85,23 @@ def test_ranks_given_different_runs_are_refused_on_every_rank(tmp_path):
     for rank, epochs in enumerate((2, 3)):
         config = tmp_path / f"rank{rank}.toml"
         config.write_text(CONFIG.format(epochs=epochs))
-        environment = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2",
-                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
-        processes.append(subprocess.Popen(biogrn("run", str(config), "--out", str(tmp_path / "out"), "--quiet"),
-                                          env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        environment = {
+            **os.environ,
+            "RANK": str(rank),
+            "LOCAL_RANK": str(rank),
+            "WORLD_SIZE": "2",
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
+        processes.append(
+            subprocess.Popen(
+                biogrn("run", str(config), "--out", str(tmp_path / "out"), "--quiet"),
+                env=environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     for process in processes:
         _, err = process.communicate(timeout=300)
         assert process.returncode == 2, err[-2000:]

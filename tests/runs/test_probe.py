@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 import torch
+import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
 import biogrn
 from biogrn.core import ConfigError, stored_parameter
-import xarray as xr
-
 from biogrn.runs import parse_run_config, read_records, resume, run
 from biogrn.runs._probe import probe_expression, probe_summary, removal_loss_changes
 
@@ -19,8 +18,18 @@ def trained(genes: str, gate: str, seed: int):
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(6, 12), nn.ReLU(), nn.Linear(12, 3))
     optimizer = torch.optim.Adam(model.parameters(), 1e-2)
-    reg = biogrn.regulate(model, optimizer=optimizer, genes=genes, gate=gate, integrate_every=2, start_epoch=0,
-                          policy="target", target_sparsity=0.3, end_epoch=1, epochs=2)
+    reg = biogrn.regulate(
+        model,
+        optimizer=optimizer,
+        genes=genes,
+        gate=gate,
+        integrate_every=2,
+        start_epoch=0,
+        policy="target",
+        target_sparsity=0.3,
+        end_epoch=1,
+        epochs=2,
+    )
     x, y = torch.randn(48, 6), torch.randint(0, 3, (48,))
     for _ in range(4):
         optimizer.zero_grad()
@@ -76,8 +85,13 @@ def test_the_taylor_score_predicts_the_loss_change_when_weights_are_small():
 
 def test_a_score_equal_to_the_loss_change_ranks_perfectly_and_its_opposite_fails():
     change = np.linspace(-1, 1, 50)
-    measured = {"loss_change": change, "expression": change, "magnitude": -change,
-                "taylor": np.zeros(50), "score": change}
+    measured = {
+        "loss_change": change,
+        "expression": change,
+        "magnitude": -change,
+        "taylor": np.zeros(50),
+        "score": change,
+    }
     summary = probe_summary(measured)
     assert summary["spearman"]["expression"] == pytest.approx(1) and summary["auroc"]["expression"] == 1
     assert summary["spearman"]["magnitude"] == pytest.approx(-1) and summary["auroc"]["magnitude"] == 0
@@ -104,11 +118,14 @@ PROBE_VARIABLES = ["probe_epoch", "probe_gene", "probe_loss_change", "probe_expr
 
 
 def test_a_run_records_its_probes_and_resume_keeps_them(tmp_path, monkeypatch):
-    config = parse_run_config({
-        "model": {"hidden": [16]}, "training": {"epochs": 4},
-        "regulator": {"policy": "target", "start_epoch": 1, "end_epoch": 3, "target_sparsity": 0.5},
-        "records": {"probe_genes": 40, "probe_every": 2, "probe_examples": 64},
-    })
+    config = parse_run_config(
+        {
+            "model": {"hidden": [16]},
+            "training": {"epochs": 4},
+            "regulator": {"policy": "target", "start_epoch": 1, "end_epoch": 3, "target_sparsity": 0.5},
+            "records": {"probe_genes": 40, "probe_every": 2, "probe_examples": 64},
+        }
+    )
     records = run(config, tmp_path / "whole", quiet=True, figures=True)
     assert records["probe_epoch"].values.tolist() == [2, 4]
     assert records["probe_gene"].shape == (2, 40) and (records["probe_gene"].values >= 0).all()
@@ -126,11 +143,14 @@ def test_a_dense_run_cannot_probe_expression():
 
 
 def test_writing_every_third_epoch_resumes_from_the_last_written_one(tmp_path, monkeypatch):
-    config = parse_run_config({
-        "model": {"hidden": [16]}, "training": {"epochs": 5},
-        "regulator": {"policy": "target", "start_epoch": 1, "end_epoch": 4},
-        "records": {"write_every": 3},
-    })
+    config = parse_run_config(
+        {
+            "model": {"hidden": [16]},
+            "training": {"epochs": 5},
+            "regulator": {"policy": "target", "start_epoch": 1, "end_epoch": 4},
+            "records": {"write_every": 3},
+        }
+    )
     whole = run(config, tmp_path / "whole", quiet=True, figures=False)
     crash_in_epoch(monkeypatch, 5, config, tmp_path / "crashed")
     assert int(read_records(tmp_path / "crashed").attrs["epochs_done"]) == 3  # epoch 4 was trained, not written

@@ -74,8 +74,14 @@ def test_adjusted_p_values_are_at_least_the_raw_ones_and_nan_stays_nan():
     assert (adjusted[tested] >= raw[tested] - 1e-12).all() and (adjusted[tested] <= 1).all()
 
 
-@pytest.mark.parametrize(("a", "b", "match"), [([1.0], [2.0], "two seeds"), ([1.0, 2.0], [1.0], "pair per seed"),
-                                               ([1.0, float("nan")], [1.0, 2.0], "not finite")])
+@pytest.mark.parametrize(
+    ("a", "b", "match"),
+    [
+        ([1.0], [2.0], "two seeds"),
+        ([1.0, 2.0], [1.0], "pair per seed"),
+        ([1.0, float("nan")], [1.0, 2.0], "not finite"),
+    ],
+)
 def test_bad_inputs_are_refused(a, b, match):
     with pytest.raises(ValueError, match=match):
         paired_comparison(a, b)

@@ -1,7 +1,7 @@
 """Study grids, the dynamics sweep and the sparsity study, end to end on tiny grids."""
 
-import json
 import importlib.util
+import json
 import math
 from pathlib import Path
 
@@ -176,8 +176,18 @@ def test_expression_knows_tabulates_each_score_per_probe(tmp_path, capsys):
 
 def test_the_dynamics_sweep_runs_a_preset_on_mnist1d(tmp_path, capsys):
     script = load_script("dynamics_sweep")
-    arguments = ["--preset", "mnist1d-mlp", "--num-samples", "200", "--epochs", "2", "--grid", "alpha=0,0.5",
-                 "--out", str(tmp_path)]
+    arguments = [
+        "--preset",
+        "mnist1d-mlp",
+        "--num-samples",
+        "200",
+        "--epochs",
+        "2",
+        "--grid",
+        "alpha=0,0.5",
+        "--out",
+        str(tmp_path),
+    ]
     assert script.main(arguments) == 0
     config = json.loads((tmp_path / "runs" / "alpha=0,seed=0" / "config.json").read_text())
     assert config["data"]["name"] == "mnist1d" and config["data"]["mnist1d"]["num_samples"] == 200
@@ -188,8 +198,10 @@ def test_the_dynamics_sweep_runs_a_preset_on_mnist1d(tmp_path, capsys):
 def test_the_dynamics_sweep_pairs_each_value_with_the_first_over_the_seeds():
     script = load_script("dynamics_sweep")
     accuracy = np.array([[[0.50, 0.52, 0.51], [0.60, 0.61, 0.63]], [[0.50, 0.50, 0.50], [0.50, 0.51, 0.49]]])
-    dataset = xr.Dataset({"test_accuracy": (("gamma_m", "alpha", "seed"), accuracy)},
-                         coords={"gamma_m": [0.005, 0.02], "alpha": [0.0, 0.5], "seed": [0, 1, 2]})
+    dataset = xr.Dataset(
+        {"test_accuracy": (("gamma_m", "alpha", "seed"), accuracy)},
+        coords={"gamma_m": [0.005, 0.02], "alpha": [0.0, 0.5], "seed": [0, 1, 2]},
+    )
     table = script.paired_effects(dataset).splitlines()
     rows = [r for r in table if r.startswith("| alpha") or r.startswith("| gamma_m")]
     assert len(rows) == 4  # alpha at two gamma_m, gamma_m at two alpha

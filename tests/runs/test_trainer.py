@@ -259,18 +259,26 @@ def test_a_diverging_run_stops_with_exit_2_and_keeps_the_last_finite_epoch(tmp_p
 def test_a_learning_rate_that_explodes_is_reported_not_scored(tmp_path):
     path = tmp_path / "run.toml"
     path.write_text("[model]\nhidden = [16]\n[training]\nepochs = 2\noptimizer = 'sgd'\nlr = 1e30\n")
-    result = subprocess.run([sys.executable, "-m", "biogrn", "run", str(path), "--out", str(tmp_path / "o"), "--quiet"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "biogrn", "run", str(path), "--out", str(tmp_path / "o"), "--quiet"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "epoch 1: the training loss became non-finite" in result.stderr and "nothing is checkpointed" in result.stderr
+    assert (
+        "epoch 1: the training loss became non-finite" in result.stderr and "nothing is checkpointed" in result.stderr
+    )
     assert "test accuracy" not in result.stdout
 
 
 def test_a_second_process_is_locked_out_of_a_running_directory(tmp_path, capsys):
     config = tiny_config(tmp_path, epochs=200, batch=8)
     out = tmp_path / "busy"
-    process = subprocess.Popen([sys.executable, "-m", "biogrn", "run", str(config), "--out", str(out), "--quiet"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "biogrn", "run", str(config), "--out", str(out), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not (out / "checkpoint.pt").exists():
