@@ -15,7 +15,7 @@ from torch.nn.utils import parametrize
 
 from biogrn.biology import FixedMask, apply_dale, apply_noise, laminar_mask
 
-__all__ = ["Residual", "bionic", "cnn1d", "cnn1d_length", "mlp"]
+__all__ = ["Residual", "bionic", "cnn1d", "cnn1d_kernels", "cnn1d_length", "mlp"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 
@@ -59,12 +59,13 @@ def mlp(sizes: list[int], activation: str = "relu", dropout: float = 0.0, residu
 
 def cnn1d_length(length: int, channels: tuple[int, ...]) -> int:
     r"""Positions left after `cnn1d`'s convolutions: each maps $L$ to $\lfloor (L + 2 - k)/2 \rfloor + 1$."""
-    for kernel in _cnn1d_kernels(len(channels)):
+    for kernel in cnn1d_kernels(len(channels)):
         length = (length + 2 - kernel) // 2 + 1
     return length
 
 
-def _cnn1d_kernels(n: int) -> list[int]:
+def cnn1d_kernels(n: int) -> list[int]:
+    """Kernel sizes of `cnn1d`'s `n` convolutions: 5, then 3."""
     return [5] + [3] * (n - 1)
 
 
@@ -94,7 +95,7 @@ def cnn1d(
         raise ValueError(f"channels: {len(channels)} stride-2 convolutions leave nothing of {length} samples")
     layers: list[nn.Module] = [nn.Unflatten(1, (1, length))]
     width = 1
-    for out, kernel in zip(channels, _cnn1d_kernels(len(channels))):
+    for out, kernel in zip(channels, cnn1d_kernels(len(channels))):
         layers += [nn.Conv1d(width, out, kernel, stride=2, padding=1), _ACTIVATIONS[activation]()]
         width = out
     layers.append(nn.Flatten())

@@ -27,6 +27,7 @@ from torch import Tensor
 from biogrn.core import segment_counts
 from biogrn.policies._base import Decision, Policy, PolicyView
 from biogrn.policies._schedules import cubic_sparsity
+from biogrn.policies._thresholds import lowest_active
 
 __all__ = ["HysteresisPolicy", "expression_quantile"]
 
@@ -88,15 +89,11 @@ class HysteresisPolicy(Policy):
             torch.logical_and(active[sl], p[sl] < low, out=prune[sl])
             torch.logical_and(~active[sl] & view.allow[sl], p[sl] > high, out=grow[sl])
             lows.append(low)
-        budgets = [math.floor(self.max_regrow_fraction * a) for a in segment_counts(active, slices=list(view.slices))]
-        for sl, budget in zip(view.slices, budgets):
-            candidates = grow[sl]
-            n = int(candidates.sum())
-            if n > budget:  # keep the `budget` highest-expressed of the candidates
-                keyed = torch.where(candidates, p[sl], torch.full_like(p[sl], -math.inf))
-                grow[sl] = False
-                if budget > 0:
-                    grow[sl][torch.topk(keyed, budget).indices] = True
+        n_grow, n_active = segment_counts(grow, active, slices=list(view.slices))  # one host read
+        for sl, n, kept in zip(view.slices, n_grow, n_active):
+            budget = math.floor(self.max_regrow_fraction * kept)
+            if n > budget:  # keep the `budget` highest-expressed candidates: the lowest of -p
+                grow[sl] = lowest_active(-p[sl], grow[sl].clone(), budget)
         self.tau = torch.stack(lows)
         return Decision(prune, grow, self.tau)
 

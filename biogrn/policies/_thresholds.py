@@ -42,12 +42,12 @@ class PaperThreshold:
     1. At the first update, $\tau = \mu + k\sigma$ of the scope's scores ($k$ = `sigmas`, 0.5).
     2. At each later update, until frozen, the scores of the remaining (active) connections are
        recomputed and $\tau$ moves to their median when `median_rule` says so:
-       `track` (default): $\tau \leftarrow \rho\,\mathrm{median}$ with $\rho = \tau_1 / \mathrm{median}_1$
-       taken right after the first prune, so $\tau$ keeps its place relative to the remaining
-       scores as they drift up or down (and prunes only those that fall behind);
-       `cap`: $\tau \leftarrow \min(\tau, \mathrm{median})$, so one update never prunes more than
-       half of what remains, which after the first prune leaves $\tau$ where it is (every
-       remaining score is above it); `always`: $\tau \leftarrow \mathrm{median}$; `never`.
+       `cap` (default): $\tau \leftarrow \min(\tau, \mathrm{median})$, so one update never prunes
+       more than half of what remains, which after the first prune leaves $\tau$ where it is
+       (every remaining score is above it); `track`: $\tau \leftarrow \rho\,\mathrm{median}$ with
+       $\rho = \tau_1 / \mathrm{median}_1$ taken right after the first prune, so $\tau$ keeps its
+       place relative to the remaining scores as they drift up or down (and prunes those that fall
+       behind); `always`: $\tau \leftarrow \mathrm{median}$; `never`.
     3. Frozen once the validation metric is stable: each of the last `patience` epoch-to-epoch
        changes is at most `tol` in absolute value. A frozen $\tau$ still prunes.
     """

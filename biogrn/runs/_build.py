@@ -18,7 +18,7 @@ from biogrn.data import (
     read_csv,
     read_npz,
 )
-from biogrn.models import bionic, cnn1d, cnn1d_length, mlp
+from biogrn.models import bionic, cnn1d, cnn1d_kernels, cnn1d_length, mlp
 
 __all__ = ["build_model", "load_data", "make_optimizer", "parameter_count", "resolve_device", "training_bytes"]
 
@@ -121,7 +121,7 @@ def parameter_count(config, n_features: int, n_classes: int, image_shape: tuple[
         widths[0] = BIONIC_FRONT_WIDTH
         front += 2 * sum(config.hidden) if config.layernorm else 0
     if config.name == "cnn1d":
-        kernels = [5] + [3] * (len(config.channels) - 1)
+        kernels = cnn1d_kernels(len(config.channels))
         front = sum((a * k + 1) * b for a, k, b in zip([1, *config.channels[:-1]], kernels, config.channels))
         widths[0] = config.channels[-1] * cnn1d_length(n_features, config.channels)
     return front + sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))

@@ -50,30 +50,23 @@ LEAST_IMPORTANT = 0.1
 """The fraction of the sample whose removal costs least: the AUROC's positives."""
 
 
+def _key(tensor, name: str) -> str:
+    """The name `functional_call` substitutes for `name` (`weight`, `bias`) of a regulated tensor's
+    module: the stored `original` beneath its gates when it is parametrized."""
+    prefix = tensor.name.rsplit(".", 1)[0] + "." if "." in tensor.name else ""
+    parametrized = name in getattr(tensor.module, "parametrizations", {})
+    return f"{prefix}parametrizations.{name}.original" if parametrized else prefix + name
+
+
 def _stored(regulator: Regulator) -> dict[str, Tensor]:
-    """Every regulated weight (and, with unit genes, its bias) as stored beneath its gates, keyed by
-    the name `functional_call` substitutes (the `original` of a parametrized tensor)."""
+    """Every regulated weight (and, with unit genes, its bias) as stored beneath its gates, keyed by `_key`."""
     values = {}
     for tensor in regulator.tensors:
-        prefix = tensor.name.rsplit(".", 1)[0] + "." if "." in tensor.name else ""
         names = [tensor.param] + (["bias"] if regulator.config.genes == "unit" else [])
         for name in names:
-            if not isinstance(getattr(tensor.module, name, None), Tensor):
-                continue
-            parametrized = name in getattr(tensor.module, "parametrizations", {})
-            key = f"{prefix}parametrizations.{name}.original" if parametrized else prefix + name
-            values[key] = stored_parameter(tensor.module, name).detach()
+            if isinstance(getattr(tensor.module, name, None), Tensor):
+                values[_key(tensor, name)] = stored_parameter(tensor.module, name).detach()
     return values
-
-
-def _keys(regulator: Regulator, tensor) -> tuple[str, str | None]:
-    """The `_stored` keys of a regulated tensor's weight and (unit genes) bias."""
-    prefix = tensor.name.rsplit(".", 1)[0] + "." if "." in tensor.name else ""
-    keys = []
-    for name in (tensor.param, "bias"):
-        parametrized = name in getattr(tensor.module, "parametrizations", {})
-        keys.append(f"{prefix}parametrizations.{name}.original" if parametrized else prefix + name)
-    return keys[0], keys[1]
 
 
 @contextmanager
@@ -109,7 +102,7 @@ def removal_loss_changes(
             if where.numel() == 0:
                 continue
             local = genes[where] - sl.start
-            weight_key, bias_key = _keys(regulator, tensor)
+            weight_key, bias_key = _key(tensor, tensor.param), _key(tensor, "bias")
             weight = stored[weight_key]
             per_chunk = max(1, chunk_bytes // (weight.numel() * weight.element_size()))
             for part, index in zip(where.split(per_chunk), local.split(per_chunk)):
@@ -142,7 +135,7 @@ def _taylor(regulator: Regulator, genes: Tensor, x: Tensor, y: Tensor) -> Tensor
     products = dict(zip(leaves, (v.detach() * g for v, g in zip(leaves.values(), gradients))))
     per_gene = []
     for tensor in regulator.tensors:
-        weight_key, bias_key = _keys(regulator, tensor)
+        weight_key, bias_key = _key(tensor, tensor.param), _key(tensor, "bias")
         product = products[weight_key]
         if regulator.config.genes == "connection":
             per_gene.append(product.reshape(-1))
