@@ -98,26 +98,18 @@ def test_a_score_equal_to_the_loss_change_ranks_perfectly_and_its_opposite_fails
     assert np.isnan(summary["spearman"]["taylor"])  # a constant score ranks nothing
 
 
-def crash_in_epoch(monkeypatch, epoch: int, config, out) -> None:
-    """Run `config` into `out` with training raising as epoch `epoch` starts; the real loop is back after."""
-    real, calls = biogrn.runs._trainer.train_epoch, {"n": 0}
-
-    def crashing(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == epoch:
-            raise RuntimeError("power cut")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(biogrn.runs._trainer, "train_epoch", crashing)
+def crashed_run(crash_in_epoch, epoch: int, config, out) -> None:
+    """Run `config` into `out` until training raises as epoch `epoch` starts; the real loop is back after."""
+    undo = crash_in_epoch(epoch)
     with pytest.raises(RuntimeError, match="power cut"):
         run(config, out, quiet=True, figures=False)
-    monkeypatch.setattr(biogrn.runs._trainer, "train_epoch", real)
+    undo()
 
 
 PROBE_VARIABLES = ["probe_epoch", "probe_gene", "probe_loss_change", "probe_expression", "probe_spearman"]
 
 
-def test_a_run_records_its_probes_and_resume_keeps_them(tmp_path, monkeypatch):
+def test_a_run_records_its_probes_and_resume_keeps_them(tmp_path, crash_in_epoch):
     config = parse_run_config(
         {
             "model": {"hidden": [16]},
@@ -132,7 +124,7 @@ def test_a_run_records_its_probes_and_resume_keeps_them(tmp_path, monkeypatch):
     assert records["probe_spearman"].dims == ("probe", "score") and np.isfinite(records["probe_auroc"]).all()
     assert (tmp_path / "whole" / "probe.png").exists()
     # a crash in epoch 3, then resume: the same probes, the first one kept by the checkpoint
-    crash_in_epoch(monkeypatch, 3, config, tmp_path / "crashed")
+    crashed_run(crash_in_epoch, 3, config, tmp_path / "crashed")
     resumed = resume(tmp_path / "crashed", quiet=True, figures=False)
     xr.testing.assert_equal(resumed[PROBE_VARIABLES], records[PROBE_VARIABLES])
 
@@ -142,7 +134,7 @@ def test_a_dense_run_cannot_probe_expression():
         parse_run_config({"pruning": "none", "records": {"probe_genes": 10}})
 
 
-def test_writing_every_third_epoch_resumes_from_the_last_written_one(tmp_path, monkeypatch):
+def test_writing_every_third_epoch_resumes_from_the_last_written_one(tmp_path, crash_in_epoch):
     config = parse_run_config(
         {
             "model": {"hidden": [16]},
@@ -152,7 +144,7 @@ def test_writing_every_third_epoch_resumes_from_the_last_written_one(tmp_path, m
         }
     )
     whole = run(config, tmp_path / "whole", quiet=True, figures=False)
-    crash_in_epoch(monkeypatch, 5, config, tmp_path / "crashed")
+    crashed_run(crash_in_epoch, 5, config, tmp_path / "crashed")
     assert int(read_records(tmp_path / "crashed").attrs["epochs_done"]) == 3  # epoch 4 was trained, not written
     resumed = resume(tmp_path / "crashed", quiet=True, figures=False)
     xr.testing.assert_equal(resumed.drop_vars("epoch_seconds"), whole.drop_vars("epoch_seconds"))

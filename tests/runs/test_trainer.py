@@ -81,25 +81,10 @@ def test_same_seed_same_records(tmp_path):
     xr.testing.assert_identical(without_timing(a), without_timing(b))
 
 
-def crash_in_epoch(monkeypatch, epoch):
-    """Make `train_epoch` raise when epoch `epoch` of the next run starts; returns the undo."""
-    real = biogrn.runs._trainer.train_epoch
-    calls = {"n": 0}
-
-    def crashing(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == epoch:
-            raise RuntimeError("power cut")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(biogrn.runs._trainer, "train_epoch", crashing)
-    return lambda: monkeypatch.setattr(biogrn.runs._trainer, "train_epoch", real)
-
-
-def test_a_crash_leaves_the_finished_epochs_and_resume_completes_identically(tmp_path, monkeypatch):
+def test_a_crash_leaves_the_finished_epochs_and_resume_completes_identically(tmp_path, crash_in_epoch):
     config = load_run_config(tiny_config(tmp_path))
     whole = biogrn.runs.run(config, tmp_path / "whole", quiet=True)
-    undo = crash_in_epoch(monkeypatch, 3)
+    undo = crash_in_epoch(3)
     with pytest.raises(RuntimeError, match="power cut"):
         biogrn.runs.run(config, tmp_path / "crashed", quiet=True)
     partial = read_records(tmp_path / "crashed")
@@ -197,11 +182,11 @@ def test_resume_refuses_another_config_and_missing_runs(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_run_resumes_identically(tmp_path, monkeypatch):
+def test_cuda_run_resumes_identically(tmp_path, crash_in_epoch):
     config = load_run_config(tiny_config(tmp_path)).model_copy(update={"device": "cuda"})
     whole = biogrn.runs.run(config, tmp_path / "whole", quiet=True)
     assert whole.attrs["device"].startswith("cuda")
-    undo = crash_in_epoch(monkeypatch, 2)
+    undo = crash_in_epoch(2)
     with pytest.raises(RuntimeError):
         biogrn.runs.run(config, tmp_path / "crashed", quiet=True)
     undo()
@@ -209,13 +194,13 @@ def test_cuda_run_resumes_identically(tmp_path, monkeypatch):
     xr.testing.assert_identical(without_timing(whole), without_timing(resumed))
 
 
-def test_augmented_runs_resume_identically_and_differ_from_plain_ones(tmp_path, monkeypatch):
+def test_augmented_runs_resume_identically_and_differ_from_plain_ones(tmp_path, crash_in_epoch):
     config = load_run_config(tiny_config(tmp_path, epochs=3))
     augmented = config.model_copy(update={"data": config.data.model_copy(update={"augment": True})})
     plain = biogrn.runs.run(config, tmp_path / "plain", quiet=True, figures=False)
     whole = biogrn.runs.run(augmented, tmp_path / "whole", quiet=True, figures=False)
     assert not np.allclose(plain["train_loss"], whole["train_loss"])
-    undo = crash_in_epoch(monkeypatch, 2)
+    undo = crash_in_epoch(2)
     with pytest.raises(RuntimeError):
         biogrn.runs.run(augmented, tmp_path / "crashed", quiet=True, figures=False)
     undo()
