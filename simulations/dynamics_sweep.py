@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sparsity_study import PRESETS  # a sibling script
+from sparsity_study import PRESETS, preset_base  # a sibling script
 
 from biogrn import runs
 from biogrn.runs import adjust, grid, load_run_config, paired_comparison
@@ -161,12 +160,8 @@ def main(argv=None) -> int:
         for key in ("epochs", "seed"):
             base["regulator"].pop(key, None)
     elif args.preset:
-        preset = PRESETS[args.preset]
-        base = json.loads(json.dumps(preset["base"]))  # a deep copy
-        base["regulator"] = {"start_epoch": preset["schedule"][0]}
-        if args.epochs:
-            base["training"]["epochs"] = args.epochs
-            base["regulator"]["start_epoch"] = min(preset["schedule"][0], args.epochs - 1)
+        base, start, _ = preset_base(args.preset, args.epochs or None)
+        base["regulator"] = {"start_epoch": start}
         if args.num_samples:
             base["data"]["mnist1d"] = {"num_samples": args.num_samples}
         if args.genes:

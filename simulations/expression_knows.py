@@ -26,7 +26,7 @@ import numpy as np
 import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sparsity_study import PRESETS, method_settings  # a sibling script
+from sparsity_study import PRESETS, method_settings, preset_base  # a sibling script
 
 from biogrn.runs import adjust, mean_interval, paired_comparison, read_records, sweep
 
@@ -37,11 +37,7 @@ def study(presets, seeds, policy, sparsity, out: Path, workers: int, epochs: int
     """Run every preset x seed with the probe on; gather the probes' summaries."""
     tables = []
     for preset in presets:
-        base = dict(PRESETS[preset]["base"])
-        start, end = PRESETS[preset]["schedule"]
-        if epochs is not None:  # a shorter run keeps the schedule inside it
-            base["training"] = {**base["training"], "epochs": epochs}
-            start, end = min(start, epochs - 1), max(min(end, epochs), min(start, epochs - 1) + 1)
+        base, start, end = preset_base(preset, epochs)
         method = {"target": "gene", "paper": "gene-paper", "hysteresis": "hysteresis"}[policy]
         every = {"records.probe_every": max(1, epochs // 2)} if epochs is not None else {}
         points = [

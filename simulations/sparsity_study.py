@@ -30,6 +30,7 @@ intervals, the paired table) and OUT/sparsity_study.png; every run's records sta
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import time
 from pathlib import Path
@@ -74,6 +75,19 @@ PRESETS = {
         "schedule": (4, 30),
     },
 }
+
+
+def preset_base(name: str, epochs: int | None = None) -> tuple[dict, int, int]:
+    """A preset's base configuration (a copy) and its pruning window; `epochs` shortens the run and
+    keeps the window inside it."""
+    preset = PRESETS[name]
+    base = copy.deepcopy(preset["base"])
+    start, end = preset["schedule"]
+    if epochs is not None:
+        base["training"]["epochs"] = epochs
+        start = min(start, epochs - 1)
+        end = max(min(end, epochs), start + 1)
+    return base, start, end
 
 
 def method_settings(method: str, start: int, end: int) -> dict:
@@ -227,13 +241,7 @@ def main(argv=None) -> int:
     parser.add_argument("--ray-address", help="run the points on this Ray cluster")
     args = parser.parse_args(argv)
 
-    preset = PRESETS[args.preset]
-    base = dict(preset["base"])
-    start, end = preset["schedule"]
-    if args.epochs is not None:
-        base["training"] = {**base["training"], "epochs": args.epochs}
-        start, end = min(start, args.epochs - 1), min(end, args.epochs)
-        end = max(end, start + 1)
+    base, start, end = preset_base(args.preset, args.epochs)
     if args.data:
         base["data"] = load_run_config(args.data).data.model_dump(mode="json")
     chosen, names, keys = points(args.sparsities, args.seeds, args.methods, (start, end), args.genes)
