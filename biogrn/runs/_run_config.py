@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from biogrn.core import STRICT, ConfigError, Seed, format_validation_error
+from biogrn.data import Mnist1dSettings
 from biogrn.regulation import RegulatorConfig
 
 __all__ = [
@@ -43,28 +44,32 @@ PositiveInt = Annotated[int, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+_GENERATOR = Mnist1dSettings()
+"""The generator's own defaults: one place for them (`biogrn.data.Mnist1dSettings`)."""
+
+
 class Mnist1dConfig(BaseModel):
     """MNIST-1D's generator settings (`[data.mnist1d]`); the defaults give the published data set
     (4,000 training and 1,000 test signals of length 40)."""
 
     model_config = STRICT
 
-    num_samples: int = Field(default=5000, ge=10)
+    num_samples: int = Field(default=_GENERATOR.num_samples, ge=10)
     """Signals in all; a tenth of them per class (the generator's rule)."""
-    train_split: float = Field(default=0.8, gt=0.0, lt=1.0)
+    train_split: float = Field(default=_GENERATOR.train_split, gt=0.0, lt=1.0)
     """Fraction of the signals in the generator's training part; the rest is the test split."""
-    template_len: PositiveInt = 12
-    padding: tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]] = (36, 60)
+    template_len: PositiveInt = _GENERATOR.template_len
+    padding: tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]] = _GENERATOR.padding
     """Zeros appended to a template: a number drawn from this closed range."""
-    scale_coeff: float = Field(default=0.4, ge=0.0, lt=2.0)
-    max_translation: PositiveInt = 48
-    corr_noise_scale: float = Field(default=0.25, ge=0.0)
-    iid_noise_scale: float = Field(default=2e-2, ge=0.0)
-    shear_scale: float = Field(default=0.75, ge=0.0)
-    shuffle_seq: bool = False
+    scale_coeff: float = Field(default=_GENERATOR.scale_coeff, ge=0.0, lt=2.0)
+    max_translation: PositiveInt = _GENERATOR.max_translation
+    corr_noise_scale: float = Field(default=_GENERATOR.corr_noise_scale, ge=0.0)
+    iid_noise_scale: float = Field(default=_GENERATOR.iid_noise_scale, ge=0.0)
+    shear_scale: float = Field(default=_GENERATOR.shear_scale, ge=0.0)
+    shuffle_seq: bool = _GENERATOR.shuffle_seq
     """Shuffle the positions of every signal the same way (the paper's test of spatial priors)."""
-    final_seq_length: int = Field(default=40, ge=2)
-    seed: Seed = 42
+    final_seq_length: int = Field(default=_GENERATOR.final_seq_length, ge=2)
+    seed: Seed = _GENERATOR.seed
     """Seed of the generator: the signals depend on it alone, not on the run's seed."""
 
     @model_validator(mode="after")

@@ -62,3 +62,11 @@ def test_bad_generator_settings_are_refused_naming_the_field(mnist, field):
 def test_mnist1d_takes_no_path(tmp_path):
     with pytest.raises(ConfigError, match="data.path: .*MNIST-1D is generated"):
         parse_run_config({"data": {"name": "mnist1d", "path": str(tmp_path)}})
+
+
+def test_the_config_section_has_every_generator_setting_and_the_same_defaults():
+    from dataclasses import asdict
+
+    from biogrn.runs import Mnist1dConfig
+
+    assert Mnist1dConfig().model_dump() == asdict(Mnist1dSettings())
