@@ -81,6 +81,7 @@ def main(argv=None) -> int:
         default=["krumsiek_myeloid", "faure_cellcycle"],
         help="Boolean models from pyboolnet's repository (none: leave them out)",
     )
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--out", default="runs/grn_inference")
     args = parser.parse_args(argv)
 
@@ -98,7 +99,7 @@ def main(argv=None) -> int:
         for seed in args.seeds:
             truth = fixed if fixed is not None else random_network(args.genes, args.edges, seed)
             trajectories, times = simulated(truth, seed)
-            for method in METHODS:
+            for method in args.methods:
                 started = time.perf_counter()
                 if method == "biogrn":
                     density = (truth != 0).sum() / (len(truth) * (len(truth) - 1))
@@ -123,22 +124,22 @@ def main(argv=None) -> int:
                         time.perf_counter() - started,
                     )
                 )
-    cases_list, seeds = list(cases), args.seeds
-    shape = (len(cases_list), len(METHODS), len(seeds))
+    cases_list, seeds, methods = list(cases), args.seeds, list(args.methods)
+    shape = (len(cases_list), len(methods), len(seeds))
     table = {name: np.zeros(shape) for name in ("auroc", "auprc", "chance_auprc", "seconds")}
     for case, method, seed, auroc, auprc, chance, seconds in rows:
-        index = (cases_list.index(case), METHODS.index(method), seeds.index(seed))
+        index = (cases_list.index(case), methods.index(method), seeds.index(seed))
         for name, value in zip(table, (auroc, auprc, chance, seconds)):
             table[name][index] = value
     result = xr.Dataset(
         {k: (("network", "method", "seed"), v) for k, v in table.items()},
-        coords={"network": cases_list, "method": list(METHODS), "seed": seeds},
+        coords={"network": cases_list, "method": methods, "seed": seeds},
     )
     Path(args.out).mkdir(parents=True, exist_ok=True)
     result.to_netcdf(Path(args.out) / "grn_inference.nc", engine="netcdf4")
     print("| network | method | AUROC | AUPRC | chance AUPRC | seconds |\n|---|---|---|---|---|---|")
     for case in cases_list:
-        for method in METHODS:
+        for method in methods:
             cell = result.sel({"network": case, "method": method})  # dict: `method` is a keyword of sel
             print(
                 f"| {case} | {method} | {float(cell['auroc'].mean()):.3f} | {float(cell['auprc'].mean()):.3f} | "

@@ -11,12 +11,19 @@ Parameters are tensors with a leading *member* axis (one row per parameter set),
 - `_sampling`: parameter sets in RACIPE's ranges (Sobol, Latin hypercube).
 - `_steady_states`: steady states classified by their Jacobians' eigenvalues.
 - `_census`: RACIPE's census of distinct stable states per parameter set.
+- `_boolode`: BoolODE's form of a Boolean model (its rules' truth tables as Hill terms).
+- `_beeline`: BEELINE's six synthetic networks and its curated HSC network.
 - `_presets`: the toggle switch (Gardner 2000) and the repressilator (Elowitz 2000).
 - `_inference`: network inference by gradient matching under gene-regulated pruning.
 """
 
-from biogrn.grn._census import log_uniform_states, repeat_members, steady_state_census
+from biogrn.grn._beeline import BEELINE_MODELS, BeelineModel
+from biogrn.grn._boolode import BOOLODE_DEFAULTS, BooleanRules, BoolODE
+from biogrn.grn._census import cluster_states, log_uniform_states, repeat_members, steady_state_census
 from biogrn.grn._files import (
+    CellData,
+    read_anndata,
+    read_boolean_rules,
     read_network,
     write_anndata,
     write_beeline_inputs,
@@ -33,14 +40,23 @@ from biogrn.grn._simulation import simulate, simulate_langevin
 from biogrn.grn._steady_states import classify_steady_states
 
 __all__ = [
+    "BEELINE_MODELS",
+    "BOOLODE_DEFAULTS",
+    "BeelineModel",
+    "BoolODE",
+    "BooleanRules",
+    "CellData",
     "InferenceResult",
     "Network",
     "ShiftedHill",
     "TwoStage",
     "classify_steady_states",
+    "cluster_states",
     "edge_scores",
     "infer_network",
     "log_uniform_states",
+    "read_anndata",
+    "read_boolean_rules",
     "read_network",
     "repeat_members",
     "repressilator",

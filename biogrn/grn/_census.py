@@ -12,6 +12,10 @@ $\log(1 + y)$ space: two states are one when
 
 all sets at once (no loop over sets or states). Members that are not at a stable steady state by
 `t_end` (oscillators, slow transients) are counted as `unsettled`, never as states.
+
+`cluster_states` groups the distinct states of every set as RACIPE users do: each variable's
+$\log(1 + y)$ is z-scored over the states, and Ward's hierarchical clustering
+(`scipy.cluster.hierarchy`) cuts the tree into a chosen number of clusters.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from torch import Tensor
 
 from biogrn.grn._steady_states import classify_steady_states
 
-__all__ = ["log_uniform_states", "repeat_members", "steady_state_census"]
+__all__ = ["cluster_states", "log_uniform_states", "repeat_members", "steady_state_census"]
 
 
 def repeat_members(parameters: dict[str, Tensor], initial: int) -> dict[str, Tensor]:
@@ -102,5 +106,55 @@ def steady_state_census(
             "no_state": float((counts == 0).mean()),
             "t_end": t_end,
             "tolerance": tolerance,
+        },
+    )
+
+
+def cluster_states(census: xr.Dataset, clusters: int) -> xr.Dataset:
+    """The distinct stable states of a census in `clusters` groups (Ward on z-scored $\\log(1 + y)$).
+
+    Returns:
+        A Dataset with `label (set, initial)`: the cluster of each distinct state, -1 elsewhere;
+        `count` and `fraction` over `cluster`: the distinct states in each; `mean_log (cluster,
+        variable)`: each cluster's mean $\\log(1 + y)$; `sets (set, cluster)`: whether a set has a
+        state in the cluster (a bistable set with one state in each of two clusters shows which
+        phenotypes coexist). Clusters are numbered from the largest.
+
+    Raises:
+        ValueError: `clusters` below 1 or above the number of distinct states.
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    distinct = census["distinct"].values
+    states = np.log1p(np.clip(census["state"].values[distinct], 0, None))  # (n, variables)
+    if not 1 <= clusters <= len(states):
+        raise ValueError(f"clusters: {clusters} must lie in 1..{len(states)} (the distinct states)")
+    spread = states.std(axis=0)
+    z = (states - states.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    raw = fcluster(linkage(z, method="ward"), clusters, criterion="maxclust") if len(z) > 1 else np.ones(1, int)
+    sizes = np.bincount(raw)
+    order = np.argsort(-sizes[1:], kind="stable")  # largest first; equal sizes keep scipy's order
+    rank = np.empty(len(order), int)
+    rank[order] = np.arange(len(order))
+    labels = rank[raw - 1]
+    found = len(order)
+    cluster = np.full(distinct.shape, -1)
+    cluster[distinct] = labels
+    count = np.bincount(labels, minlength=found)
+    mean_log = np.stack([states[labels == c].mean(axis=0) for c in range(found)])
+    in_set = (cluster[:, :, None] == np.arange(found)).any(axis=1)
+    return xr.Dataset(
+        {
+            "label": (("set", "initial"), cluster),
+            "count": ("cluster", count),
+            "fraction": ("cluster", count / count.sum()),
+            "mean_log": (("cluster", "variable"), mean_log),
+            "sets": (("set", "cluster"), in_set),
+        },
+        coords={
+            "set": census["set"].values,
+            "initial": census["initial"].values,
+            "cluster": np.arange(found),
+            "variable": census["variable"].values,
         },
     )

@@ -5,8 +5,9 @@
 - BEELINE's `refNetwork.csv`: `Gene1,Gene2,Type`, Type `+` or `-` (self-loops allowed).
 - BEELINE's `rankedEdges.csv` (an inference's output): tab-separated `Gene1, Gene2, EdgeWeight`,
   strongest first.
-- AnnData `.h5ad` from a simulation (cells x genes, `.obs` member and time, `.uns` network and
-  parameters), for scanpy users (the `anndata` package, the `genomics` extra).
+- AnnData `.h5ad` (cells x genes, `.obs` member and time, `.uns` network and parameters), written
+  from a simulation and read back, or read from scanpy users' own files (the `anndata` package,
+  the `genomics` extra).
 - BEELINE's inputs from a simulation: `ExpressionData.csv` (genes x cells), `PseudoTime.csv`
   (one `PseudoTime` per cell) and `refNetwork.csv`, cells sampled from the members' trajectories.
 - BoolODE rule files: a header `Gene<TAB>Rule`, then `gene<TAB>rule` with `and`, `or`, `not`
@@ -20,14 +21,20 @@ file and line number. Writing is atomic.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
 from biogrn.core import DataError, atomic_write, read_table
+from biogrn.grn._boolode import BooleanRules
 from biogrn.grn._network import Network
 
 __all__ = [
+    "CellData",
+    "read_anndata",
+    "read_boolean_rules",
     "read_network",
     "write_anndata",
     "write_beeline_inputs",
@@ -65,7 +72,32 @@ def read_network(path: str | Path) -> Network:
 _BOOLEAN_WORDS = {"and": "&", "or": "|", "not": "!"}
 
 
+def read_boolean_rules(path: str | Path) -> BooleanRules:
+    """A Boolean model's rules, with their truth tables, from a BoolODE rule file or a `.bnet` file.
+
+    Raises:
+        DataError: a missing file, a bad line (file and line named), or a regulator that both
+            activates and represses.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if path.suffix.lower() == ".bnet":
+        return BooleanRules.from_bnet_text(path.read_text(encoding="utf-8"), str(path))
+    header = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+    if header.split() != ["Gene", "Rule"]:
+        raise DataError(f"{path}: line 1: a BoolODE rule file starts with the header 'Gene<TAB>Rule'")
+    text, numbers = _boolode_as_bnet(path)
+    return BooleanRules.from_bnet_text(text, str(path), numbers)
+
+
 def _read_boolode(path: Path) -> Network:
+    text, numbers = _boolode_as_bnet(path)
+    return Network.from_bnet_text(text, str(path), numbers)
+
+
+def _boolode_as_bnet(path: Path) -> tuple[str, list[int]]:
+    """A BoolODE rule file as `.bnet` text and the file's line of each rule."""
     import re
 
     rules, numbers = [], []
@@ -80,7 +112,7 @@ def _read_boolode(path: Path) -> Network:
         numbers.append(number)
     if not rules:
         raise DataError(f"{path}: no rules")
-    return Network.from_bnet_text("\n".join(rules) + "\n", str(path), numbers)
+    return "\n".join(rules) + "\n", numbers
 
 
 def _read_topo(path: Path) -> Network:
@@ -235,3 +267,58 @@ def write_anndata(result, network: Network, path: str | Path, cells: int | None 
     }
     data = anndata.AnnData(X=values.astype(np.float32), obs=obs, var=pd.DataFrame(index=list(network.genes)), uns=uns)
     atomic_write(path, lambda tmp: data.write_h5ad(tmp))
+
+
+@dataclass
+class CellData:
+    """Cells read from an `.h5ad` file."""
+
+    expression: xr.DataArray
+    """`(cell, gene)` levels, with every `.obs` column as a coordinate over `cell`."""
+    network: Network | None
+    """The network in `.uns["network"]` (as `write_anndata` writes it), None where there is none."""
+    parameters: dict[str, np.ndarray] = field(default_factory=dict)
+    """`.uns["parameters"]`: each simulation parameter as an array over members."""
+
+
+def read_anndata(path: str | Path) -> CellData:
+    """An AnnData `.h5ad` file as `CellData`: `X` (dense or sparse) as cells x genes, `.obs` columns
+    as coordinates, and the network and parameters `write_anndata` puts in `.uns`.
+
+    Raises:
+        DataError: a missing file, a file anndata cannot read, a non-finite level (cell and gene
+            named), or a network in `.uns` without `source`, `target` and `sign` of one length.
+    """
+    import anndata
+    from scipy import sparse
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        data = anndata.read_h5ad(path)
+    except Exception as error:  # h5py and anndata raise many kinds for a file that is not theirs
+        raise DataError(f"{path}: not an AnnData .h5ad file ({type(error).__name__}: {error})") from None
+    values = data.X.toarray() if sparse.issparse(data.X) else np.asarray(data.X)
+    cells, genes = list(map(str, data.obs_names)), list(map(str, data.var_names))
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        cell, gene = bad[0]
+        raise DataError(f"{path}: X: cell {cells[cell]!r}, gene {genes[gene]!r} is {values[cell, gene]} (not finite)")
+    coords = {"cell": cells, "gene": genes}
+    coords.update({str(name): ("cell", data.obs[name].to_numpy()) for name in data.obs.columns})
+    expression = xr.DataArray(values, dims=("cell", "gene"), coords=coords, name="expression")
+    network = None
+    if "network" in data.uns:
+        table = data.uns["network"]
+        missing = [key for key in ("source", "target", "sign") if key not in table]
+        if missing or not len(table["source"]) == len(table["target"]) == len(table["sign"]):
+            raise DataError(f"{path}: uns['network'] needs source, target and sign of one length (missing: {missing})")
+        edges = [(str(a), str(b), int(sign)) for a, b, sign in zip(table["source"], table["target"], table["sign"])]
+        named = list(dict.fromkeys([*genes, *(gene for a, b, _ in edges for gene in (a, b))]))
+        try:
+            network = Network.from_edges(named, edges)
+        except ValueError as error:
+            raise DataError(f"{path}: uns['network']: {error}") from None
+    parameters = {str(k): np.asarray(v) for k, v in data.uns.get("parameters", {}).items()}
+    return CellData(expression, network, parameters)

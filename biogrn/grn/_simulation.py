@@ -7,7 +7,10 @@ import torch
 import xarray as xr
 from torch import Tensor
 
-__all__ = ["simulate", "simulate_langevin"]
+__all__ = ["NOISES", "simulate", "simulate_langevin"]
+
+NOISES = ("chemical", "boolode")
+EDGE_PARAMETERS = ("threshold", "hill", "fold")
 
 
 def simulate(
@@ -31,6 +34,7 @@ def simulate_langevin(
     dt: float = 0.01,
     volume: float = 100.0,
     generator: torch.Generator | None = None,
+    noise: str = "chemical",
 ) -> xr.Dataset:
     r"""The chemical Langevin equation for single-cell-like data, every member at once (Euler-Maruyama):
 
@@ -40,9 +44,15 @@ def simulate_langevin(
     normal per member and variable, and the system size $\Omega$ (`volume`): the noise shrinks as
     $\Omega^{-1/2}$ and the deterministic model is the limit $\Omega \to \infty$. States are kept
     non-negative. Returns the same layout as `simulate`.
+
+    `noise="boolode"` takes BoolODE's noise instead, $\sqrt{x\,\Delta t / \Omega}\;\xi$: BoolODE
+    adds $c\sqrt{x}\,\xi\,\Delta t$ with $c = 10$ at $\Delta t = 0.01$ (its increments have standard
+    deviation $\Delta t$ where an SDE's have $\sqrt{\Delta t}$), which is this term at $\Omega = 1$.
     """
     if dt <= 0 or volume <= 0:
         raise ValueError(f"dt and volume must be > 0; got {dt}, {volume}")
+    if noise not in NOISES:
+        raise ValueError(f"noise: {noise!r} is not one of {NOISES}")
     y = y0.clone()
     out, t, index = [], float(times[0]), 0
     while index < len(times):
@@ -52,8 +62,9 @@ def simulate_langevin(
             continue
         step = min(dt, float(times[index]) - t)
         made, lost = model.rates(y)
-        noise = torch.randn(y.shape, generator=generator, dtype=y.dtype, device=y.device)
-        y = (y + (made - lost) * step + torch.sqrt((made + lost).clamp_min(0) * step / volume) * noise).clamp_min(0)
+        spread = made + lost if noise == "chemical" else y
+        kick = torch.randn(y.shape, generator=generator, dtype=y.dtype, device=y.device)
+        y = (y + (made - lost) * step + torch.sqrt(spread.clamp_min(0) * step / volume) * kick).clamp_min(0)
         t += step
     return _as_dataset(model, torch.stack(out), times)
 
@@ -62,7 +73,7 @@ def _as_dataset(model: torch.nn.Module, solution: Tensor, times: Tensor) -> xr.D
     network = model.network
     data = {"state": (("time", "variable", "member"), solution.permute(0, 2, 1).detach().cpu().numpy())}
     for name, value in model.parameters_dict().items():
-        dim = "gene" if value.shape[1] == network.n_genes else "edge"
+        dim = "edge" if name in EDGE_PARAMETERS else "gene"  # by name: a network may have as many edges as genes
         data[name] = (("member", dim), value.detach().cpu().numpy())
     edges = [f"{network.genes[a]}->{network.genes[b]}" for a, b in zip(network.sources, network.targets)]
     return xr.Dataset(

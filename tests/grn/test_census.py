@@ -79,3 +79,26 @@ def test_a_racipe_census_counts_every_set_and_refuses_a_ragged_layout():
     assert (census["distinct"].sum("initial") == census["n_states"]).all()
     with pytest.raises(ValueError, match="96 members do not split into sets of 7"):
         steady_state_census(model, y0, 7)
+
+
+def test_clusters_of_the_toggle_switchs_states_are_its_two_phenotypes():
+    """Bistable sets hold one state in each of the two clusters (u high, v low; u low, v high);
+    monostable sets at high IPTG sit in the v-high cluster."""
+    from biogrn.grn import cluster_states
+
+    _, census = toggle_census()
+    clusters = cluster_states(census, 2)
+    mean_log = clusters["mean_log"].values  # (cluster, variable): u, v
+    u_high = int(np.argmax(mean_log[:, 0]))
+    assert mean_log[u_high, 0] > mean_log[1 - u_high, 0] + 2 and mean_log[u_high, 1] < mean_log[1 - u_high, 1] - 2
+    bistable = census["n_states"].values == 2
+    assert clusters["sets"].values[bistable].all()
+    assert (clusters["sets"].values[~bistable].sum(axis=1) == 1).all()
+    assert not clusters["sets"].values[-1, u_high]
+    assert (
+        int(clusters["count"].sum()) == int(census["distinct"].sum())
+        and clusters["count"].values[0] >= clusters["count"].values[1]
+    )
+    assert ((clusters["label"].values >= 0) == census["distinct"].values).all()
+    with pytest.raises(ValueError, match="clusters: 0 must lie in"):
+        cluster_states(census, 0)

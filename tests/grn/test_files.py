@@ -184,3 +184,43 @@ def test_a_simulation_as_anndata_for_scanpy_users(tmp_path):
     expected = result["state"].sel(variable=["m_a", "m_b"]).values[step, :, int(cell["member"])]
     assert np.allclose(data.X[5], expected, rtol=1e-6)
     assert list(data.uns["network"]["sign"]) == [-1, -1] and data.uns["parameters"]["rate"].shape == (members, 2)
+    # read back through biogrn: the same levels, cells' member and time, network and parameters
+    from biogrn.grn import read_anndata
+
+    cells = read_anndata(tmp_path / "toggle.h5ad")
+    assert np.array_equal(cells.expression.values, np.asarray(data.X))
+    assert list(cells.expression["member"].values) == list(data.obs["member"])
+    assert same_edges(cells.network, network) and cells.network.genes == network.genes
+    assert np.array_equal(cells.parameters["rate"], result["rate"].values)
+
+
+def test_anndata_files_of_scanpy_users_and_bad_ones(tmp_path):
+    anndata = pytest.importorskip("anndata")
+    from scipy import sparse
+
+    from biogrn.grn import read_anndata
+
+    values = sparse.csr_matrix(np.array([[0.0, 1.5], [2.0, 0.0], [0.5, 0.5]], dtype=np.float32))
+    obs = pd.DataFrame({"pseudotime": [0.1, 0.5, 0.9]}, index=["c1", "c2", "c3"])
+    anndata.AnnData(X=values, obs=obs, var=pd.DataFrame(index=["Gata1", "Pu1"])).write_h5ad(tmp_path / "cells.h5ad")
+    cells = read_anndata(tmp_path / "cells.h5ad")
+    assert cells.network is None and cells.parameters == {}
+    assert cells.expression.sel(cell="c2", gene="Gata1").item() == 2.0
+    assert list(cells.expression["pseudotime"].values) == [0.1, 0.5, 0.9]
+
+    dense = np.array([[1.0, np.nan]], dtype=np.float32)
+    anndata.AnnData(X=dense, obs=pd.DataFrame(index=["c1"]), var=pd.DataFrame(index=["a", "b"])).write_h5ad(
+        tmp_path / "nan.h5ad"
+    )
+    with pytest.raises(DataError, match="cell 'c1', gene 'b' is nan"):
+        read_anndata(tmp_path / "nan.h5ad")
+    broken = anndata.AnnData(X=np.ones((1, 2), np.float32), var=pd.DataFrame(index=["a", "b"]))
+    broken.uns["network"] = {"source": np.array(["a"]), "target": np.array(["b"])}
+    broken.write_h5ad(tmp_path / "broken.h5ad")
+    with pytest.raises(DataError, match=r"uns\['network'\] needs source, target and sign"):
+        read_anndata(tmp_path / "broken.h5ad")
+    (tmp_path / "text.h5ad").write_text("Gene1,Gene2,Type\n")
+    with pytest.raises(DataError, match="not an AnnData .h5ad file"):
+        read_anndata(tmp_path / "text.h5ad")
+    with pytest.raises(DataError, match="no such file"):
+        read_anndata(tmp_path / "missing.h5ad")

@@ -236,10 +236,11 @@ def test_inference_recovers_a_small_known_network_far_above_chance():
     y0 = torch.rand(64, 6, dtype=F64, generator=torch.Generator().manual_seed(0)) * 100
     times = torch.linspace(0, 5, 26, dtype=F64)
     trajectories = torch.as_tensor(simulate(model, y0, times)["state"].values).permute(2, 0, 1)
-    result = infer_network(trajectories, times, epochs=300, target_sparsity=0.6)
-    scores = score_edges(result.weights, truth)
-    assert abs(result.sparsity - 0.6) < 0.05 and (result.weights.diag() == 0).all()
-    assert scores["auprc"] > 2 * scores["chance_auprc"] and scores["auroc"] > 0.7
+    for seed in (0, 1, 2):  # on log levels every seed does (raw levels: AUROC 0.77, 0.70 and 0.51)
+        result = infer_network(trajectories, times, epochs=300, target_sparsity=0.6, seed=seed)
+        scores = score_edges(result.weights, truth)
+        assert abs(result.sparsity - 0.6) < 0.05 and (result.weights.diag() == 0).all()
+        assert scores["auprc"] > 2 * scores["chance_auprc"] and scores["auroc"] > 0.6
 
 
 def test_chemical_langevin_noise_shrinks_with_volume_and_keeps_states_non_negative():
@@ -284,3 +285,36 @@ def test_inference_study_against_arboreto(tmp_path, capsys):
     assert list(result["method"].values) == ["biogrn", "GENIE3", "GRNBoost2"]
     assert "xiao_wnt5a" in result["network"].values
     assert np.isfinite(result["auprc"]).all()
+
+
+def test_inference_on_log_levels_ranks_the_myeloid_network_above_chance_where_raw_levels_did_not():
+    """RACIPE's myeloid members span 0.01 to 10^6 and more: fitted on the raw scale, the few members
+    that explode decide the fit and the ranking falls below chance (AUROC 0.44 over three seeds in the
+    earlier study); on log(1 + x) every member counts."""
+    pytest.importorskip("pyboolnet")
+    from biogrn.grn import infer_network, score_edges
+
+    network = Network.published("krumsiek_myeloid")
+    truth = np.zeros((network.n_genes, network.n_genes), int)
+    truth[list(network.sources), list(network.targets)] = network.signs
+    model = ShiftedHill(network, **sample_parameters(network, 64, "sobol", seed=0))
+    y0 = torch.rand(64, network.n_genes, dtype=F64, generator=torch.Generator().manual_seed(0)) * 100
+    times = torch.linspace(0, 5, 26, dtype=F64)
+    trajectories = torch.as_tensor(simulate(model, y0, times)["state"].values).permute(2, 0, 1)
+    assert float(trajectories.amax()) / float(trajectories.amin()) > 1e6
+    scores = {
+        scale: score_edges(infer_network(trajectories, times, target_sparsity=0.45, scale=scale).weights, truth)
+        for scale in ("log1p", "max")
+    }
+    assert scores["log1p"]["auroc"] > 0.65 and scores["log1p"]["auprc"] > 2 * scores["log1p"]["chance_auprc"]
+    assert scores["log1p"]["auroc"] > scores["max"]["auroc"] + 0.05
+
+
+def test_inference_refuses_an_unknown_scale_or_difference():
+    from biogrn.grn import infer_network
+
+    trajectories, times = torch.rand(2, 5, 3), torch.linspace(0, 1, 5)
+    with pytest.raises(ValueError, match="scale: 'log'"):
+        infer_network(trajectories, times, scale="log")
+    with pytest.raises(ValueError, match="difference: 'backward'"):
+        infer_network(trajectories, times, difference="backward")
