@@ -13,7 +13,8 @@ Each seed draws new noise.
 
 Data: every kept simulation's mRNA at `--points` times after the start, evenly spaced to the
 network's end time (BoolODE's `simulation_time`): 40 x 50 = 2,000 cells by default, one of
-BEELINE's data-set sizes (GENIE3 takes minutes per data set at 5,000). All three methods get the same cells: GENIE3 and GRNBoost2 (arboreto's per-target regressions, as in
+BEELINE's data-set sizes (GENIE3 takes minutes per data set at 5,000). All three methods get the
+same cells: GENIE3 and GRNBoost2 (arboreto's per-target regressions, as in
 simulations/grn_inference.py) see every cell as a sample; biogrn (`infer_network`, forward
 differences on log(1 + m), the `target` policy pruning half the share of pairs that are not
 edges, (1 - density) / 2: it is told the density, as the earlier study was) also uses which
