@@ -91,7 +91,13 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--out", default="runs/beeline_inference")
+    parser.add_argument(
+        "--report", nargs="+", metavar="NC", help="print the tables of finished runs' .nc files (joined on network)"
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        report(xr.concat([xr.open_dataset(path).load() for path in args.report], dim="network"))
+        return 0
 
     shape = (len(args.networks), len(args.methods), len(args.seeds))
     table = {name: np.full(shape, np.nan) for name in ("auprc", "auroc", "chance_auprc", "seconds")}
@@ -115,26 +121,37 @@ def main(argv=None) -> int:
     result["auprc_ratio"] = result["auprc"] / result["chance_auprc"]
     Path(args.out).mkdir(parents=True, exist_ok=True)
     result.to_netcdf(Path(args.out) / "beeline_inference.nc", engine="netcdf4")
+    report(result)
+    return 0
 
-    at = lambda variable, name, method: result[variable].sel(
-        {"network": name, "method": method}
-    )  # `method` is a keyword of sel
+
+def report(result: xr.Dataset) -> None:
+    """The median table and the paired comparisons of biogrn against each other method."""
+    networks, methods = [str(n) for n in result["network"].values], [str(m) for m in result["method"].values]
+
+    def at(variable: str, name: str, method: str) -> xr.DataArray:
+        return result[variable].sel({"network": name, "method": method})  # `method` is a keyword of sel
+
     print("\nMedian AUPRC ratio over seeds (AUROC median in brackets); seconds: median per inference\n")
-    print("| network | " + " | ".join(args.methods) + " |\n|---|" + "---|" * len(args.methods))
-    for name in args.networks:
+    print("| network | " + " | ".join(methods) + " |\n|---|" + "---|" * len(methods))
+    for name in networks:
         cells = [
             f"{float(at('auprc_ratio', name, m).median()):.2f} "
             f"({float(at('auroc', name, m).median()):.2f}, {float(at('seconds', name, m).median()):.1f} s)"
-            for m in args.methods
+            for m in methods
         ]
         print(f"| {name} | " + " | ".join(cells) + " |")
-    if "biogrn" in args.methods and len(args.methods) > 1:
-        others = [m for m in args.methods if m != "biogrn"]
+    if "biogrn" in methods and len(methods) > 1:
+        medians = result["auprc_ratio"].median("seed")
+        above = (medians.sel({"method": "biogrn"}) > medians.drop_sel({"method": "biogrn"}).max("method")).values
+        print(f"\nbiogrn's median is above every other method's on {int(above.sum())} of {len(networks)} networks")
+    if "biogrn" in methods and len(methods) > 1 and len(result["seed"]) > 1:
+        others = [m for m in methods if m != "biogrn"]
         comparisons = {
             (name, other): paired_comparison(
                 at("auprc_ratio", name, "biogrn").values, at("auprc_ratio", name, other).values
             )
-            for name in args.networks
+            for name in networks
             for other in others
         }
         adjusted = adjust([c.t_pvalue if np.isfinite(c.t_pvalue) else 1.0 for c in comparisons.values()])

@@ -195,3 +195,24 @@ def test_rule_files_read_as_boolode_and_bnet_and_bad_lines_are_named(tmp_path):
     headless.write_text("a\tnot c\n")
     with pytest.raises(DataError, match="line 1: a BoolODE rule file starts with the header"):
         read_boolean_rules(headless)
+
+
+def test_the_beeline_study_runs_and_reports_from_its_files(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    import xarray as xr
+
+    path = Path(__file__).parents[2] / "simulations" / "beeline_inference.py"
+    spec = importlib.util.spec_from_file_location("beeline_inference", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    arguments = ["--networks", "linear", "--seeds", "0", "1", "--simulations", "6", "--points", "10"]
+    assert script.main([*arguments, "--epochs", "20", "--methods", "biogrn", "--out", str(tmp_path)]) == 0
+    result = xr.load_dataset(tmp_path / "beeline_inference.nc")
+    ratio = result["auprc_ratio"].sel({"method": "biogrn"}).values
+    assert ratio.shape == (1, 2) and np.isfinite(ratio).all()
+    np.testing.assert_allclose(result["auprc_ratio"], result["auprc"] / result["chance_auprc"])
+    capsys.readouterr()
+    assert script.main(["--report", str(tmp_path / "beeline_inference.nc")]) == 0
+    assert "| linear | " in capsys.readouterr().out
