@@ -66,10 +66,7 @@ def beeline_data(name: str, simulations: int, points: int, seed: int) -> tuple[t
         tried += batch
         if tried > 20 * simulations:
             raise RuntimeError(f"{name}: fewer than {simulations} of {tried} simulations stay alive")
-    network = form.network
-    truth = np.zeros((network.n_genes, network.n_genes), int)
-    truth[list(network.sources), list(network.targets)] = network.signs
-    return torch.cat(kept)[:simulations], times[1:], truth
+    return torch.cat(kept)[:simulations], times[1:], form.network.matrix()
 
 
 def infer(method: str, trajectories: torch.Tensor, times: torch.Tensor, truth: np.ndarray, seed: int, epochs: int):

@@ -85,15 +85,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="runs/grn_inference")
     args = parser.parse_args(argv)
 
-    def signed(network: Network) -> np.ndarray:
-        m = np.zeros((network.n_genes, network.n_genes), int)
-        m[list(network.sources), list(network.targets)] = network.signs
-        return m
-
     # the toggle switch is left out: its two genes repress each other, so every possible edge exists
     # and there is nothing to rank
-    cases = {f"random-{args.genes}": None, "repressilator": signed(repressilator(1).network)}
-    cases.update({name: signed(Network.published(name)) for name in args.published})
+    cases = {f"random-{args.genes}": None, "repressilator": repressilator(1).network.matrix()}
+    cases.update({name: Network.published(name).matrix() for name in args.published})
     rows = []
     for case, fixed in cases.items():
         for seed in args.seeds:

@@ -78,7 +78,7 @@ class BooleanRules:
     def from_primes(cls, primes: dict, origin: str) -> BooleanRules:
         network = Network._from_primes(primes, origin)
         sources, targets = np.asarray(network.sources), np.asarray(network.targets)
-        term_target, pair_term, pair_edge, pair_on = [], [], [], []
+        term_target, pair_term, pair_edge, pair_on, terms = [], [], [], [], 0
         for gene, name in enumerate(network.genes):  # construction only: one truth table per gene
             edges = np.flatnonzero(targets == gene)
             if len(edges) > _MOST_REGULATORS:
@@ -88,19 +88,13 @@ class BooleanRules:
             true = np.zeros(len(rows), bool)
             for implicant in primes[name][1]:
                 true |= np.all([rows[:, regulators.index(r)] == v for r, v in implicant.items()], axis=0)
-            for row in rows[true]:
-                pair_term += [len(term_target)] * len(edges)
-                pair_edge += list(edges)
-                pair_on += list(row.astype(bool))
-                term_target.append(gene)
-        as_array = lambda values, kind: np.asarray(values, dtype=kind)
-        return cls(
-            network,
-            as_array(term_target, np.int64),
-            as_array(pair_term, np.int64),
-            as_array(pair_edge, np.int64),
-            as_array(pair_on, bool),
-        )
+            chosen = rows[true]  # (true rows, regulators): each row is one term
+            term_target.append(np.full(len(chosen), gene, dtype=np.int64))
+            pair_term.append(np.repeat(np.arange(terms, terms + len(chosen)), len(edges)))
+            pair_edge.append(np.tile(edges, len(chosen)))
+            pair_on.append(chosen.astype(bool).ravel())
+            terms += len(chosen)
+        return cls(network, *(np.concatenate(parts) for parts in (term_target, pair_term, pair_edge, pair_on)))
 
 
 class BoolODE(torch.nn.Module):

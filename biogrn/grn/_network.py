@@ -188,6 +188,12 @@ class Network:
             edges.append((str(a), str(b), next(iter(data["sign"]))))
         return cls.from_edges(sorted(str(g) for g in graph.nodes), edges)
 
+    def matrix(self) -> np.ndarray:
+        """The signed `(n, n)` matrix, entry `[source, target]` in {-1, 0, +1}: `from_matrix`'s inverse."""
+        matrix = np.zeros((self.n_genes, self.n_genes), int)
+        matrix[list(self.sources), list(self.targets)] = self.signs
+        return matrix
+
     @property
     def n_genes(self) -> int:
         return len(self.genes)

@@ -47,6 +47,7 @@ def test_topo_and_ref_network_round_trip(network):
         for name, write in (("net.topo", write_topo), ("refNetwork.csv", write_ref_network)):
             write(network, Path(folder) / name)
             assert same_edges(read_network(Path(folder) / name), network)
+    assert same_edges(Network.from_matrix(network.matrix(), network.genes), network)  # matrix() inverts from_matrix
 
 
 def test_beeline_reference_with_self_loops_and_a_topo_file(tmp_path):

@@ -295,8 +295,7 @@ def test_inference_on_log_levels_ranks_the_myeloid_network_above_chance_where_ra
     from biogrn.grn import infer_network, score_edges
 
     network = Network.published("krumsiek_myeloid")
-    truth = np.zeros((network.n_genes, network.n_genes), int)
-    truth[list(network.sources), list(network.targets)] = network.signs
+    truth = network.matrix()
     model = ShiftedHill(network, **sample_parameters(network, 64, "sobol", seed=0))
     y0 = torch.rand(64, network.n_genes, dtype=F64, generator=torch.Generator().manual_seed(0)) * 100
     times = torch.linspace(0, 5, 26, dtype=F64)
