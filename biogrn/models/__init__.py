@@ -1,5 +1,5 @@
-"""Reference architectures: the seed listing's MLP, the MNIST-1D paper's 1-D CNN, a BioNIC-style image net."""
+"""Reference architectures: the seed listing's MLP, the MNIST-1D paper's 1-D CNN, ResNet-18, BioNIC-style."""
 
-from biogrn.models._reference import Residual, bionic, cnn1d, cnn1d_kernels, cnn1d_length, mlp
+from biogrn.models._reference import BasicBlock, Residual, bionic, cnn1d, cnn1d_kernels, cnn1d_length, mlp, resnet18
 
-__all__ = ["Residual", "bionic", "cnn1d", "cnn1d_kernels", "cnn1d_length", "mlp"]
+__all__ = ["BasicBlock", "Residual", "bionic", "cnn1d", "cnn1d_kernels", "cnn1d_length", "mlp", "resnet18"]

@@ -2,6 +2,8 @@
 
 - `mlp`: the seed paper's listing model.
 - `cnn1d`: the MNIST-1D paper's 1-D convolutional net, for signals.
+- `resnet18`: He et al.'s ResNet-18 in its 32x32-image form (a 3x3 stem, no max pool), with
+  batch norm and residual additions: the conv net that structured compaction is measured on.
 - `bionic`: a BioNIC-style network for images: a retinotopic convolutional front end, then
   "cortical" Linear layers under a laminar connectome mask, Dale's law with graded inhibition,
   synaptic noise and LayerNorm; each feature can be switched off (simulations/bionic_ablation.py).
@@ -15,7 +17,7 @@ from torch.nn.utils import parametrize
 
 from biogrn.biology import FixedMask, apply_dale, apply_noise, laminar_mask
 
-__all__ = ["Residual", "bionic", "cnn1d", "cnn1d_kernels", "cnn1d_length", "mlp"]
+__all__ = ["BasicBlock", "Residual", "bionic", "cnn1d", "cnn1d_kernels", "cnn1d_length", "mlp", "resnet18"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 
@@ -29,6 +31,43 @@ class Residual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.block(x)
+
+
+class BasicBlock(nn.Module):
+    r"""$\mathrm{relu}(\mathrm{bn}_2(W_2 * \mathrm{relu}(\mathrm{bn}_1(W_1 * x))) + s(x))$, with $s$ the
+    identity, or a strided 1x1 convolution and batch norm where the width or resolution changes."""
+
+    def __init__(self, inputs: int, outputs: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(outputs)
+        self.conv2 = nn.Conv2d(outputs, outputs, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(outputs)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or inputs != outputs:
+            self.shortcut = nn.Sequential(nn.Conv2d(inputs, outputs, 1, stride, bias=False), nn.BatchNorm2d(outputs))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(hidden)) + self.shortcut(x))
+
+
+def resnet18(classes: int = 10, channels: int = 3, width: int = 64) -> nn.Sequential:
+    """ResNet-18 for small images (CIFAR's form): 11.2 M parameters at width 64 with 3 input channels.
+
+    A 3x3 stem of `width` channels, four stages of two `BasicBlock`s at widths `width` x 1, 2, 4,
+    8 (the last three halve the resolution), global average pooling and a Linear classifier.
+    """
+    if min(classes, channels, width) < 1:
+        raise ValueError(f"classes, channels, width: must be positive, got {classes}, {channels}, {width}")
+    blocks, inputs = [], width
+    for scale, stride in ((1, 1), (2, 2), (4, 2), (8, 2)):
+        blocks += [BasicBlock(inputs, width * scale, stride), BasicBlock(width * scale, width * scale, 1)]
+        inputs = width * scale
+    return nn.Sequential(
+        nn.Conv2d(channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(), *blocks,
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(inputs, classes),
+    )  # fmt: skip
 
 
 def mlp(sizes: list[int], activation: str = "relu", dropout: float = 0.0, residual: bool = False) -> nn.Sequential:

@@ -5,6 +5,7 @@ r"""The regulation of a model: which tensors, their gates, the drive, the regula
 - `_drive`: the drive $u$ of Eq. 1 from the recorded gradients or Hebbian co-activity.
 - `_attachment`, `_clock`, `_edits`: the gates on a model, the clock, what a decision does to
   weights and optimizer state.
+- `_norms`: `following_norms`, the batch norm that reads each unit, gated with the unit's gene.
 - `_regulator`: `Regulator` and `regulate`, orchestrating Eq. 1, the policy and the edits.
 - `_regulator_config`: `RegulatorConfig`, every setting, validated.
 - `_compact`: pruned models made smaller for inference.
@@ -18,6 +19,7 @@ from biogrn.regulation._edits import WeightEditor, reset_optimizer_entries
 from biogrn.regulation._factory import make_policy, transcription_from_config
 from biogrn.regulation._gate import GeneGate
 from biogrn.regulation._hebbian import HebbianRecorder
+from biogrn.regulation._norms import following_norms
 from biogrn.regulation._regulator import Regulator, regulate
 from biogrn.regulation._regulator_config import RegulatorConfig, make_config
 from biogrn.regulation._tensors import DEFAULT_TYPES, RegulatedTensor, select_tensors
@@ -37,6 +39,7 @@ __all__ = [
     "compact_structured",
     "compact_unstructured",
     "connection_drive",
+    "following_norms",
     "count_parameters",
     "make_config",
     "make_policy",

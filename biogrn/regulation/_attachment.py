@@ -13,14 +13,15 @@ Two paths, chosen per tensor:
   `GeneGate` computes $w \odot M\ (\odot H^+(p))$ in the forward pass and records $g^2$ in the
   backward pass.
 
-With unit genes, the bias of a Linear or ConvNd layer is masked with its unit, so that a pruned
-unit is silent.
+With unit genes, the bias of a Linear or ConvNd layer is masked with its unit, and so are the
+$\gamma$ and $\beta$ of the batch norm that reads the layer (`following_norms`), so that a pruned
+unit is silent: its channel is exactly zero after the norm too.
 """
 
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from biogrn.regulation._gate import GeneGate
@@ -41,6 +42,8 @@ class Attachment:
         record: record $\\sum g^2$ for the drive.
         keep_last: keep the last dense gradient.
         unit_genes: one gene per output unit (biases are masked too).
+        norms: with unit genes, the batch norm that reads each tensor's layer, or None; its affine
+            parameters are masked with the unit.
         stored_zeros: the policy zeroes pruned weights, so the mask may live in the stored weights.
     """
 
@@ -57,6 +60,7 @@ class Attachment:
         keep_last: bool,
         unit_genes: bool,
         stored_zeros: bool = True,
+        norms: list[nn.Module | None] | None = None,
     ):
         self.tensors = tensors
         self.records: list[GradientRecord] = []
@@ -66,18 +70,33 @@ class Attachment:
         self._direct_weights: list[Tensor] = []
         self._direct_records: list[GradientRecord] = []
         self._direct_biases: dict[int, Tensor] = {}  # their unit biases, masked with them
+        self.norms = norms if norms is not None else [None] * len(tensors)
+        self.norm_gates: list[bool] = []  # whether tensor i's norm carries gates (else stored zeros)
         masked: list[tuple[Tensor, Tensor]] = []  # (stored tensor, mask view) kept zero at each step
         for index, (tensor, sl) in enumerate(zip(tensors, slices)):
             shape = tensor.gene_view_shape
             weight = tensor.original
             self.records.append(GradientRecord(tensor.weight_shape, mask.dtype, mask.device, record, keep_last))
             bias = self._unit_bias(tensor) if unit_genes else None
+            norm = self.norms[index]
             direct = (
                 gate == "mask"
                 and stored_zeros
                 and not parametrize.is_parametrized(tensor.module, tensor.param)
                 and not (bias is not None and parametrize.is_parametrized(tensor.module, "bias"))
+                and not (norm is not None and parametrize.is_parametrized(norm))
             )
+            if norm is not None:
+                self.norm_gates.append(not direct)
+                if direct:
+                    masked.extend([(norm.weight, mask[sl]), (norm.bias, mask[sl])])
+                else:
+                    for name in ("weight", "bias"):
+                        parametrize.register_parametrization(
+                            norm, name, GeneGate(mask[sl], expression[sl], gate, half, hill)
+                        )
+            else:
+                self.norm_gates.append(False)
             if direct:
                 self._direct_weights.append(weight)
                 self._direct_records.append(self.records[-1])
@@ -133,6 +152,15 @@ class Attachment:
             return self.tensors[index].module.parametrizations["bias"].original
         return self._direct_biases.get(index)
 
+    def stored_norm(self, index: int) -> tuple[Tensor, Tensor] | None:
+        r"""The stored $(\gamma, \beta)$ of the batch norm that tensor `index`'s unit gene masks, else None."""
+        norm = self.norms[index]
+        if norm is None:
+            return None
+        if self.norm_gates[index]:
+            return norm.parametrizations["weight"].original, norm.parametrizations["bias"].original
+        return norm.weight, norm.bias
+
     def remove(self) -> None:
         """Bake every gate into a plain tensor and unregister it (stored zeros need nothing)."""
         for tensor, gate, bias_gate in zip(self.tensors, self.gates, self.bias_gates):
@@ -140,3 +168,7 @@ class Attachment:
                 parametrize.remove_parametrizations(tensor.module, tensor.param, leave_parametrized=True)
             if bias_gate is not None:
                 parametrize.remove_parametrizations(tensor.module, "bias", leave_parametrized=True)
+        for norm, gated in zip(self.norms, self.norm_gates):
+            if gated:
+                for name in ("weight", "bias"):
+                    parametrize.remove_parametrizations(norm, name, leave_parametrized=True)

@@ -94,11 +94,15 @@ def compact_structured(model: nn.Sequential) -> nn.Sequential:
         TypeError: `model` is not an `nn.Sequential` of `Linear` layers and element-wise modules.
     """
     if not isinstance(model, nn.Sequential):
-        raise TypeError(f"model: compact_structured takes an nn.Sequential, got {type(model).__name__}")
+        raise TypeError(
+            f"model: compact_structured takes an nn.Sequential, got {type(model).__name__}; "
+            "biogrn.integrations.channels.compact_channels takes any traceable model"
+        )
     for i, module in enumerate(model):
         if not isinstance(module, (nn.Linear, *ELEMENTWISE)):
             raise TypeError(
-                f"model[{i}]: {type(module).__name__} is neither Linear nor element-wise; use compact_unstructured"
+                f"model[{i}]: {type(module).__name__} is neither Linear nor element-wise; use compact_unstructured, "
+                "or biogrn.integrations.channels.compact_channels for conv nets with batch norm"
             )
     modules = [copy.deepcopy(m) for m in model]
     linear_at = [i for i, m in enumerate(modules) if isinstance(m, nn.Linear)]

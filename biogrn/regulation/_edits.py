@@ -81,3 +81,14 @@ class WeightEditor:
                 changed = prune[sl] | grow[sl]
                 bias.masked_fill_(changed, 0)
                 reset_optimizer_entries(self.optimizer, bias, changed)
+            norm = self.attachment.stored_norm(index)
+            if norm is not None:  # a pruned unit's norm outputs zero; a regrown one starts as a fresh norm
+                scale, shift = norm
+                scale.masked_fill_(prune[sl], 0).masked_fill_(grow[sl], 1)
+                shift.masked_fill_(prune[sl] | grow[sl], 0)
+                module = self.attachment.norms[index]
+                if module.running_mean is not None:
+                    module.running_mean.masked_fill_(grow[sl], 0)
+                    module.running_var.masked_fill_(grow[sl], 1)
+                for value in norm:
+                    reset_optimizer_entries(self.optimizer, value, prune[sl] | grow[sl])

@@ -39,6 +39,7 @@ from biogrn.regulation._factory import make_policy, transcription_from_config
 from biogrn.regulation._gate import GeneGate
 from biogrn.regulation._gradients import GradientRecord
 from biogrn.regulation._hebbian import HebbianRecorder
+from biogrn.regulation._norms import following_norms
 from biogrn.regulation._regulator_config import RegulatorConfig, make_config
 from biogrn.regulation._tensors import RegulatedTensor, select_tensors
 
@@ -135,6 +136,7 @@ class Regulator:
             keep_last=self.policy.needs_last_gradient,
             unit_genes=config.genes == "unit",
             stored_zeros=self.policy.zeroes_pruned,
+            norms=following_norms(model, self.tensors) if config.genes == "unit" else None,
         )
         self.hebbian = self._hebbian_recorder()
         self.drive = GeneDrive(

@@ -40,8 +40,9 @@ def disk_bytes(model: torch.nn.Module) -> int:
     return buffer.getbuffer().nbytes
 
 
-def latencies(models: dict, batch: int, features: int, rounds: int, calls: int) -> dict[str, float]:
-    x = torch.rand(batch, features)
+def latencies(models: dict, batch: int, shape: tuple[int, ...], rounds: int, calls: int) -> dict[str, float]:
+    """Median seconds per forward call on a batch of examples of `shape`, models interleaved."""
+    x = torch.rand(batch, *shape)
     samples = {name: [] for name in models}
     with torch.inference_mode():
         for model in models.values():
@@ -54,6 +55,25 @@ def latencies(models: dict, batch: int, features: int, rounds: int, calls: int) 
                     model(x)
                 samples[name].append((time.perf_counter() - start) / calls)
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def print_table(models: dict, accuracy: dict, timing: dict, unit: str) -> None:
+    """The Markdown table of every variant against `dense`: accuracy, parameters, bytes, latency (µs or ms)."""
+    scale = {"µs": 1e6, "ms": 1e3}[unit]
+    dense_params, dense_bytes = count_parameters(models["dense"]), disk_bytes(models["dense"])
+    print(
+        "| variant | test acc. | parameters | x dense | bytes on disk | x dense | "
+        f"batch 1 ({unit}) | x dense | batch 64 ({unit}) | x dense |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, model in models.items():
+        params, size = count_parameters(model), disk_bytes(model)
+        t1, t64 = timing[1][name], timing[64][name]
+        print(
+            f"| {name} | {accuracy[name] * 100:.2f}% | {params:,} | {params / dense_params:.2f} | {size:,} | "
+            f"{size / dense_bytes:.2f} | {t1 * scale:.1f} | {t1 / timing[1]['dense']:.2f} | {t64 * scale:.1f} | "
+            f"{t64 / timing[64]['dense']:.2f} |"
+        )
 
 
 def main(argv=None) -> int:
@@ -92,26 +112,13 @@ def main(argv=None) -> int:
             accuracy[name] = evaluate(model, loader, torch.device("cpu"))[1]
     features = session.data.n_features
 
-    timing = {b: latencies(models, b, features, args.rounds, args.calls) for b in (1, 64)}
-    dense_params, dense_bytes = count_parameters(models["dense"]), disk_bytes(models["dense"])
+    timing = {b: latencies(models, b, (features,), args.rounds, args.calls) for b in (1, 64)}
     print(
         f"MLP 64-{'-'.join(map(str, args.hidden))}-10 on digits, {args.epochs} epochs, seed 0; "
         f"torch {torch.__version__}, {args.threads} threads; median of {args.rounds} interleaved rounds "
         f"of {args.calls} calls\n"
     )
-    print(
-        "| variant | test acc. | parameters | x dense | bytes on disk | x dense | "
-        "batch 1 (µs) | x dense | batch 64 (µs) | x dense |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for name, model in models.items():
-        params, size = count_parameters(model), disk_bytes(model)
-        t1, t64 = timing[1][name], timing[64][name]
-        print(
-            f"| {name} | {accuracy[name] * 100:.2f}% | {params:,} | {params / dense_params:.2f} | {size:,} | "
-            f"{size / dense_bytes:.2f} | {t1 * 1e6:.1f} | {t1 / timing[1]['dense']:.2f} | {t64 * 1e6:.1f} | "
-            f"{t64 / timing[64]['dense']:.2f} |"
-        )
+    print_table(models, accuracy, timing, unit="µs")
     return 0
 
 

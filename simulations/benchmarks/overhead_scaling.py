@@ -20,34 +20,7 @@ from regulator_overhead import interleaved_step_times, prune_once
 from torch import nn
 
 import biogrn
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, inputs: int, outputs: int, stride: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(outputs)
-        self.conv2 = nn.Conv2d(outputs, outputs, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(outputs)
-        self.shortcut = nn.Sequential()
-        if stride != 1 or inputs != outputs:
-            self.shortcut = nn.Sequential(nn.Conv2d(inputs, outputs, 1, stride, bias=False), nn.BatchNorm2d(outputs))
-
-    def forward(self, x):
-        out = torch.relu(self.bn1(self.conv1(x)))
-        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
-
-
-def resnet18(classes: int = 10) -> nn.Module:
-    """ResNet-18 for 32x32 images: 11.2 M parameters, 11.2 M of them in conv and linear weights."""
-    layers, inputs = [], 64
-    for outputs, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-        layers += [BasicBlock(inputs, outputs, stride), BasicBlock(outputs, outputs, 1)]
-        inputs = outputs
-    return nn.Sequential(
-        nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(), *layers,
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes),
-    )  # fmt: skip
+from biogrn.models import resnet18
 
 
 def mlp(width: int) -> nn.Module:
