@@ -32,7 +32,7 @@ from biogrn.data._ravdess import (
     ravdess_splits,
 )
 from biogrn.data._series import SERIES, lagged, load_series
-from biogrn.data._splits import GrayscaleImages, Splits, flat_splits, split_arrays, split_indices
+from biogrn.data._splits import GrayscaleImages, Splits, flat_splits, split_arrays, split_indices, stratified_cut
 
 __all__ = [
     "AFFECTNET_EXPRESSIONS",
@@ -72,5 +72,6 @@ __all__ = [
     "read_npz",
     "split_arrays",
     "split_indices",
+    "stratified_cut",
     "to_shared",
 ]

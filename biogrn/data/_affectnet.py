@@ -25,7 +25,7 @@ import torch
 from biogrn.core import DataError, read_table
 from biogrn.data._groups import assign_groups
 from biogrn.data._problems import Problems
-from biogrn.data._splits import GrayscaleImages
+from biogrn.data._splits import GrayscaleImages, stratified_cut
 
 __all__ = ["AFFECTNET_EXPRESSIONS", "AffectNet"]
 
@@ -86,9 +86,15 @@ class AffectNet(GrayscaleImages):
         else:
             raise DataError(f"{self.root}: neither training.csv/validation.csv nor train/ and val/ folders")
         if split != "test":
-            order = np.random.default_rng(seed).permutation(len(entries))
-            cut = int(round(val_fraction * len(entries)))
-            entries = [entries[i] for i in sorted(order[:cut] if split == "val" else order[cut:])]
+            rest, val = stratified_cut(
+                np.arange(len(entries)),
+                np.array([label for _, _, label, _ in entries]),
+                int(round(val_fraction * len(entries))),
+                seed,
+                str(self.root),
+                "val",
+            )
+            entries = [entries[i] for i in sorted(val if split == "val" else rest)]
         images, labels, self.keys = [], [], []
         for file, box, label, where in entries:
             image = self._load(file, box, where)

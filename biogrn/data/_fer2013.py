@@ -29,7 +29,7 @@ import torch
 from biogrn.core import DataError, read_table
 from biogrn.data._groups import assign_groups
 from biogrn.data._problems import Problems
-from biogrn.data._splits import GrayscaleImages, Splits, flat_splits, split_indices
+from biogrn.data._splits import GrayscaleImages, Splits, flat_splits, split_indices, stratified_cut
 
 __all__ = ["EMOTIONS", "FER2013", "fer2013_splits", "read_fer_csv", "read_fer_folders"]
 
@@ -181,9 +181,10 @@ class FER2013(GrayscaleImages):
             )
             keys = np.asarray(names, dtype=object)
             if split != "test":
-                order = np.random.default_rng(seed).permutation(len(labels))
-                cut = int(round(val_fraction * len(labels)))
-                chosen = order[:cut] if split == "val" else order[cut:]
+                rest, val = stratified_cut(
+                    np.arange(len(labels)), labels, int(round(val_fraction * len(labels))), seed, str(path), "val"
+                )
+                chosen = np.sort(val if split == "val" else rest)
                 images, labels, keys = images[chosen], labels[chosen], keys[chosen]
         elif path.is_file():
             images, labels, usage, rows, self.skipped = read_fer_csv(path, on_error)
@@ -192,7 +193,9 @@ class FER2013(GrayscaleImages):
                 if (usage != "").any():
                     chosen = usage == USAGE[split]
                 else:  # Kaggle's train.csv: one file, no splits; never train and test on the same rows
-                    chosen = np.sort(split_indices(len(labels), val_fraction, test_fraction, seed, str(path))[split])
+                    chosen = np.sort(
+                        split_indices(len(labels), val_fraction, test_fraction, seed, str(path), labels)[split]
+                    )
                 images, labels, keys = images[chosen], labels[chosen], keys[chosen]
         else:
             raise DataError(f"{path}: no such file or folder")

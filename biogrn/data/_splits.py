@@ -10,7 +10,7 @@ from torch.utils.data import Dataset, TensorDataset
 
 from biogrn.core import DataError
 
-__all__ = ["GrayscaleImages", "Splits", "flat_splits", "split_arrays", "split_indices"]
+__all__ = ["GrayscaleImages", "Splits", "flat_splits", "split_arrays", "split_indices", "stratified_cut"]
 
 
 class GrayscaleImages(Dataset):
@@ -55,16 +55,16 @@ def split_arrays(
     source: str,
     image_shape: tuple[int, ...] | None = None,
 ) -> Splits:
-    """Shuffle with `seed` and cut into train / val / test of the given fractions.
+    """Cut classification data into train / val / test of the given fractions, stratified by `y`.
 
-    Train is the first `floor((1 - v - t) n)` shuffled examples, val runs to `floor((1 - t) n)`,
-    test is the rest.
+    Train holds `floor((1 - v - t) n)` examples, val `floor((1 - t) n)` minus that, test the rest;
+    each class is split in those proportions (`split_indices` with labels).
 
     Raises:
-        DataError: a split would be empty.
+        DataError: a split would be empty, or would hold fewer examples than there are classes.
     """
     n = len(y)
-    parts = split_indices(n, val_fraction, test_fraction, seed, source)
+    parts = split_indices(n, val_fraction, test_fraction, seed, source, labels=y)
     order = np.concatenate([parts["train"], parts["val"], parts["test"]])
     a, b = len(parts["train"]), len(parts["train"]) + len(parts["val"])
     features = torch.as_tensor(np.ascontiguousarray(x[order]), dtype=torch.float32).reshape(n, -1)
@@ -81,21 +81,68 @@ def split_arrays(
     )
 
 
-def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int, source: str) -> dict[str, np.ndarray]:
-    """Disjoint index sets `train`, `val`, `test` covering `range(n)`: a permutation seeded with
-    `seed`, cut after `floor((1 - v - t) n)` and `floor((1 - t) n)`.
+def split_indices(
+    n: int, val_fraction: float, test_fraction: float, seed: int, source: str, labels: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Disjoint index sets `train`, `val`, `test` covering `range(n)`, of sizes `floor((1 - v - t) n)`,
+    `floor((1 - t) n) - floor((1 - v - t) n)` and the rest.
+
+    Without `labels`, a permutation seeded with `seed` is cut at those sizes. With `labels`
+    (classification), the cut is stratified: scikit-learn's `train_test_split(stratify=...)`
+    takes the test set from all examples, then the validation set from the rest, each drawn from
+    a Mersenne Twister seeded with `seed`, so each class keeps its share in every split (to within
+    one example).
 
     Raises:
-        DataError: a split would be empty.
+        DataError: a split would be empty, or (with labels) would hold fewer examples than there
+            are classes, or a class has a single example.
     """
-    order = np.random.default_rng(seed).permutation(n)
     a, b = int((1.0 - val_fraction - test_fraction) * n), int((1.0 - test_fraction) * n)
     if a == 0 or b == a or b == n:
         raise DataError(
             f"{source}: {n} examples give an empty split with val_fraction {val_fraction} "
             f"and test_fraction {test_fraction}"
         )
-    return {"train": order[:a], "val": order[a:b], "test": order[b:]}
+    if labels is None:
+        order = np.random.default_rng(seed).permutation(n)
+        return {"train": order[:a], "val": order[a:b], "test": order[b:]}
+    labels = np.asarray(labels)
+    if labels.shape != (n,):
+        raise ValueError(f"labels: expected {n} labels, got shape {labels.shape}")
+    rest, test = stratified_cut(np.arange(n), labels, n - b, seed, source, "test")
+    train, val = stratified_cut(rest, labels[rest], b - a, seed, source, "val")
+    return {"train": train, "val": val, "test": test}
+
+
+def stratified_cut(
+    indices: np.ndarray, labels: np.ndarray, size: int, seed: int, source: str, part: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """`indices` cut into (the rest, `size` of them) with every class in both in its share, seeded.
+
+    Raises:
+        DataError: either side would hold fewer examples than there are classes, or a class has a
+            single example (it cannot be on both sides).
+    """
+    from sklearn.model_selection import train_test_split
+
+    if size == 0:
+        return indices, indices[:0]
+    classes, counts = np.unique(labels, return_counts=True)
+    if counts.min() < 2:
+        raise DataError(
+            f"{source}: class {classes[counts.argmin()].item()!r} has a single example; a stratified split needs "
+            "at least two of every class"
+        )
+    smaller = min(size, len(indices) - size)
+    if smaller < len(classes):
+        raise DataError(
+            f"{source}: the {part} split would hold {size} of {len(indices)} examples, fewer than the "
+            f"{len(classes)} classes on one side; a stratified split needs one of each (change the fractions)"
+        )
+    # scikit-learn takes 32-bit seeds; MT19937 takes the run's whole seed range through a SeedSequence
+    stream = np.random.RandomState(np.random.MT19937(seed))
+    rest, cut = train_test_split(indices, test_size=size, random_state=stream, stratify=labels)
+    return rest, cut
 
 
 def flat_splits(parts: dict, n_classes: int, source: str) -> Splits:

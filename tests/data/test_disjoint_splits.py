@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from scipy.io import wavfile
 
+from biogrn.core import DataError
 from biogrn.data import split_indices
 from biogrn.runs import load_data, parse_run_config
 
@@ -35,6 +36,16 @@ def load(data: dict, root: Path, seed: int):
     return load_data(parse_run_config({"data": data}, base=root).data, seed)
 
 
+def assert_partition_or_refused(data: dict, root: Path, seed: int, n_examples: int) -> None:
+    """A partition, or (a split too small to hold one example of each class) a refusal that says so."""
+    try:
+        splits = load(data, root, seed)
+    except DataError as refused:
+        assert "stratified split needs" in str(refused)
+        return
+    assert_partition(splits, n_examples)
+
+
 @given(st.integers(3, 400), fractions, seeds)
 def test_split_indices_partition_the_examples(n, vt, seed):
     try:
@@ -43,6 +54,28 @@ def test_split_indices_partition_the_examples(n, vt, seed):
         return  # too few examples for three splits: refused, not leaked
     together = np.concatenate(list(parts.values()))
     assert sorted(together.tolist()) == list(range(n))
+
+
+@given(st.integers(20, 400), fractions, seeds, st.integers(2, 6), st.integers(0, 2**32))
+def test_stratified_split_keeps_every_class_share(n, vt, seed, n_classes, draw):
+    labels = np.random.default_rng(draw).integers(0, n_classes, n)
+    try:
+        parts = split_indices(n, *vt, seed, "x", labels=labels)
+    except ValueError as refused:  # a split too small for one of each class, or a lone class: said, not skipped
+        assert "class" in str(refused) or "empty split" in str(refused)
+        return
+    together = np.concatenate(list(parts.values()))
+    assert sorted(together.tolist()) == list(range(n))
+    again = split_indices(n, *vt, seed, "x", labels=labels)
+    assert all(np.array_equal(parts[k], again[k]) for k in parts)  # the same seed, the same split
+    test_share = len(parts["test"]) / n
+    val_share = len(parts["val"]) / (n - len(parts["test"]))
+    for c in np.unique(labels):
+        in_class = labels == c
+        in_test = in_class[parts["test"]].sum()
+        assert abs(in_test - in_class.sum() * test_share) <= 1  # each class keeps its share, within one example
+        rest = in_class.sum() - in_test
+        assert abs(in_class[parts["val"]].sum() - rest * val_share) <= 1
 
 
 @settings(max_examples=15)
@@ -58,7 +91,7 @@ def test_array_files(n, vt, seed, form):
             rows = ["a,b,c,d,label"] + [",".join(map(repr, map(float, r))) + f",{c}" for r, c in zip(x, y)]
             (root / "d.csv").write_text("\n".join(rows) + "\n")
         data = {"name": form, "path": f"d.{form}", "val_fraction": vt[0], "test_fraction": vt[1]}
-        assert_partition(load(data, root, seed), n)
+        assert_partition_or_refused(data, root, seed, n)
 
 
 def grey(level: int, size: int = 48) -> np.ndarray:
@@ -81,13 +114,13 @@ def test_fer2013_in_each_form(n, vt, seed, form):
             usages = ["Training", "PublicTest", "PrivateTest"]
             header = "emotion,pixels,Usage" if form == "usage" else "emotion,pixels"
             rows = [header] + [
-                f"{i % 7}," + " ".join([str(i)] * 2304) + (f",{usages[i % 3]}" if form == "usage" else "")
+                f"{i % 3}," + " ".join([str(i)] * 2304) + (f",{usages[i % 3]}" if form == "usage" else "")
                 for i in range(n)
             ]
             (root / "fer.csv").write_text("\n".join(rows) + "\n")
             path, total = "fer.csv", n
         data = {"name": "fer2013", "path": path, "val_fraction": vt[0], "test_fraction": vt[1]}
-        assert_partition(load(data, root, seed), total)
+        assert_partition_or_refused(data, root, seed, total)
 
 
 @settings(max_examples=8)
@@ -100,7 +133,7 @@ def test_affectnet_in_each_form(n, val_fraction, seed, form):
             lines = {"training.csv": [], "validation.csv": []}
             for level in range(n + 5):
                 Image.fromarray(grey(level, 32)).save(root / "Manually_Annotated_Images" / f"{level}.png")
-                annotation = f"{level}.png,0,0,32,32,1;2,{level % 7},0.1,0.2"
+                annotation = f"{level}.png,0,0,32,32,1;2,{level % 3},0.1,0.2"
                 lines["training.csv" if level < n else "validation.csv"].append(annotation)
             header = (
                 "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal"
@@ -110,11 +143,11 @@ def test_affectnet_in_each_form(n, val_fraction, seed, form):
         else:
             for part, levels in (("train", range(n)), ("val", range(n, n + 5))):
                 for level in levels:
-                    expression = root / part / str(level % 7)
+                    expression = root / part / str(level % 3)
                     expression.mkdir(parents=True, exist_ok=True)
                     Image.fromarray(grey(level, 32)).save(expression / f"{level}.png")
         data = {"name": "affectnet", "path": ".", "val_fraction": val_fraction, "image_size": 32, "classes": 7}
-        assert_partition(load(data, root, seed), n + 5)
+        assert_partition_or_refused(data, root, seed, n + 5)
 
 
 @settings(max_examples=4)

@@ -8,9 +8,9 @@ from torch import nn
 
 pytest.importorskip("torch_pruning")
 
-import biogrn  # noqa: E402
-from biogrn.integrations.channels import compact_channels  # noqa: E402
-from biogrn.models import resnet18  # noqa: E402
+import biogrn
+from biogrn.integrations.channels import compact_channels
+from biogrn.models import resnet18
 
 WIDTH = 4
 
