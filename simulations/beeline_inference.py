@@ -17,7 +17,8 @@ BEELINE's data-set sizes (GENIE3 takes minutes per data set at 5,000). All three
 same cells: GENIE3 and GRNBoost2 (arboreto's per-target regressions, as in
 simulations/grn_inference.py) see every cell as a sample; biogrn (`infer_network`, forward
 differences on log(1 + m), the `target` policy pruning half the share of pairs that are not
-edges, (1 - density) / 2: it is told the density, as the earlier study was) also uses which
+edges, (1 - density) / 2: it is told the density, as the earlier study was; bagged over
+`--resamples` bootstrap samples of the simulations, 10 by default) also uses which
 cells follow which in time. That is time-course data, not BEELINE's snapshot cells, where each
 cell is a different simulation and only a pseudotime orders them.
 
@@ -69,13 +70,19 @@ def beeline_data(name: str, simulations: int, points: int, seed: int) -> tuple[t
     return torch.cat(kept)[:simulations], times[1:], form.network.matrix()
 
 
-def infer(method: str, trajectories: torch.Tensor, times: torch.Tensor, truth: np.ndarray, seed: int, epochs: int):
+def infer(method: str, trajectories, times, truth: np.ndarray, seed: int, epochs: int, resamples: int):
     if method != "biogrn":
         return arboreto_scores(trajectories.float(), method, seed)
     off_diagonal = ~np.eye(len(truth), dtype=bool)
     density = float((truth[off_diagonal] != 0).mean())
     return infer_network(
-        trajectories, times, epochs=epochs, seed=seed, target_sparsity=(1 - density) / 2, difference="forward"
+        trajectories,
+        times,
+        epochs=epochs,
+        seed=seed,
+        target_sparsity=(1 - density) / 2,
+        difference="forward",
+        resamples=resamples,
     ).weights
 
 
@@ -87,13 +94,17 @@ def main(argv=None) -> int:
     parser.add_argument("--points", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--resamples", type=int, default=10, help="biogrn's bootstrap fits (0: one fit)")
     parser.add_argument("--out", default="runs/beeline_inference")
     parser.add_argument(
-        "--report", nargs="+", metavar="NC", help="print the tables of finished runs' .nc files (joined on network)"
+        "--report",
+        nargs="+",
+        metavar="NC",
+        help="print the tables of finished runs' .nc files, joined; a later file's results replace an earlier one's",
     )
     args = parser.parse_args(argv)
     if args.report:
-        report(xr.concat([xr.open_dataset(path).load() for path in args.report], dim="network"))
+        report(join_runs([xr.open_dataset(path).load() for path in args.report]))
         return 0
 
     shape = (len(args.networks), len(args.methods), len(args.seeds))
@@ -103,7 +114,9 @@ def main(argv=None) -> int:
             trajectories, times, truth = beeline_data(name, args.simulations, args.points, seed)
             for m, method in enumerate(args.methods):
                 started = time.perf_counter()
-                scores = score_edges(infer(method, trajectories, times, truth, seed, args.epochs), truth)
+                scores = score_edges(
+                    infer(method, trajectories, times, truth, seed, args.epochs, args.resamples), truth
+                )
                 table["seconds"][n, m, s] = time.perf_counter() - started
                 for key in ("auprc", "auroc", "chance_auprc"):
                     table[key][n, m, s] = scores[key]
@@ -120,6 +133,21 @@ def main(argv=None) -> int:
     result.to_netcdf(Path(args.out) / "beeline_inference.nc", engine="netcdf4")
     report(result)
     return 0
+
+
+def join_runs(runs: list[xr.Dataset]) -> xr.Dataset:
+    """Runs joined on every coordinate (network, method, seed); where two hold the same cell, the later one's."""
+    joined = runs[-1]
+    for earlier in reversed(runs[:-1]):
+        joined = joined.combine_first(earlier)
+    methods = list(dict.fromkeys(m for run in runs for m in map(str, run["method"].values)))
+    networks = list(dict.fromkeys(n for run in runs for n in map(str, run["network"].values)))
+    return joined.sel(  # combine_first sorts the labels; put them back in the study's order
+        {
+            "method": [m for m in METHODS if m in methods] + [m for m in methods if m not in METHODS],
+            "network": [n for n in BEELINE_MODELS if n in networks] + [n for n in networks if n not in BEELINE_MODELS],
+        }
+    )
 
 
 def report(result: xr.Dataset) -> None:

@@ -216,3 +216,11 @@ def test_the_beeline_study_runs_and_reports_from_its_files(tmp_path, capsys):
     capsys.readouterr()
     assert script.main(["--report", str(tmp_path / "beeline_inference.nc")]) == 0
     assert "| linear | " in capsys.readouterr().out
+    bagged = tmp_path / "bagged"
+    assert (
+        script.main([*arguments, "--epochs", "20", "--methods", "biogrn", "--resamples", "2", "--out", str(bagged)])
+        == 0
+    )
+    later = xr.load_dataset(bagged / "beeline_inference.nc")
+    joined = script.join_runs([result, later])  # a later run's cells replace an earlier one's
+    assert joined["auprc"].equals(later["auprc"]) and not joined["auprc"].equals(result["auprc"])

@@ -317,3 +317,31 @@ def test_inference_refuses_an_unknown_scale_or_difference():
         infer_network(trajectories, times, scale="log")
     with pytest.raises(ValueError, match="difference: 'backward'"):
         infer_network(trajectories, times, difference="backward")
+
+
+def test_bagged_inference_is_seeded_bounded_and_is_the_mean_of_its_bootstrap_fits():
+    from biogrn.grn import infer_network
+
+    truth = np.zeros((4, 4), int)
+    truth[0, 1], truth[1, 2], truth[2, 3], truth[3, 0] = 1, -1, 1, -1
+    network = Network.from_matrix(truth)
+    model = ShiftedHill(network, **sample_parameters(network, 16, "sobol", seed=2))
+    y0 = torch.rand(16, 4, dtype=F64, generator=torch.Generator().manual_seed(0)) * 50
+    times = torch.linspace(0, 4, 11, dtype=F64)
+    trajectories = torch.as_tensor(simulate(model, y0, times)["state"].values).permute(2, 0, 1)
+    settings = dict(epochs=60, target_sparsity=0.5, seed=3)
+    bagged = infer_network(trajectories, times, resamples=3, **settings)
+    assert torch.equal(bagged.weights, infer_network(trajectories, times, resamples=3, **settings).weights)
+    assert (bagged.weights.diag() == 0).all() and bagged.weights.abs().max() <= 1
+    # by hand: the same bootstrap draws, fitted one by one, normalised and averaged
+    draws = np.random.default_rng(3).integers(0, 16, size=(3, 16))
+    fits = [
+        infer_network(trajectories[torch.as_tensor(d)], times, epochs=60, target_sparsity=0.5, seed=3 * 3 + b).weights
+        for b, d in enumerate(draws)
+    ]
+    expected = torch.stack([w.abs() / w.abs().max() for w in fits]).mean(0)
+    torch.testing.assert_close(bagged.weights.abs(), expected)
+    single = infer_network(trajectories, times, **settings)
+    assert torch.equal(single.weights, infer_network(trajectories, times, resamples=0, **settings).weights)
+    with pytest.raises(ValueError, match="resamples: -1 is negative"):
+        infer_network(trajectories, times, resamples=-1)
