@@ -103,3 +103,19 @@ def test_a_gated_model_and_unknown_layers_are_refused():
     biogrn.regulate(model, genes="unit", gate="hill")
     with pytest.raises(ValueError, match="still carry a gene gate"):
         compact_channels(model, torch.randn(2, 2, 12, 12))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
+def test_a_compacted_resnet_exports_to_onnx_and_onnxruntime_agrees(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from biogrn.integrations.export import export_onnx
+
+    torch.manual_seed(1)
+    net = resnet18(classes=5, channels=2, width=WIDTH)
+    convs = [(n, m) for n, m in net.named_modules() if isinstance(m, nn.Conv2d)]
+    allow = {f"{n}.weight": torch.rand(m.out_channels) > 0.5 for n, m in convs}
+    model = biogrn.regulate(net, genes="unit", allow=allow).remove().eval()
+    small, report = compact_channels(model, torch.randn(3, 2, 12, 12))
+    assert report.parameters_after < report.parameters_before
+    assert export_onnx(small, torch.randn(3, 2, 12, 12), tmp_path / "small.onnx") < 1e-5
