@@ -8,17 +8,20 @@ policy, one gene per output channel of every convolution, batch norms gated with
 The regulated model is baked (`Regulator.remove`) and its silent channels removed
 (`biogrn.integrations.channels.compact_channels`). For each variant: test accuracy, stored
 parameters, bytes of its state_dict, and CPU latency at batch 1 and 64 (median over interleaved
-rounds, so machine noise hits every variant alike), with ratios to the dense model; and how many
-test predictions the masked and the compacted model share.
+rounds, so machine noise hits every variant alike), with ratios to the dense model; how many
+test predictions the masked and the compacted model share; and the cost of a training step with
+the regulator attached against dense (interleaved blocks of `integrate_every` steps).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 
 import torch
 from efficiency import latencies, print_table
+from regulator_overhead import interleaved_step_times
 from torch import nn
 
 import biogrn
@@ -53,7 +56,7 @@ def train(model, data, epochs: int, seed: int, regulate: dict | None):
             reg.epoch_end()
         sparsity = f", unit sparsity {reg.sparsity():.1%}" if reg is not None else ""
         print(f"  epoch {epoch + 1}/{epochs}: {time.perf_counter() - start:.0f} s{sparsity}", flush=True)
-    return (reg.remove() if reg is not None else model).eval()
+    return model, opt, reg
 
 
 @torch.inference_mode()
@@ -70,6 +73,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=5)
+    parser.add_argument("--step-rounds", type=int, default=3, help="interleaved rounds of training-step timing")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -83,11 +87,26 @@ def main(argv=None) -> int:
         "start_epoch": 1,
         "end_epoch": max(2, args.epochs - 2),
     }
-    models = {}
+    trained = {}
     for label, settings in (("dense", None), ("unit genes, masked", regulated)):
         print(f"{label}:", flush=True)
         torch.manual_seed(args.seed)
-        models[label] = train(resnet18(10, 1, args.width), train_data, args.epochs, args.seed, settings)
+        trained[label] = train(resnet18(10, 1, args.width), train_data, args.epochs, args.seed, settings)
+    # the training step's cost, regulated (at 50% of its units pruned) against dense, interleaved; the
+    # timed steps train on, so every state is put back afterwards and the variants below are the trained ones
+    saved = copy.deepcopy(
+        {label: (m.state_dict(), o.state_dict(), r.state_dict() if r else None) for label, (m, o, r) in trained.items()}
+    )
+    batch = (train_data[0][:64], train_data[1][:64])
+    runs = {label: (*run, *batch) for label, run in trained.items()}
+    every = trained["unit genes, masked"][2].config.integrate_every
+    steps = interleaved_step_times(runs, every, args.step_rounds, torch.device("cpu"))
+    for label, (model, opt, reg) in trained.items():
+        model.load_state_dict(saved[label][0])
+        opt.load_state_dict(saved[label][1])
+        if reg is not None:
+            reg.load_state_dict(saved[label][2])
+    models = {label: (reg.remove() if reg is not None else model).eval() for label, (model, _, reg) in trained.items()}
     masked = models["unit genes, masked"]
     compact, report = compact_channels(masked, test_data[0][:32])
     models["unit genes, compacted"] = compact
@@ -108,6 +127,12 @@ def main(argv=None) -> int:
     print(
         f"\nmasked and compacted agree on {same} of {len(test_data[1])} test predictions; largest output "
         f"difference on the check batch {report.largest_difference:.2g}"
+    )
+    dense_step, regulated_step = steps["dense"], steps["unit genes, masked"]
+    print(
+        f"training step (batch 64): dense {dense_step * 1e3:.0f} ms, regulated {regulated_step * 1e3:.0f} ms "
+        f"({regulated_step / dense_step - 1:+.1%}; median of {args.step_rounds} interleaved "
+        f"blocks of {every} steps, one integration each, after {2 * every} steps of warm-up)"
     )
     widths = {n: m.out_channels for n, m in masked.named_modules() if isinstance(m, nn.Conv2d)}
     print("channels removed per convolution (of its width):")
