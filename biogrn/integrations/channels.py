@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from biogrn.regulation import GeneGate, count_parameters
+from biogrn.regulation import count_parameters, gated_modules
 
 __all__ = ["ChannelReport", "compact_channels"]
 
@@ -70,7 +70,7 @@ def compact_channels(
     """
     import torch_pruning as tp
 
-    gated = [n for n, m in model.named_modules() if any(isinstance(p, GeneGate) for p in _gates(m))]
+    gated = gated_modules(model)
     if gated:
         raise ValueError(f"model: {', '.join(gated)} still carry a gene gate; compact the model reg.remove() returns")
     compact = copy.deepcopy(model).eval()
@@ -84,8 +84,10 @@ def compact_channels(
         if unknown:
             raise ValueError(f"keep_layers: {unknown} are not modules of the model")
         kept = [by_name[n] for n in keep_layers]
+    was_training = model.training
     with torch.no_grad():
         expected = model.eval()(example)
+    model.train(was_training)
     graph = tp.DependencyGraph().build_dependency(compact, example_inputs=example)  # it traces through autograd
     with torch.no_grad():
         removed: dict[str, int] = {}
@@ -113,19 +115,19 @@ def compact_channels(
                     removed[name] = removed.get(name, 0) + dead.numel()
             group.prune(idxs=dead.tolist())
         got = compact(example)
+    if got.shape != expected.shape:
+        raise ValueError(
+            f"model: removing its silent channels changed the output's shape from {tuple(expected.shape)} to "
+            f"{tuple(got.shape)}; name the output layer in keep_layers"
+        )
     difference = float((got - expected).abs().max()) if got.numel() else 0.0
-    if got.shape != expected.shape or not torch.allclose(got, expected, rtol=rtol, atol=atol):
+    if not torch.allclose(got, expected, rtol=rtol, atol=atol):
         raise ValueError(
             f"model: removing its silent channels changed the output by up to {difference:.3g}; a layer in a "
             "coupled group maps a zero channel to something else, so nothing was removed"
         )
     report = ChannelReport(removed, count_parameters(model), count_parameters(compact), difference)
     return compact, report
-
-
-def _gates(module: nn.Module) -> list[nn.Module]:
-    plists = getattr(module, "parametrizations", None)
-    return [p for plist in plists.values() for p in plist] if plists is not None else []
 
 
 def _holds_parameters(module) -> bool:

@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
 from biogrn.core import atomic_write
-from biogrn.regulation import GeneGate
+from biogrn.regulation import gated_modules
 
 __all__ = ["export_onnx"]
 
@@ -39,12 +38,7 @@ def export_onnx(
     """
     import onnxruntime
 
-    gated = [
-        name
-        for name, module in model.named_modules()
-        if parametrize.is_parametrized(module)
-        and any(isinstance(p, GeneGate) for plist in module.parametrizations.values() for p in plist)
-    ]
+    gated = gated_modules(model)
     if gated:
         raise ValueError(f"model: {', '.join(gated)} still carry a gene gate; export the model reg.remove() returns")
     was_training = model.training

@@ -17,7 +17,7 @@ from biogrn.regulation._distributed import RankSync, refuse_sharded
 from biogrn.regulation._drive import DRIVES, GeneDrive, connection_drive, reduce_to_units
 from biogrn.regulation._edits import WeightEditor, reset_optimizer_entries
 from biogrn.regulation._factory import make_policy, transcription_from_config
-from biogrn.regulation._gate import GeneGate
+from biogrn.regulation._gate import GeneGate, gated_modules
 from biogrn.regulation._hebbian import HebbianRecorder
 from biogrn.regulation._norms import following_norms
 from biogrn.regulation._regulator import Regulator, regulate
@@ -41,6 +41,7 @@ __all__ = [
     "connection_drive",
     "count_parameters",
     "following_norms",
+    "gated_modules",
     "make_config",
     "make_policy",
     "reduce_to_units",

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
+from biogrn.core import stored_parameter
 from biogrn.regulation._gate import GeneGate
 from biogrn.regulation._gradients import GradientRecord, record_gradients
 from biogrn.regulation._tensors import RegulatedTensor
@@ -155,11 +156,7 @@ class Attachment:
     def stored_norm(self, index: int) -> tuple[Tensor, Tensor] | None:
         r"""The stored $(\gamma, \beta)$ of the batch norm that tensor `index`'s unit gene masks, else None."""
         norm = self.norms[index]
-        if norm is None:
-            return None
-        if self.norm_gates[index]:
-            return norm.parametrizations["weight"].original, norm.parametrizations["bias"].original
-        return norm.weight, norm.bias
+        return None if norm is None else (stored_parameter(norm, "weight"), stored_parameter(norm, "bias"))
 
     def remove(self) -> None:
         """Bake every gate into a plain tensor and unregister it (stored zeros need nothing)."""

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from biogrn.dynamics import hill_activation
 from biogrn.regulation._gradients import GradientRecord
 
-__all__ = ["GeneGate"]
+__all__ = ["GeneGate", "gated_modules"]
 
 
 class _GateAndRecord(torch.autograd.Function):
@@ -81,3 +81,12 @@ class GeneGate(nn.Module):
         if self._records and weight.requires_grad and torch.is_grad_enabled():
             return _GateAndRecord.apply(weight, self.factor(), self.record)
         return weight * self.factor()
+
+
+def gated_modules(model: nn.Module) -> list[str]:
+    """Names of the modules of `model` that still carry a `GeneGate` (a model before `Regulator.remove`)."""
+    return [
+        name
+        for name, module in model.named_modules()
+        if any(isinstance(p, GeneGate) for plist in getattr(module, "parametrizations", {}).values() for p in plist)
+    ]

@@ -21,7 +21,7 @@ import time
 
 import torch
 from efficiency import latencies, print_table
-from regulator_overhead import interleaved_step_times
+from regulator_overhead import interleaved_step_times, train_step
 from torch import nn
 
 import biogrn
@@ -30,9 +30,9 @@ from biogrn.integrations.channels import compact_channels
 from biogrn.models import resnet18
 
 
-def images(split, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def images(split, shape: tuple[int, ...], size: int) -> tuple[torch.Tensor, torch.Tensor]:
     x, y = split.tensors
-    x = x.reshape(-1, 1, 8, 8)
+    x = x.reshape(-1, *shape)
     return nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False), y
 
 
@@ -46,11 +46,7 @@ def train(model, data, epochs: int, seed: int, regulate: dict | None):
         model.train()
         start = time.perf_counter()
         for batch in torch.randperm(len(y), generator=generator).split(64):
-            opt.zero_grad()
-            nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
-            opt.step()
-            if reg is not None:
-                reg.step()
+            train_step(model, opt, reg, x[batch], y[batch])
         schedule.step()
         if reg is not None:
             reg.epoch_end()
@@ -79,7 +75,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
 
     splits = digits(seed=args.seed)
-    train_data, test_data = images(splits.train, args.size), images(splits.test, args.size)
+    train_data, test_data = (images(part, splits.image_shape, args.size) for part in (splits.train, splits.test))
     regulated = {
         "genes": "unit",
         "policy": "target",

@@ -119,3 +119,15 @@ def test_a_compacted_resnet_exports_to_onnx_and_onnxruntime_agrees(tmp_path):
     small, report = compact_channels(model, torch.randn(3, 2, 12, 12))
     assert report.parameters_after < report.parameters_before
     assert export_onnx(small, torch.randn(3, 2, 12, 12), tmp_path / "small.onnx") < 1e-5
+
+
+def test_the_callers_model_keeps_its_mode_and_a_changed_output_shape_is_refused():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    with torch.no_grad():
+        model[2].weight[1] = 0
+        model[2].bias[1] = 0  # output 1 is silent: removable only when nothing keeps it
+    model.train()
+    compact_channels(model, torch.randn(5, 3))
+    assert model.training
+    with pytest.raises(ValueError, match=r"changed the output's shape from \(5, 2\) to \(5, 1\); name the output"):
+        compact_channels(model, torch.randn(5, 3), keep_layers=[])
