@@ -1,5 +1,5 @@
 """Shared ground of every layer: errors, validation rules, memory estimates, atomic files, random
-streams, tables, segment reductions.
+streams, tables, segment reductions, scratch buffers.
 
 Nothing here imports another part of biogrn.
 """
@@ -8,6 +8,7 @@ from biogrn.core._atomic import atomic_write
 from biogrn.core._errors import CheckpointError, ConfigError, DataError, DivergedError, format_validation_error
 from biogrn.core._memory import available_bytes, format_bytes, require_memory
 from biogrn.core._parameters import stored_parameter
+from biogrn.core._scratch import Scratch
 from biogrn.core._segments import segment_counts, segment_sums
 from biogrn.core._streams import stream_seed
 from biogrn.core._tables import read_table
@@ -19,6 +20,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DivergedError",
+    "Scratch",
     "Seed",
     "atomic_write",
     "available_bytes",

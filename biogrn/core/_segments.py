@@ -13,7 +13,12 @@ __all__ = ["segment_counts", "segment_sums"]
 
 
 def segment_sums(x: Tensor, slices: list[slice]) -> Tensor:
-    """$\\sum_{c \\in s} x_c$ for each slice $s$, on `x`'s device, shape `(len(slices),)`."""
+    """$\\sum_{c \\in s} x_c$ for each slice $s$, on `x`'s device, shape `(len(slices),)`.
+
+    A boolean `x` is counted (int64) without converting it: a bool sum casts every entry first.
+    """
+    if x.dtype == torch.bool:
+        return torch.stack([torch.count_nonzero(x[s]) for s in slices])
     return torch.stack([x[s].sum() for s in slices])
 
 

@@ -16,7 +16,14 @@ from biogrn.policies._baselines import ListingPolicy, MagnitudePolicy, RigLPolic
 from biogrn.policies._gene import GenePolicy
 from biogrn.policies._hysteresis import HysteresisPolicy, expression_quantile
 from biogrn.policies._importance import importance, normalize_per_layer
-from biogrn.policies._rewiring import deficit, gumbel_topk, mean_distance, rewiring_logits, rewiring_probabilities
+from biogrn.policies._rewiring import (
+    deficit,
+    draw_without_replacement,
+    gumbel_topk,
+    mean_distance,
+    rewiring_logits,
+    rewiring_probabilities,
+)
 from biogrn.policies._schedules import (
     ConstantSigma,
     ExponentialSigma,
@@ -47,6 +54,7 @@ __all__ = [
     "SemiStructuredPolicy",
     "cubic_sparsity",
     "deficit",
+    "draw_without_replacement",
     "drop_fraction",
     "expression_quantile",
     "gumbel_topk",

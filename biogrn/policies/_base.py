@@ -10,11 +10,13 @@ the regulator itself.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
 from torch import Tensor
+
+from biogrn.core import Scratch
 
 __all__ = ["Decision", "Policy", "PolicyView"]
 
@@ -49,6 +51,9 @@ class PolicyView:
     last_gradient: Tensor | None = None
     """$|g|$ of the last backward pass per gene ($g$ the dense gradient of the effective weight);
     present only for policies that declare `needs_last_gradient`."""
+    scratch: Scratch = field(default_factory=lambda: Scratch(hold=False))
+    """Buffers for the decision's temporaries, kept between updates by the regulator (fresh
+    ones by default)."""
 
     @property
     def active(self) -> Tensor:

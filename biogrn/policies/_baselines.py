@@ -20,7 +20,7 @@ from torch import Tensor
 
 from biogrn.core import segment_counts
 from biogrn.policies._base import Decision, Policy, PolicyView
-from biogrn.policies._rewiring import gumbel_topk, mean_distance, rewiring_logits
+from biogrn.policies._rewiring import draw_without_replacement, mean_distance, rewiring_logits
 from biogrn.policies._schedules import drop_fraction
 from biogrn.policies._thresholds import ScheduledThreshold, lowest_active
 
@@ -80,7 +80,7 @@ class _DropGrow(Policy):
         for sl, n_allowed in zip(view.slices, allowed):
             n_prune = max(0, n_allowed - round((1 - self.target_sparsity) * (sl.stop - sl.start)))
             uniform = torch.where(view.allow[sl], 0.0, -math.inf)
-            prune[sl][gumbel_topk(uniform, n_prune, view.generator)] = True
+            prune[sl][draw_without_replacement(uniform, n_prune, view.generator)] = True
         return prune
 
     def eligible(self, active: Tensor, pruned: Tensor, allow: Tensor) -> Tensor:
@@ -118,7 +118,7 @@ class SETPolicy(_DropGrow):
         return ~active & allow
 
     def choose(self, view: PolicyView, sl: slice, eligible: Tensor, k: int) -> Tensor:
-        return gumbel_topk(torch.where(eligible, 0.0, -math.inf), k, view.generator)
+        return draw_without_replacement(torch.where(eligible, 0.0, -math.inf), k, view.generator)
 
 
 class RigLPolicy(_DropGrow):
@@ -196,7 +196,7 @@ class ListingPolicy(Policy):
             k = min(self.max_regrow, n) if self.rewire else 0
             if k:
                 logits = rewiring_logits(mean_distance(scores[sl]), self.candidates[sl], view.sigma)
-                drawn[sl][gumbel_topk(logits, k, view.generator)] = True
+                drawn[sl][draw_without_replacement(logits, k, view.generator)] = True
         self.candidates &= ~drawn
         new_mask = keep | drawn
         return Decision(active & ~new_mask, ~active & new_mask, taus)

@@ -10,7 +10,7 @@ from torch import Tensor
 from biogrn.core import segment_counts
 from biogrn.policies._base import Decision, Policy, PolicyView
 from biogrn.policies._importance import importance
-from biogrn.policies._rewiring import deficit, gumbel_topk, mean_distance, rewiring_logits
+from biogrn.policies._rewiring import deficit, draw_without_replacement, mean_distance, rewiring_logits
 from biogrn.policies._thresholds import PaperThreshold, ScheduledThreshold
 
 __all__ = ["GenePolicy"]
@@ -62,14 +62,23 @@ class GenePolicy(Policy):
 
     def scores(self, view: PolicyView) -> Tensor:
         """Eq. 2 for every gene, flat."""
+        out = view.scratch("scores", view.n_genes, view.expression.dtype, view.device)
         return importance(
-            view.magnitude, view.expression, list(view.slices), self.alpha, self.beta, view.time, self.normalization
+            view.magnitude,
+            view.expression,
+            list(view.slices),
+            self.alpha,
+            self.beta,
+            view.time,
+            self.normalization,
+            out,
         )
 
     def decide(self, view: PolicyView) -> Decision:
         scores = self.scores(view)
-        active = view.active
-        candidates = ~active & view.allow
+        active = torch.gt(view.mask, 0, out=view.scratch("active", view.n_genes, torch.bool, view.device))
+        candidates = torch.logical_not(active, out=view.scratch("candidates", view.n_genes, torch.bool, view.device))
+        candidates &= view.allow
         slices = list(view.slices)
         counts = zip(*segment_counts(candidates, active, slices=slices))
         regrow = [
@@ -85,8 +94,13 @@ class GenePolicy(Policy):
         for i, sl in enumerate(slices):
             if regrow[i] == 0:
                 continue
-            delta = deficit(scores[sl], layer_tau[i]) if self.delta == "deficit" else mean_distance(scores[sl])
-            grow[sl][gumbel_topk(rewiring_logits(delta, candidates[sl], view.sigma), regrow[i], view.generator)] = True
+            buffer = view.scratch("delta", sl.stop - sl.start, scores.dtype, view.device)
+            if self.delta == "deficit":
+                delta = deficit(scores[sl], layer_tau[i], out=buffer)
+            else:
+                delta = mean_distance(scores[sl])
+            logits = rewiring_logits(delta, candidates[sl], view.sigma, out=buffer)
+            grow[sl][draw_without_replacement(logits, regrow[i], view.generator, scratch=view.scratch)] = True
         return Decision(prune, grow, layer_tau)
 
     def state_dict(self) -> dict:

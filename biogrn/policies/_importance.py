@@ -46,6 +46,7 @@ def importance(
     beta: float,
     time: float,
     normalization: str = "mean",
+    out: Tensor | None = None,
 ) -> Tensor:
     r"""Eq. 2 for every gene: $S = \hat{|w|} + \alpha \hat p + \beta\,\mathrm{Time}$.
 
@@ -54,7 +55,17 @@ def importance(
         expression: protein level $p$ per gene, shape `(n_genes,)`.
         slices: each layer's contiguous slice of the flat gene axis.
         time: training progress in $[0, 1]$.
+        out: where to write $S$ (no other temporary of the genes' size is made).
     """
-    w_hat = normalize_per_layer(magnitude, slices, normalization)
-    p_hat = normalize_per_layer(expression.clamp_min(0.0), slices, normalization)
-    return torch.add(w_hat, p_hat, alpha=alpha).add_(beta * time)
+    scores = torch.clamp_min(expression, 0.0, out=out)
+    normalize_per_layer(scores, slices, normalization, out=scores)
+    scores.mul_(alpha)
+    if normalization == "none":
+        scores.add_(magnitude)
+    else:
+        tiny = torch.finfo(magnitude.dtype).tiny
+        for s in slices:
+            part = magnitude[s]
+            reference = part.mean() if normalization == "mean" else part.max()
+            scores[s].addcdiv_(part, reference.clamp_min(tiny))
+    return scores.add_(beta * time)

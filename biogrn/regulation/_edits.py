@@ -3,6 +3,9 @@
 Pruned weights become exact zeros; regrown ones start at zero or at small random values; the
 optimizer's per-entry state (Adam moments, momentum) is reset wherever a connection changed, so
 a regrown connection does not inherit the moments of the one that was cut.
+
+Edits go by index: after the first prune an update changes a few hundred genes of millions, so
+the editor touches those entries only instead of passing over every tensor it edits.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import torch
 from torch import Tensor
 
 from biogrn.regulation._attachment import Attachment
+from biogrn.regulation._tensors import RegulatedTensor
 
-__all__ = ["WeightEditor", "reset_optimizer_entries"]
+__all__ = ["GeneEdit", "WeightEditor", "reset_optimizer_entries"]
 
 
 def reset_optimizer_entries(optimizer: torch.optim.Optimizer | None, param: Tensor, where: Tensor) -> None:
@@ -21,14 +25,66 @@ def reset_optimizer_entries(optimizer: torch.optim.Optimizer | None, param: Tens
     Every state tensor with the parameter's shape is per-entry state; scalars such as Adam's step
     count are shared by the whole tensor and left alone.
     """
-    if optimizer is None:
-        return
-    state = optimizer.state.get(param)
+    for value in _entry_state(optimizer, param):
+        value.masked_fill_(where, 0)
+
+
+def _entry_state(optimizer: torch.optim.Optimizer | None, param: Tensor) -> list[Tensor]:
+    state = optimizer.state.get(param) if optimizer is not None else None
     if not state:
-        return
-    for value in state.values():
-        if torch.is_tensor(value) and value.shape == param.shape:
-            value.masked_fill_(where, 0)
+        return []
+    return [v for v in state.values() if torch.is_tensor(v) and v.shape == param.shape]
+
+
+def _fill_genes(tensor: RegulatedTensor, x: Tensor, genes: Tensor, value: float) -> None:
+    """Set the entries of weight-shaped `x` that belong to `genes` (indices within the tensor) to `value`."""
+    if tensor.genes == "unit":
+        x.index_fill_(0, genes, value)
+    elif x.is_contiguous():
+        x.view(-1).index_fill_(0, genes, value)
+    else:  # channels-last and other layouts: the flat gene index is the row-major index
+        x[torch.unravel_index(genes, x.shape)] = value
+
+
+def _put_genes(tensor: RegulatedTensor, x: Tensor, genes: Tensor, values: Tensor) -> None:
+    """Write `values` (one per gene, or one fan-in row per unit gene) into weight-shaped `x` at `genes`."""
+    if tensor.genes == "unit":
+        x.index_copy_(0, genes, values.view((-1, *x.shape[1:])))
+    else:
+        x[torch.unravel_index(genes, x.shape)] = values
+
+
+class GeneEdit:
+    """The genes one decision changes, by index.
+
+    Args:
+        changed: sorted flat indices of the genes pruned or regrown.
+        grown: for each of them, whether it was regrown (else pruned).
+        slices: each tensor's slice of the gene axis.
+
+    One host read: where each tensor's genes start in `changed`, and how many of them grew.
+    """
+
+    def __init__(self, changed: Tensor, grown: Tensor, slices: list[slice]):
+        self.changed, self.grown = changed, grown
+        starts = torch.tensor([s.start for s in slices] + [slices[-1].stop], device=changed.device)
+        bounds = torch.searchsorted(changed, starts)
+        grown_before = torch.cat([grown.new_zeros(1, dtype=torch.long), grown.cumsum(0)])[bounds]
+        bounds, grown_before = torch.stack([bounds, grown_before]).tolist()
+        self.ranges = list(zip(bounds[:-1], bounds[1:]))
+        self.n_regrown = [b - a for a, b in zip(grown_before[:-1], grown_before[1:])]
+        self.n_pruned = [hi - lo - g for (lo, hi), g in zip(self.ranges, self.n_regrown)]
+
+    @classmethod
+    def from_masks(cls, prune: Tensor, grow: Tensor, slices: list[slice]) -> GeneEdit:
+        """From boolean masks over genes (disjoint: a decision prunes active genes, grows inactive ones)."""
+        changed = (prune | grow).nonzero().squeeze(1)
+        return cls(changed, grow[changed], slices)
+
+    def of_tensor(self, index: int, start: int) -> tuple[Tensor, Tensor]:
+        """Tensor `index`'s changed genes (indices within the tensor) and which of them grew."""
+        lo, hi = self.ranges[index]
+        return self.changed[lo:hi] - start, self.grown[lo:hi]
 
 
 class WeightEditor:
@@ -57,38 +113,45 @@ class WeightEditor:
         self.optimizer: torch.optim.Optimizer | None = None
 
     @torch.no_grad()
-    def apply(self, prune: Tensor, grow: Tensor) -> None:
+    def apply(self, edit: GeneEdit) -> None:
         """Zero pruned weights, initialise regrown ones and reset their optimizer moments."""
         for index, (tensor, sl) in enumerate(zip(self.attachment.tensors, self.slices)):
-            shape = tensor.gene_view_shape
-            pruned, grown = prune[sl].view(shape), grow[sl].view(shape)
+            genes, grown = edit.of_tensor(index, sl.start)
+            if not genes.numel():
+                continue
             weight = tensor.original
-            weight.masked_fill_(pruned, 0)
-            if self.regrow_init == "zero":
-                weight.masked_fill_(grown, 0)
-            else:
-                keep = (self.mask[sl].view(shape) > 0) & ~grown
-                kept = weight[keep.expand_as(weight)]
-                scale = self.regrow_scale * (kept.std() if kept.numel() > 1 else weight.std())
-                noise = (
-                    torch.randn(weight.shape, generator=self.generator, device=weight.device, dtype=weight.dtype)
-                    * scale
-                )
-                weight.copy_(torch.where(grown, noise, weight))
-            reset_optimizer_entries(self.optimizer, weight, pruned | grown)
+            _fill_genes(tensor, weight, genes, 0.0)
+            if self.regrow_init == "normal" and edit.n_regrown[index]:
+                self._draw_regrown(tensor, sl, weight, genes[grown])
+            for value in _entry_state(self.optimizer, weight):
+                _fill_genes(tensor, value, genes, 0.0)
+            # unit genes: the bias and the batch norm of a unit are per-gene vectors
             bias = self.attachment.stored_bias(index)
             if bias is not None:
-                changed = prune[sl] | grow[sl]
-                bias.masked_fill_(changed, 0)
-                reset_optimizer_entries(self.optimizer, bias, changed)
+                bias.index_fill_(0, genes, 0.0)
+                for value in _entry_state(self.optimizer, bias):
+                    value.index_fill_(0, genes, 0.0)
             norm = self.attachment.stored_norm(index)
             if norm is not None:  # a pruned unit's norm outputs zero; a regrown one starts as a fresh norm
                 scale, shift = norm
-                scale.masked_fill_(prune[sl], 0).masked_fill_(grow[sl], 1)
-                shift.masked_fill_(prune[sl] | grow[sl], 0)
+                scale.index_put_((genes,), grown.to(scale.dtype))
+                shift.index_fill_(0, genes, 0.0)
                 module = self.attachment.norms[index]
-                if module.running_mean is not None:
-                    module.running_mean.masked_fill_(grow[sl], 0)
-                    module.running_var.masked_fill_(grow[sl], 1)
+                if module.running_mean is not None and edit.n_regrown[index]:
+                    module.running_mean.index_fill_(0, genes[grown], 0.0)
+                    module.running_var.index_fill_(0, genes[grown], 1.0)
                 for value in norm:
-                    reset_optimizer_entries(self.optimizer, value, prune[sl] | grow[sl])
+                    for state in _entry_state(self.optimizer, value):
+                        state.index_fill_(0, genes, 0.0)
+
+    def _draw_regrown(self, tensor: RegulatedTensor, sl: slice, weight: Tensor, grown: Tensor) -> None:
+        r"""Regrown weights $\sim N(0, (s\,\mathrm{std}_{\text{kept}})^2)$, kept = active and not just regrown."""
+        keep = self.mask[sl].view(tensor.gene_view_shape) > 0
+        keep.view(-1)[grown] = False
+        kept = weight[keep.expand_as(weight)]
+        scale = self.regrow_scale * (kept.std() if kept.numel() > 1 else weight.std())
+        per_gene = weight[0].numel() if tensor.genes == "unit" else 1
+        noise = torch.randn(
+            grown.numel() * per_gene, generator=self.generator, device=weight.device, dtype=weight.dtype
+        )
+        _put_genes(tensor, weight, grown, noise.mul_(scale))

@@ -27,14 +27,14 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from biogrn.core import segment_counts, stream_seed
+from biogrn.core import Scratch, stream_seed
 from biogrn.dynamics import GeneField, GeneState, integrate
 from biogrn.policies import PolicyView, importance, make_sigma_schedule
 from biogrn.regulation._attachment import Attachment
 from biogrn.regulation._clock import GeneClock
 from biogrn.regulation._distributed import RankSync, refuse_sharded
 from biogrn.regulation._drive import GeneDrive
-from biogrn.regulation._edits import WeightEditor
+from biogrn.regulation._edits import GeneEdit, WeightEditor
 from biogrn.regulation._factory import make_policy, transcription_from_config
 from biogrn.regulation._gate import GeneGate
 from biogrn.regulation._gradients import GradientRecord
@@ -46,6 +46,13 @@ from biogrn.regulation._tensors import RegulatedTensor, select_tensors
 __all__ = ["Regulator", "regulate"]
 
 STATE_VERSION = 2
+
+_SAME_SIZE_INTEGER = {
+    torch.float64: torch.int64,
+    torch.float32: torch.int32,
+    torch.float16: torch.int16,
+    torch.bfloat16: torch.int16,
+}
 
 _HOLDERS: weakref.WeakKeyDictionary[nn.Module, dict[str, weakref.ref]] = weakref.WeakKeyDictionary()
 """Which live Regulator holds which tensor of a module: two on one tensor would mask and record
@@ -159,6 +166,8 @@ class Regulator:
         )
         self.clock = GeneClock(config.epochs)
         self.history: list[dict] = []
+        self.scratch = Scratch()
+        """The update's temporaries, kept between updates on a CPU (`biogrn.core.Scratch`)."""
         self._non_finite_warned = False
         for tensor in self.tensors:
             _HOLDERS.setdefault(tensor.module, {})[tensor.param] = weakref.ref(self)
@@ -348,9 +357,14 @@ class Regulator:
         """Weight-shaped values of every tensor as one flat per-gene tensor in the state's dtype."""
         return torch.cat([t.per_gene(v) for t, v in zip(self.tensors, values)]).to(self.genes.y.dtype)
 
-    def magnitudes(self) -> Tensor:
+    def magnitudes(self, out: Tensor | None = None) -> Tensor:
         """$|w|$ per gene (fan-in mean for unit genes), flat."""
-        return self._per_gene([t.original.detach().abs() for t in self.tensors])
+        if self.config.genes == "unit" or self.genes.y.dtype != self.mask.dtype:
+            return self._per_gene([t.original.detach().abs() for t in self.tensors])
+        flat = torch.empty_like(self.mask) if out is None else out  # connection genes: |w| straight into each slice
+        for tensor, sl in zip(self.tensors, self.genes.slices):
+            torch.abs(tensor.original.detach().reshape(-1), out=flat[sl])
+        return flat
 
     def scores(self) -> Tensor:
         """Eq. 2 for every gene, flat, with the config's alpha, beta and normalisation."""
@@ -376,8 +390,9 @@ class Regulator:
 
     def view(self) -> PolicyView:
         """The frozen picture of the genes that the policy decides from."""
+        magnitude = self.scratch("magnitude", self.genes.n_genes, self.mask.dtype, self.device)
         return PolicyView(
-            magnitude=self.magnitudes(),
+            magnitude=self.magnitudes(out=magnitude),
             expression=self.genes.p,
             mask=self.mask,
             allow=self.allow,
@@ -388,6 +403,7 @@ class Regulator:
             sigma=self.sigma,
             generator=self.generator,
             last_gradient=self.last_gradient() if self.policy.needs_last_gradient else None,
+            scratch=self.scratch,
         )
 
     def update(self) -> dict:
@@ -395,8 +411,7 @@ class Regulator:
         self._check_attached()
         view = self.view()
         decision = self.policy.decide(view)
-        self._apply(decision.prune, decision.grow)
-        n_pruned, n_regrown = segment_counts(decision.prune, decision.grow, slices=self.genes.slices)
+        edit = self._apply(decision.prune, decision.grow)
         tau = decision.tau.tolist() if decision.tau is not None else [float("nan")] * len(self.genes.slices)
         record = {
             "step": self.clock.step_count,
@@ -404,22 +419,23 @@ class Regulator:
             "time": view.time,
             "sigma": view.sigma,
             "frozen": bool(self.policy.frozen),
-            "n_pruned": [int(x) for x in n_pruned],
-            "n_regrown": [int(x) for x in n_regrown],
+            "n_pruned": edit.n_pruned,
+            "n_regrown": edit.n_regrown,
             "tau": [float(x) for x in tau],
-            "sparsity": list(self.layer_sparsity().values()),
+            "sparsity": [n / t.n_genes for n, t in zip(self._n_pruned, self.tensors)],
             "non_finite_drive": int(self.drive.non_finite),
         }
         self.history.append(record)
         return record
 
-    def _apply(self, prune: Tensor, grow: Tensor) -> None:
+    def _apply(self, prune: Tensor, grow: Tensor) -> GeneEdit:
         """Mask off `prune`, mask on `grow`; policies that zero pruned weights also edit the weights."""
-        self.mask.masked_fill_(prune, 0)
-        self.mask.masked_fill_(grow, 1)
+        edit = GeneEdit.from_masks(prune, grow, self.genes.slices)
+        self.mask.index_put_((edit.changed,), edit.grown.to(self.mask.dtype))
         if self.policy.zeroes_pruned:
-            self.editor.apply(prune, grow)
+            self.editor.apply(edit)
         self._mask_changed()
+        return edit
 
     def _enable_records(self) -> None:
         """Whether the gradient of the coming step (number `step_count + 1`) enters the drive.
@@ -434,7 +450,18 @@ class Regulator:
 
     def _mask_changed(self) -> None:
         # one host read per change of the mask (attachment, update, load), none per step
-        self.attachment.any_pruned = bool((self.mask == 0).any())
+        self._n_pruned = self._pruned_counts()
+        self.attachment.any_pruned = any(self._n_pruned)
+
+    def _pruned_counts(self) -> list[int]:
+        """Pruned genes of each tensor, one host read.
+
+        The mask holds +0.0 and 1.0 only, so its active entries are the nonzero bit patterns:
+        counted through an integer view, which is exact at any size and makes no temporary.
+        """
+        bits = self.mask.view(_SAME_SIZE_INTEGER[self.mask.dtype])
+        active = torch.stack([torch.count_nonzero(bits[sl]) for sl in self.genes.slices]).tolist()
+        return [t.n_genes - a for t, a in zip(self.tensors, active)]
 
     @property
     def regrow_init(self) -> str:
@@ -458,8 +485,7 @@ class Regulator:
 
     def layer_sparsity(self) -> dict[str, float]:
         """Fraction of pruned connections of each regulated weight."""
-        pruned = segment_counts(self.mask == 0, slices=self.genes.slices)
-        return {t.name: k / t.n_genes for t, k in zip(self.tensors, pruned)}
+        return {t.name: k / t.n_genes for t, k in zip(self.tensors, self._pruned_counts())}
 
     def sparsity(self) -> float:
         """Fraction of pruned connections over every regulated weight."""

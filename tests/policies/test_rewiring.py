@@ -12,6 +12,7 @@ from biogrn.policies import (
     ExponentialSigma,
     PaperSigma,
     deficit,
+    draw_without_replacement,
     gumbel_topk,
     make_sigma_schedule,
     mean_distance,
@@ -121,3 +122,94 @@ def test_the_prefiltered_top_k_is_exactly_topk(n, k, masked, seed, ties):
     assert torch.equal(keys[indices], values)
     assert torch.equal(values.sort().values, expected.sort().values)
     assert indices.unique().numel() == k
+
+
+def _pair_probabilities(logits: torch.Tensor) -> dict[tuple[int, int], float]:
+    """Exact law of the unordered pair drawn without replacement: P{i, j} = p_i p_j/(1 - p_i) + p_j p_i/(1 - p_j)."""
+    p = torch.softmax(logits.double(), 0)
+    drawable = torch.isfinite(logits).nonzero().squeeze(1).tolist()
+    return {
+        (i, j): float(p[i] * p[j] / (1 - p[i]) + p[j] * p[i] / (1 - p[j]))
+        for a, i in enumerate(drawable)
+        for j in drawable[a + 1 :]
+    }
+
+
+def _pair_law_pvalue(draw, logits: torch.Tensor, n: int = 12_000) -> float:
+    law = _pair_probabilities(logits)
+    cells = {pair: c for c, pair in enumerate(law)}
+    counts = np.zeros(len(law))
+    generator = torch.Generator().manual_seed(11)
+    for _ in range(n):
+        i, j = sorted(draw(logits, 2, generator).tolist())
+        counts[cells[(i, j)]] += 1
+    return chisquare(counts, n * np.array(list(law.values())))[1]
+
+
+# 21 drawable entries: their weights sum to 16.5 >= 8k, so successive sampling draws (no hand-over)
+PAIR_LOGITS = torch.cat([torch.linspace(0.0, -0.5, 21), torch.full((3,), -math.inf)])[
+    torch.randperm(24, generator=torch.Generator().manual_seed(0))
+]
+
+
+def test_successive_draws_have_the_law_of_sampling_without_replacement(monkeypatch):
+    from biogrn.policies import _rewiring
+
+    handed_over = []
+    monkeypatch.setattr(_rewiring, "gumbel_topk", lambda *a: handed_over.append(a) or gumbel_topk(*a))
+    assert _pair_law_pvalue(draw_without_replacement, PAIR_LOGITS) > 1e-3
+    assert not handed_over  # the successive path drew every pair
+
+
+def test_the_hand_over_to_gumbel_keys_keeps_the_law(monkeypatch):
+    from biogrn.policies import _rewiring
+
+    # keep only the first new entry of each round (still successive sampling), so that one round
+    # leaves the second pick to the Gumbel hand-over over the entries not yet kept
+    first_only = _rewiring._first_occurrences
+    monkeypatch.setattr(_rewiring, "_first_occurrences", lambda index: first_only(index)[:1])
+    handed_over = []
+    monkeypatch.setattr(_rewiring, "gumbel_topk", lambda *a: handed_over.append(a) or gumbel_topk(*a))
+    draw = lambda logits, k, generator: draw_without_replacement(logits, k, generator, rounds=1)
+    assert _pair_law_pvalue(draw, PAIR_LOGITS, n=6000) > 1e-3
+    assert len(handed_over) == 6000 and all(a[1] == 1 for a in handed_over)
+
+
+def test_gumbel_keys_have_the_same_pair_law():
+    assert _pair_law_pvalue(gumbel_topk, PAIR_LOGITS, n=6000) > 1e-3
+
+
+@given(st.integers(1, 3000), st.integers(0, 2**31 - 1), st.floats(0.01, 0.99), st.floats(0.05, 50.0), st.data())
+def test_draw_without_replacement_returns_k_distinct_drawable_entries(n, seed, share, spread, data):
+    gen = torch.Generator().manual_seed(seed)
+    candidates = torch.rand(n, generator=gen) < share
+    n_candidates = int(candidates.sum())
+    k = data.draw(st.integers(0, n_candidates))
+    logits = rewiring_logits(torch.rand(n, generator=gen) * spread, candidates, 1.0)
+    drawn = draw_without_replacement(logits, k, torch.Generator().manual_seed(seed))
+    assert drawn.numel() == k and drawn.unique().numel() == k
+    assert candidates[drawn].all()
+    again = draw_without_replacement(logits, k, torch.Generator().manual_seed(seed))
+    assert torch.equal(drawn, again)  # a seed gives the same draw
+
+
+def test_draw_without_replacement_refuses_more_than_the_candidates():
+    logits = rewiring_logits(torch.zeros(40), torch.arange(40) < 20, 1.0)
+    with pytest.raises(ValueError, match="exceeds the number of candidates"):
+        draw_without_replacement(logits, 21)
+    with pytest.raises(ValueError, match="k: -1"):
+        draw_without_replacement(logits, -1)
+    with pytest.raises(ValueError, match="exceeds the number of candidates"):
+        draw_without_replacement(torch.full((5,), -math.inf), 1)
+
+
+def test_draw_without_replacement_into_kept_buffers_equals_fresh_ones():
+    from biogrn.core import Scratch
+
+    logits = rewiring_logits(torch.rand(5000), torch.rand(5000) < 0.5, 0.3)
+    scratch = Scratch()
+    for seed in range(3):
+        fresh = draw_without_replacement(logits, 50, torch.Generator().manual_seed(seed))
+        kept = draw_without_replacement(logits, 50, torch.Generator().manual_seed(seed), scratch=scratch)
+        assert torch.equal(fresh, kept)
+    assert scratch.nbytes == 5000 * (4 + 8)  # one float32 weight and one float64 sum per entry, reused
