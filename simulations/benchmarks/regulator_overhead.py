@@ -1,6 +1,7 @@
 """Regulator cost on an MLP of 2.1 M connections (1024-1024-1024-10), measured side by side.
 
     cd simulations/benchmarks && python regulator_overhead.py [--device cuda] [--repeats 30]
+    python regulator_overhead.py --batches --genes --repeats 20      # the update alone
 
 Prints medians and ratios of:
 1. a training step (forward, backward, Adam) with and without the regulator (steps interleaved,
@@ -190,9 +191,13 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--batches", type=int, nargs="+", default=[64, 512])
+    parser.add_argument("--batches", type=int, nargs="*", default=[64, 512], help="none: no training-step table")
     parser.add_argument(
-        "--genes", type=int, nargs="+", default=[2_109_440], help="gene counts for the gene-state update table"
+        "--genes",
+        type=int,
+        nargs="*",
+        default=[2_109_440],
+        help="gene counts for the gene-state update table (none: no table)",
     )
     args = parser.parse_args(argv)
     device = torch.device(args.device)

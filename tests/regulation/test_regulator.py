@@ -509,3 +509,20 @@ def test_one_tensor_is_held_by_one_regulator_at_a_time():
         biogrn.regulate(gated, gate="hill")  # its GeneGate is still on the weight
     first.remove()
     biogrn.regulate(model, layers=["0"])
+
+
+@given(st.integers(0, 2**31 - 1), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_a_gene_edit_counts_what_the_masks_hold(seed, prune_share, grow_share):
+    from biogrn.regulation._edits import GeneEdit
+
+    generator = torch.Generator().manual_seed(seed)
+    slices = [slice(0, 7), slice(7, 7), slice(7, 40), slice(40, 41)]
+    prune = torch.rand(41, generator=generator) < prune_share
+    grow = (torch.rand(41, generator=generator) < grow_share) & ~prune
+    edit = GeneEdit.from_masks(prune, grow, slices)
+    assert edit.n_pruned == [int(prune[s].sum()) for s in slices]
+    assert edit.n_regrown == [int(grow[s].sum()) for s in slices]
+    for index, s in enumerate(slices):
+        genes, grown = edit.of_tensor(index, s.start)
+        assert genes.tolist() == (prune[s] | grow[s]).nonzero().squeeze(1).tolist()
+        assert grown.tolist() == grow[s][genes].tolist()
