@@ -137,10 +137,11 @@ def draw_without_replacement(
     not yet kept. That continues the same law: the picks depend on the past only through the kept
     set. About $2k$ random numbers are drawn instead of one per entry.
 
-    `k` must not exceed the number of finite logits. An entry more than about 87 under the largest
-    logit has a weight that underflows float32: its chance, below $10^{-38}$ of the largest
+    `k` must not exceed the number of finite logits. With float32 logits, an entry more than about
+    87 under the largest has a weight that underflows: its chance, below $10^{-38}$ of the largest
     entry's, is lost to the successive draws (the Gumbel hand-over still ranks it). Host reads:
-    two, then one per round. `scratch` holds the weights and their cumulative sum.
+    two, then two per round (the drawable draws, the new entries). `scratch` holds the weights and
+    their cumulative sum.
 
     Raises:
         ValueError: `k` is negative or larger than the number of drawable entries.
