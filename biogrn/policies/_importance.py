@@ -30,12 +30,15 @@ def normalize_per_layer(x: Tensor, slices: list[slice], how: str, out: Tensor | 
     if how not in ("mean", "max"):
         raise ValueError(f"normalization: {how!r} is unknown; choose 'mean', 'max' or 'none'")
     out = torch.empty_like(x) if out is None else out
-    tiny = torch.finfo(x.dtype).tiny
     for s in slices:  # layers are contiguous slices: no gather/scatter over genes
-        part = x[s]
-        reference = part.mean() if how == "mean" else part.max()
-        torch.div(part, reference.clamp_min(tiny), out=out[s])
+        torch.div(x[s], _reference(x[s], how), out=out[s])
     return out
+
+
+def _reference(part: Tensor, how: str) -> Tensor:
+    """A layer's normaliser: its mean or max, at least the dtype's smallest normal (so 0 stays 0)."""
+    reference = part.mean() if how == "mean" else part.max()
+    return reference.clamp_min(torch.finfo(part.dtype).tiny)
 
 
 def importance(
@@ -62,10 +65,7 @@ def importance(
     scores.mul_(alpha)
     if normalization == "none":
         scores.add_(magnitude)
-    else:
-        tiny = torch.finfo(magnitude.dtype).tiny
+    else:  # w_hat added layer by layer, without a temporary of the genes' size
         for s in slices:
-            part = magnitude[s]
-            reference = part.mean() if normalization == "mean" else part.max()
-            scores[s].addcdiv_(part, reference.clamp_min(tiny))
+            scores[s].addcdiv_(magnitude[s], _reference(magnitude[s], normalization))
     return scores.add_(beta * time)

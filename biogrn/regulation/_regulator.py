@@ -357,11 +357,13 @@ class Regulator:
         """Weight-shaped values of every tensor as one flat per-gene tensor in the state's dtype."""
         return torch.cat([t.per_gene(v) for t, v in zip(self.tensors, values)]).to(self.genes.y.dtype)
 
-    def magnitudes(self, out: Tensor | None = None) -> Tensor:
-        """$|w|$ per gene (fan-in mean for unit genes), flat."""
+    def magnitudes(self, scratch: Scratch | None = None) -> Tensor:
+        """$|w|$ per gene (fan-in mean for unit genes), flat; into `scratch`'s buffer when given."""
         if self.config.genes == "unit" or self.genes.y.dtype != self.mask.dtype:
             return self._per_gene([t.original.detach().abs() for t in self.tensors])
-        flat = torch.empty_like(self.mask) if out is None else out  # connection genes: |w| straight into each slice
+        # connection genes: |w| straight into each slice
+        scratch = scratch if scratch is not None else Scratch(hold=False)
+        flat = scratch("magnitude", self.genes.n_genes, self.mask.dtype, self.device)
         for tensor, sl in zip(self.tensors, self.genes.slices):
             torch.abs(tensor.original.detach().reshape(-1), out=flat[sl])
         return flat
@@ -390,9 +392,8 @@ class Regulator:
 
     def view(self) -> PolicyView:
         """The frozen picture of the genes that the policy decides from."""
-        magnitude = self.scratch("magnitude", self.genes.n_genes, self.mask.dtype, self.device)
         return PolicyView(
-            magnitude=self.magnitudes(out=magnitude),
+            magnitude=self.magnitudes(self.scratch),
             expression=self.genes.p,
             mask=self.mask,
             allow=self.allow,
