@@ -1,5 +1,5 @@
 """Shared ground of every layer: errors, validation rules, memory estimates, atomic files, random
-streams, tables, segment reductions, scratch buffers.
+streams, tables, segment reductions, scratch buffers, sparse indices.
 
 Nothing here imports another part of biogrn.
 """
@@ -7,6 +7,7 @@ Nothing here imports another part of biogrn.
 from biogrn.core._atomic import atomic_write
 from biogrn.core._errors import CheckpointError, ConfigError, DataError, DivergedError, format_validation_error
 from biogrn.core._memory import available_bytes, format_bytes, require_memory
+from biogrn.core._nonzero import sparse_nonzero
 from biogrn.core._parameters import stored_parameter
 from biogrn.core._scratch import Scratch
 from biogrn.core._segments import segment_counts, segment_sums
@@ -30,6 +31,7 @@ __all__ = [
     "require_memory",
     "segment_counts",
     "segment_sums",
+    "sparse_nonzero",
     "stored_parameter",
     "stream_seed",
 ]

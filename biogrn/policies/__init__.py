@@ -3,7 +3,8 @@ r"""Mask policies: what one prune/rewire update decides, from a frozen view of t
 - `_base`: the contract, `Policy`, `PolicyView` and `Decision`.
 - `_importance`: Eq. 2, $S = \hat{|w|} + \alpha \hat p + \beta\,\mathrm{Time}$.
 - `_thresholds`: $\tau$ as the seed paper sets it, or as the quantile of a sparsity schedule.
-- `_rewiring`: Eq. 3, $P_c \propto \exp(-\Delta_c/\sigma_r)$, drawn by Gumbel top-$k$.
+- `_rewiring`: Eq. 3, $P_c \propto \exp(-\Delta_c/\sigma_r)$, drawn by successive sampling (Gumbel top-$k$
+  where that pays).
 - `_schedules`: $\sigma_r$, the cubic sparsity and the drop fraction over training time.
 - `_gene`: `GenePolicy`, gene regulation (`paper`, `target`).
 - `_hysteresis`: `HysteresisPolicy`, each gene's own switch with two thresholds (`hysteresis`).
@@ -18,11 +19,13 @@ from biogrn.policies._hysteresis import HysteresisPolicy, expression_quantile
 from biogrn.policies._importance import importance, normalize_per_layer
 from biogrn.policies._rewiring import (
     deficit,
+    draw_weighted,
     draw_without_replacement,
     gumbel_topk,
     mean_distance,
     rewiring_logits,
     rewiring_probabilities,
+    rewiring_weights,
 )
 from biogrn.policies._schedules import (
     ConstantSigma,
@@ -54,6 +57,7 @@ __all__ = [
     "SemiStructuredPolicy",
     "cubic_sparsity",
     "deficit",
+    "draw_weighted",
     "draw_without_replacement",
     "drop_fraction",
     "expression_quantile",
@@ -65,5 +69,6 @@ __all__ = [
     "normalize_per_layer",
     "rewiring_logits",
     "rewiring_probabilities",
+    "rewiring_weights",
     "semi_structured_keep",
 ]

@@ -51,13 +51,17 @@ class PolicyView:
     last_gradient: Tensor | None = None
     """$|g|$ of the last backward pass per gene ($g$ the dense gradient of the effective weight);
     present only for policies that declare `needs_last_gradient`."""
+    n_active: tuple[int, ...] | None = None
+    """Active genes of each regulated tensor, when the regulator has them counted (else None:
+    policies count `active` themselves)."""
     scratch: Scratch = field(default_factory=lambda: Scratch(hold=False))
     """Buffers for the decision's temporaries, kept between updates by the regulator (fresh
     ones by default)."""
 
     @property
     def active(self) -> Tensor:
-        return self.mask > 0
+        # the mask holds 0 and 1 only: a conversion, several times faster on a CPU than `mask > 0`
+        return self.mask.bool()
 
     @property
     def n_genes(self) -> int:

@@ -61,11 +61,11 @@ def importance(
         out: where to write $S$ (no other temporary of the genes' size is made).
     """
     scores = torch.clamp_min(expression, 0.0, out=out)
-    normalize_per_layer(scores, slices, normalization, out=scores)
-    scores.mul_(alpha)
     if normalization == "none":
-        scores.add_(magnitude)
-    else:  # w_hat added layer by layer, without a temporary of the genes' size
-        for s in slices:
-            scores[s].addcdiv_(magnitude[s], _reference(magnitude[s], normalization))
+        return scores.mul_(alpha).add_(magnitude).add_(beta * time)
+    if normalization not in ("mean", "max"):
+        raise ValueError(f"normalization: {normalization!r} is unknown; choose 'mean', 'max' or 'none'")
+    for s in slices:  # per layer, one pass per term: p (alpha / p_ref) + |w| / |w|_ref
+        scores[s].mul_(alpha / _reference(scores[s], normalization))
+        scores[s].addcdiv_(magnitude[s], _reference(magnitude[s], normalization))
     return scores.add_(beta * time)

@@ -75,9 +75,18 @@ class PaperThreshold:
             self.frozen = True
 
     def select(
-        self, scores: Tensor, active: Tensor, scopes: list[slice], regrow: list[int], progress: float
+        self,
+        scores: Tensor,
+        active: Tensor,
+        scopes: list[slice],
+        regrow: list[int],
+        progress: float,
+        n_active: list[int] | None = None,
     ) -> tuple[Tensor, Tensor]:
-        """Return `(prune, tau)`: a boolean mask over genes and $\\tau$ per scope."""
+        """Return `(prune, tau)`: a boolean mask over genes and $\\tau$ per scope.
+
+        `n_active`: the active genes of each scope when the caller has them counted.
+        """
         first = self.tau is None
         if first:
             self.tau = torch.stack([scores[s].mean() + self.sigmas * scores[s].std(unbiased=False) for s in scopes])
@@ -87,17 +96,19 @@ class PaperThreshold:
             self.tau = self.ratio * torch.stack([_active_median(scores[s], active[s]) for s in scopes])
         prune = torch.zeros_like(active)
         for i, s in enumerate(scopes):
-            torch.logical_and(active[s], scores[s] < self.tau[i], out=prune[s])
+            torch.lt(scores[s], self.tau[i], out=prune[s]).logical_and_(active[s])
         if first and self.median_rule == "track":
             survivors = active & ~prune
             medians = torch.stack([_active_median(scores[s], survivors[s]) for s in scopes])
             # a scope pruned empty has an infinite median: its ratio is 0 and tau stops there
             self.ratio = torch.where(torch.isfinite(medians) & (medians > 0), self.tau / medians, 0.0)
         if not first and not self.frozen and self.median_rule == "cap":
-            self._cap_at_median(scores, active, scopes, prune)
+            self._cap_at_median(scores, active, scopes, prune, n_active)
         return prune, self.tau
 
-    def _cap_at_median(self, scores: Tensor, active: Tensor, scopes: list[slice], prune: Tensor) -> None:
+    def _cap_at_median(
+        self, scores: Tensor, active: Tensor, scopes: list[slice], prune: Tensor, n_active: list[int] | None
+    ) -> None:
         """$\\tau \\leftarrow \\min(\\tau, \\mathrm{median})$, updating `prune` in place where it moves.
 
         The median (a costly selection) is computed only where $\\tau$ exceeds it: torch's median
@@ -105,13 +116,13 @@ class PaperThreshold:
         least $\\lceil n/2 \\rceil$ of the $n$ remaining scores lie below $\\tau$, i.e. $2\\,\\#below \\ge n$.
         """
         below = segment_sums(prune, scopes)
-        remaining = segment_sums(active, scopes)
+        remaining = segment_sums(active, scopes) if n_active is None else below.new_tensor(n_active)
         over = (2 * below >= remaining).tolist()  # one host read per update
         taus = list(self.tau)
         for i, s in enumerate(scopes):
             if over[i]:
                 taus[i] = torch.minimum(taus[i], _active_median(scores[s], active[s]))
-                torch.logical_and(active[s], scores[s] < taus[i], out=prune[s])
+                torch.lt(scores[s], taus[i], out=prune[s]).logical_and_(active[s])
         self.tau = torch.stack(taus)
 
     def state_dict(self) -> dict:
@@ -150,12 +161,20 @@ class ScheduledThreshold:
         return None
 
     def select(
-        self, scores: Tensor, active: Tensor, scopes: list[slice], regrow: list[int], progress: float
+        self,
+        scores: Tensor,
+        active: Tensor,
+        scopes: list[slice],
+        regrow: list[int],
+        progress: float,
+        n_active: list[int] | None = None,
     ) -> tuple[Tensor, Tensor]:
+        """Return `(prune, tau)`, as `PaperThreshold.select`."""
         s = self.sparsity(progress)
         prune = torch.zeros_like(active)
         taus = []
-        n_active = segment_counts(active, slices=scopes)  # one host sync
+        if n_active is None:
+            n_active = segment_counts(active, slices=scopes)  # one host sync
         for sl, k, kept in zip(scopes, regrow, n_active):
             n = sl.stop - sl.start
             target = round(s * n)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from biogrn.core import sparse_nonzero
 from biogrn.regulation._attachment import Attachment
 from biogrn.regulation._tensors import RegulatedTensor
 
@@ -78,7 +79,7 @@ class GeneEdit:
     @classmethod
     def from_masks(cls, prune: Tensor, grow: Tensor, slices: list[slice]) -> GeneEdit:
         """From boolean masks over genes (disjoint: a decision prunes active genes, grows inactive ones)."""
-        changed = (prune | grow).nonzero().squeeze(1)
+        changed = sparse_nonzero(prune | grow)
         return cls(changed, grow[changed], slices)
 
     def of_tensor(self, index: int, start: int) -> tuple[Tensor, Tensor]:

@@ -174,6 +174,7 @@ class Regulator:
         self._attached = True
         if optimizer is not None:
             self.attach_optimizer(optimizer)
+        self._mask_changed()
         if allow is not None:  # connections outside the structural mask never exist
             self.allow.copy_(self._flat_allow(allow))
             self._apply(~self.allow, torch.zeros_like(self.allow))
@@ -404,6 +405,7 @@ class Regulator:
             sigma=self.sigma,
             generator=self.generator,
             last_gradient=self.last_gradient() if self.policy.needs_last_gradient else None,
+            n_active=tuple(t.n_genes - k for t, k in zip(self.tensors, self._n_pruned)),
             scratch=self.scratch,
         )
 

@@ -12,12 +12,14 @@ from biogrn.policies import (
     ExponentialSigma,
     PaperSigma,
     deficit,
+    draw_weighted,
     draw_without_replacement,
     gumbel_topk,
     make_sigma_schedule,
     mean_distance,
     rewiring_logits,
     rewiring_probabilities,
+    rewiring_weights,
 )
 
 F64 = torch.float64
@@ -212,4 +214,77 @@ def test_draw_without_replacement_into_kept_buffers_equals_fresh_ones():
         fresh = draw_without_replacement(logits, 50, torch.Generator().manual_seed(seed))
         kept = draw_without_replacement(logits, 50, torch.Generator().manual_seed(seed), scratch=scratch)
         assert torch.equal(fresh, kept)
-    assert scratch.nbytes == 5000 * (4 + 8)  # one float32 weight and one float64 sum per entry, reused
+    assert scratch.nbytes == 5000 * (4 + 8)  # one float32 weight and its float64 copy per entry, reused
+
+
+def test_draws_spread_over_many_blocks_keep_the_law():
+    # the 21 drawable entries of PAIR_LOGITS placed far apart among 3000 excluded ones, so that the
+    # two-level inverse picks blocks first (and the last, partial block holds one of them)
+    from biogrn.policies._rewiring import _BLOCK
+
+    logits = torch.full((3000,), -math.inf)
+    spots = torch.cat([torch.arange(20) * 140 + 7, torch.tensor([2999])])
+    assert (spots // _BLOCK).unique().numel() > 8 and 3000 % _BLOCK
+    logits[spots] = PAIR_LOGITS[torch.isfinite(PAIR_LOGITS)]
+    assert _pair_law_pvalue(draw_without_replacement, logits, n=6000) > 1e-3
+
+
+@given(
+    st.lists(st.integers(0, 6), min_size=1, max_size=1500),
+    st.lists(st.floats(0.0, 1.0, exclude_max=True), min_size=1, max_size=40),
+)
+def test_the_two_level_inverse_equals_the_inverse_of_the_whole_cumulative_sum(counts, u):
+    # small integer weights sum exactly in any order, so both inverses must agree exactly
+    from biogrn.policies._rewiring import _block_sums, _inverse_cdf
+
+    weights = torch.tensor(counts, dtype=torch.float64)
+    if weights.sum() == 0:
+        return
+    draws = torch.tensor(u, dtype=torch.float64)
+    cumulative = weights.cumsum(0)
+    expected = torch.searchsorted(cumulative, draws * cumulative[-1], right=True)
+    got = _inverse_cdf(weights, _block_sums(weights).cumsum(0), draws.clone())
+    assert torch.equal(got, expected)
+    assert (weights[got] > 0).all()
+
+
+@given(
+    st.integers(1, 700),
+    st.floats(0.01, 0.99),
+    st.floats(0.01, 20.0),
+    st.floats(0.01, 300.0),
+    st.integers(0, 2**31 - 1),
+)
+def test_rewiring_weights_are_eq3_shifted_to_the_best_candidate(n, share, sigma, spread, seed):
+    generator = torch.Generator().manual_seed(seed)
+    delta = torch.rand(n, generator=generator, dtype=F64) * spread
+    candidates = torch.rand(n, generator=generator) < share
+    excluded = (~candidates).to(F64)
+    weights = rewiring_weights(delta.clone(), excluded, sigma)
+    assert (weights[~candidates] == 0).all()
+    if not candidates.any():
+        return
+    exponent = -(delta[candidates] - delta[candidates].min()) / sigma
+    assert torch.allclose(weights[candidates], exponent.clamp_min(-87.0).exp(), rtol=1e-9, atol=0)
+    assert float(weights.max()) == 1.0 and float(weights[candidates].min()) >= math.exp(-87.0) * (1 - 1e-12)
+    in_place = delta.clone()
+    assert rewiring_weights(in_place, excluded, sigma, out=in_place) is in_place
+    assert torch.equal(in_place, weights)
+
+
+def test_weighted_draws_have_the_law_of_sampling_without_replacement():
+    delta = torch.linspace(0.0, 0.5, 24)[torch.randperm(24, generator=torch.Generator().manual_seed(1))]
+    excluded = torch.zeros(24)
+    excluded[[3, 11, 17]] = 1.0
+    weights = rewiring_weights(delta, excluded, 1.0)
+    logits = torch.where(excluded > 0, -math.inf, -delta)
+    assert _pair_law_pvalue(lambda _, k, generator: draw_weighted(weights, k, generator), logits) > 1e-3
+
+
+def test_draw_weighted_leaves_its_weights_unchanged_and_refuses_too_few():
+    weights = torch.rand(1000)
+    before = weights.clone()
+    drawn = draw_weighted(weights, 300, torch.Generator().manual_seed(0), rounds=1)
+    assert drawn.unique().numel() == 300 and torch.equal(weights, before)
+    with pytest.raises(ValueError, match="exceeds the number of candidates"):
+        draw_weighted(torch.tensor([1.0, 0.0, 0.5]), 3)

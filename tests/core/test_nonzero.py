@@ -1,0 +1,21 @@
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from biogrn.core import sparse_nonzero
+
+
+@given(st.integers(0, 300), st.integers(0, 9), st.floats(0.0, 1.0), st.integers(0, 2**31 - 1))
+def test_sparse_nonzero_is_nonzero_for_any_length_offset_and_density(n, offset, density, seed):
+    generator = torch.Generator().manual_seed(seed)
+    base = torch.rand(n + offset, generator=generator) < density
+    mask = base[offset:]  # views that do not start on an eight-entry word take nonzero itself
+    assert torch.equal(sparse_nonzero(mask), mask.nonzero().squeeze(1))
+
+
+def test_sparse_nonzero_refuses_what_is_not_a_flat_boolean():
+    with pytest.raises(ValueError, match="mask: expected a flat boolean"):
+        sparse_nonzero(torch.zeros(4))
+    with pytest.raises(ValueError, match="mask: expected a flat boolean"):
+        sparse_nonzero(torch.zeros(2, 4, dtype=torch.bool))
