@@ -10,7 +10,7 @@ from biogrn.core._memory import available_bytes, format_bytes, require_memory
 from biogrn.core._nonzero import sparse_nonzero
 from biogrn.core._parameters import stored_parameter
 from biogrn.core._scratch import Scratch
-from biogrn.core._segments import segment_counts, segment_sums
+from biogrn.core._segments import segment_counts, segment_nonzero, segment_sums
 from biogrn.core._streams import stream_seed
 from biogrn.core._tables import read_table
 from biogrn.core._validation import STRICT, Seed
@@ -30,6 +30,7 @@ __all__ = [
     "read_table",
     "require_memory",
     "segment_counts",
+    "segment_nonzero",
     "segment_sums",
     "sparse_nonzero",
     "stored_parameter",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["segment_counts", "segment_sums"]
+__all__ = ["segment_counts", "segment_nonzero", "segment_sums"]
 
 
 def segment_sums(x: Tensor, slices: list[slice]) -> Tensor:
@@ -18,8 +18,13 @@ def segment_sums(x: Tensor, slices: list[slice]) -> Tensor:
     A boolean `x` is counted (int64) without converting it: a bool sum casts every entry first.
     """
     if x.dtype == torch.bool:
-        return torch.stack([torch.count_nonzero(x[s]) for s in slices])
+        return segment_nonzero(x, slices)
     return torch.stack([x[s].sum() for s in slices])
+
+
+def segment_nonzero(x: Tensor, slices: list[slice]) -> Tensor:
+    """Nonzero entries of each slice (int64), counted in place: no converted copy of `x`."""
+    return torch.stack([torch.count_nonzero(x[s]) for s in slices])
 
 
 def segment_counts(*masks: Tensor, slices: list[slice]) -> list[list[int]] | list[int]:

@@ -52,14 +52,11 @@ def mean_distance(scores: Tensor, out: Tensor | None = None) -> Tensor:
     return torch.sub(scores, scores.mean(), out=out).abs_()
 
 
-def rewiring_logits(delta: Tensor, candidates: Tensor, sigma: float, out: Tensor | None = None) -> Tensor:
-    r"""$\log$ of the unnormalised Eq. 3, $-\Delta/\sigma_r$; $-\infty$ outside the candidates.
-
-    `out` may be `delta` (in place).
-    """
+def rewiring_logits(delta: Tensor, candidates: Tensor, sigma: float) -> Tensor:
+    r"""$\log$ of the unnormalised Eq. 3, $-\Delta/\sigma_r$; $-\infty$ outside the candidates."""
     if sigma <= 0:
         raise ValueError(f"sigma: {sigma} must be > 0")
-    return torch.where(candidates, delta, delta.new_tensor(math.inf), out=out).div_(-sigma)
+    return torch.where(candidates, delta, delta.new_tensor(math.inf)).div_(-sigma)
 
 
 def rewiring_probabilities(delta: Tensor, candidates: Tensor, sigma: float) -> Tensor:
@@ -131,12 +128,12 @@ _BLOCK = 128
 def rewiring_weights(delta: Tensor, excluded: Tensor, sigma: float, out: Tensor | None = None) -> Tensor:
     r"""Eq. 3 unnormalised, shifted to its largest candidate: $w_c = \exp(-(\Delta_c - \min_C \Delta)/\sigma_r)$.
 
-    `excluded` is 1 outside the candidates and 0 on them, in `delta`'s dtype (the mask itself when
+    `excluded` is 1 outside the candidates and 0 on them, in a float dtype (the mask itself when
     every connection is allowed); excluded entries get weight 0. The largest weight is 1 and a
     candidate's weight is at least $e^{-87}$: one more than $87\sigma_r$ of deficit behind the
     best candidate is drawn with $e^{-87}$ (about $10^{-38}$) times the best one's chance rather
-    than with its own smaller one. No boolean indexing: six passes of arithmetic and one minimum. `out` may be
-    `delta` (in place).
+    than with its own smaller one. No boolean indexing: six passes of arithmetic and one minimum.
+    `out` may be `delta` (in place).
     """
     if sigma <= 0:
         raise ValueError(f"sigma: {sigma} must be > 0")

@@ -130,8 +130,7 @@ class WeightEditor:
             bias = self.attachment.stored_bias(index)
             if bias is not None:
                 bias.index_fill_(0, genes, 0.0)
-                for value in _entry_state(self.optimizer, bias):
-                    value.index_fill_(0, genes, 0.0)
+                self._reset_vector_state(bias, genes)
             norm = self.attachment.stored_norm(index)
             if norm is not None:  # a pruned unit's norm outputs zero; a regrown one starts as a fresh norm
                 scale, shift = norm
@@ -142,8 +141,12 @@ class WeightEditor:
                     module.running_mean.index_fill_(0, genes[grown], 0.0)
                     module.running_var.index_fill_(0, genes[grown], 1.0)
                 for value in norm:
-                    for state in _entry_state(self.optimizer, value):
-                        state.index_fill_(0, genes, 0.0)
+                    self._reset_vector_state(value, genes)
+
+    def _reset_vector_state(self, vector: Tensor, genes: Tensor) -> None:
+        """Zero the optimizer's per-entry state of a per-gene vector (a unit's bias, scale or shift) at `genes`."""
+        for state in _entry_state(self.optimizer, vector):
+            state.index_fill_(0, genes, 0.0)
 
     def _draw_regrown(self, tensor: RegulatedTensor, sl: slice, weight: Tensor, grown: Tensor) -> None:
         r"""Regrown weights $\sim N(0, (s\,\mathrm{std}_{\text{kept}})^2)$, kept = active and not just regrown."""

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from biogrn.core import Scratch, stream_seed
+from biogrn.core import Scratch, segment_nonzero, stream_seed
 from biogrn.dynamics import GeneField, GeneState, integrate
 from biogrn.policies import PolicyView, importance, make_sigma_schedule
 from biogrn.regulation._attachment import Attachment
@@ -463,7 +463,7 @@ class Regulator:
         counted through an integer view, which is exact at any size and makes no temporary.
         """
         bits = self.mask.view(_SAME_SIZE_INTEGER[self.mask.dtype])
-        active = torch.stack([torch.count_nonzero(bits[sl]) for sl in self.genes.slices]).tolist()
+        active = segment_nonzero(bits, self.genes.slices).tolist()
         return [t.n_genes - a for t, a in zip(self.tensors, active)]
 
     @property

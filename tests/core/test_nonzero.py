@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from biogrn.core import sparse_nonzero
+from biogrn.core import segment_nonzero, segment_sums, sparse_nonzero
 
 
 @given(st.integers(0, 300), st.integers(0, 9), st.floats(0.0, 1.0), st.integers(0, 2**31 - 1))
@@ -19,3 +19,14 @@ def test_sparse_nonzero_refuses_what_is_not_a_flat_boolean():
         sparse_nonzero(torch.zeros(4))
     with pytest.raises(ValueError, match="mask: expected a flat boolean"):
         sparse_nonzero(torch.zeros(2, 4, dtype=torch.bool))
+
+
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=5), st.integers(0, 2**31 - 1))
+def test_segment_nonzero_counts_each_slice_as_a_comparison_would(sizes, seed):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randint(-2, 3, (sum(sizes),), generator=generator, dtype=torch.int32)
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    slices = [slice(a, a + n) for a, n in zip(starts, sizes)]
+    expected = [int((x[s] != 0).sum()) for s in slices]
+    assert segment_nonzero(x, slices).tolist() == expected
+    assert segment_sums(x != 0, slices).tolist() == expected
