@@ -73,6 +73,8 @@ def worker(rank: int, world: int, init: str, backend: str, width: int, interval:
                 (label, per_integration, ddp_bytes, statistics.median(reduce_times), statistics.median(step_times))
             )
         reg.remove()
+        del ddp  # DDP's reducer holds the process group: release it before the group is destroyed
+    dist.barrier()
     dist.destroy_process_group()
 
 

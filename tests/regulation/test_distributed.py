@@ -83,8 +83,10 @@ WORKER = textwrap.dedent(
             assert reg.bytes_reduced > 0, f"{name}: rank-local records were not reduced"
         reg.remove()
         ref_reg.remove()
-    print("ok", rank)
+        del ddp  # DDP's reducer holds the process group: release it before the group is destroyed
+    dist.barrier()  # no rank tears gloo down while the other still talks to it
     dist.destroy_process_group()
+    print("ok", rank, flush=True)
     """
 )
 
@@ -95,7 +97,7 @@ def test_every_rank_holds_the_same_genes_masks_and_history_under_ddp(tmp_path):
     init = tmp_path / "rendezvous"
     processes = [
         subprocess.Popen(
-            [sys.executable, str(worker), str(rank), "2", str(init)],
+            [sys.executable, "-X", "faulthandler", str(worker), str(rank), "2", str(init)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -103,8 +105,12 @@ def test_every_rank_holds_the_same_genes_masks_and_history_under_ddp(tmp_path):
         for rank in range(2)
     ]
     outputs = [p.communicate(timeout=300) for p in processes]
-    for rank, (process, (out, err)) in enumerate(zip(processes, outputs)):
-        assert process.returncode == 0 and f"ok {rank}" in out, err[-3000:]
+    report = "\n".join(
+        f"rank {rank}: exit {p.returncode}\nstdout: {out[-1000:]}\nstderr: {err[-3000:]}"
+        for rank, (p, (out, err)) in enumerate(zip(processes, outputs))
+    )
+    for rank, (process, (out, _)) in enumerate(zip(processes, outputs)):
+        assert process.returncode == 0 and f"ok {rank}" in out, report
 
 
 def test_a_layer_sharded_by_fsdp2_is_refused_by_name_and_the_others_may_be_regulated(tmp_path):
