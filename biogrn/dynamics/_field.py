@@ -61,8 +61,26 @@ class GeneField(nn.Module):
 
         Written into a buffer the field keeps, so that an integration allocates nothing.
         """
+        return self.transcription.constant_rate(self._drive_or_raise(), out=self._forcing_buffer())
+
+    def scaled_forcing(self, overwrite_drive: bool = False) -> tuple[Tensor, float]:
+        r"""$g$ and $c$ with $f(u) = c\,g$ per gene (`Transcription.scaled_constant_rate`).
+
+        $g$ goes into the field's buffer, or with `overwrite_drive` over the drive itself (one
+        buffer less to touch; the drive is then spent: `set_drive` must come before the next use).
+        """
+        u = self._drive_or_raise()
+        if overwrite_drive:
+            self._u, self._constant = None, None
+            return self.transcription.scaled_constant_rate(u, out=u)
+        return self.transcription.scaled_constant_rate(u, out=self._forcing_buffer())
+
+    def _drive_or_raise(self) -> Tensor:
         if self._u is None:
             raise RuntimeError("GeneField.set_drive(u) must be called before integrating")
+        return self._u
+
+    def _forcing_buffer(self) -> Tensor:
         u = self._u
         if (
             self._forcing is None
@@ -71,7 +89,7 @@ class GeneField(nn.Module):
             or self._forcing.device != u.device
         ):
             self._forcing = torch.empty_like(u)
-        return self.transcription.constant_rate(u, out=self._forcing)
+        return self._forcing
 
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
         m, p = y[0], y[1]

@@ -33,16 +33,21 @@ __all__ = [
 ]
 
 
+def _nonnegative(x: Tensor, out: Tensor | None = None) -> Tensor:
+    # max(x, 0) with -0 made +0: a negative level has no biological meaning, pow of a negative
+    # base with fractional n is NaN, and K / -0 = -inf would be one (sqrt(-inf) for n = 1/2).
+    return torch.clamp_min(x, 0.0, out=out).add_(0.0) if out is not None else x.clamp_min(0.0) + 0.0
+
+
 def _ratio_power(x: Tensor, half: float, hill: float) -> Tensor:
-    # (x/K)^n with x clamped at 0: a negative level has no biological meaning and pow of a
-    # negative base with fractional n is NaN.
-    return (x.clamp_min(0.0) / half) ** hill
+    # (x/K)^n
+    return (_nonnegative(x) / half) ** hill
 
 
 def _inverse_ratio_power(x: Tensor, half: float, hill: float) -> Tensor:
     # (K/x)^n: written this way round, overflow goes to inf at x -> 0 (giving H+ = 0) instead of
     # inf / inf = NaN at large x.
-    return (half / x.clamp_min(0.0)) ** hill
+    return (half / _nonnegative(x)) ** hill
 
 
 def hill_activation(x: Tensor, half: float, hill: float, out: Tensor | None = None) -> Tensor:
@@ -57,7 +62,7 @@ def hill_activation(x: Tensor, half: float, hill: float, out: Tensor | None = No
     """
     if out is None:
         return 1.0 / (1.0 + _inverse_ratio_power(x, half, hill))
-    torch.clamp_min(x, 0.0, out=out)
+    _nonnegative(x, out=out)
     return out.reciprocal_().mul_(half).pow_(hill).add_(1.0).reciprocal_()
 
 
@@ -96,6 +101,11 @@ class Basal:
         """The term of drive `u`, written into `out`."""
         return out.fill_(self.rate)
 
+    def write_scaled(self, u: Tensor, out: Tensor) -> float:
+        """The term up to its factor $c$: ones into `out`; returns $c = k_0$."""
+        out.fill_(1.0)
+        return self.rate
+
 
 @dataclass(frozen=True)
 class DriveActivation:
@@ -118,6 +128,22 @@ class DriveActivation:
     def write(self, u: Tensor, out: Tensor) -> Tensor:
         """The term of drive `u`, written into `out` with no temporaries."""
         return hill_activation(u, self.half, self.hill, out=out).mul_(self.rate)
+
+    def write_scaled(self, u: Tensor, out: Tensor) -> float:
+        r"""The term up to a factor $c$, in four passes; returns $c$ (`out` may be `u`).
+
+        $$\frac{1}{x^{-n} + K^{-n}} = K^n H^+(x), \qquad c = v_u K^{-n},$$
+
+        with $x = \max(u, 0)$: no cancellation, and $x = 0$ gives $x^{-n} = \infty$, hence 0. Where
+        $K^{-n}$ is not a normal number of `out`'s dtype, the term itself is written and $c = 1$.
+        """
+        inverse_half_power = self.half**-self.hill
+        info = torch.finfo(out.dtype)
+        if not info.tiny <= inverse_half_power <= info.max:
+            self.write(u, out)
+            return 1.0
+        torch.clamp_min(u, 0.0, out=out).pow_(-self.hill).add_(inverse_half_power).reciprocal_()
+        return self.rate * inverse_half_power
 
 
 @dataclass(frozen=True)
@@ -213,6 +239,25 @@ class Transcription:
         for term in self.constant_multiplicative:
             f.mul_(term(u, u, u, None))
         return f
+
+    def scaled_constant_rate(self, u: Tensor, out: Tensor | None = None) -> tuple[Tensor, float]:
+        r"""$g$ and $c$ with $f(u) = c\,g$, for a transcription that reads no state; $g$ into `out`.
+
+        A single state-free term that offers `write_scaled` (the default drive activation,
+        basal transcription) takes fewer passes than `constant_rate`, since the factor $c$ goes
+        into the fused step's coefficients; any other transcription gives $g = f$, $c = 1$.
+
+        Raises:
+            ValueError: a term reads the state ($m$, $p$ or the pool).
+        """
+        if self.uses_state:
+            raise ValueError("scaled_constant_rate: this transcription reads the state; use rate()")
+        if len(self.constant_additive) == 1 and not self.constant_multiplicative:
+            write_scaled = getattr(self.constant_additive[0], "write_scaled", None)
+            if write_scaled is not None:
+                g = torch.empty_like(u) if out is None else out
+                return g, write_scaled(u, g)
+        return self.constant_rate(u, out), 1.0
 
     def rate(
         self, m: Tensor, p: Tensor, u: Tensor, constant: tuple[Tensor, Tensor | None], pool: Tensor | None = None

@@ -110,13 +110,15 @@ def propagate(
     drive: Tensor | None = None,
     transcription=None,
     compile: bool = False,
+    forcing_scale: float = 1.0,
 ) -> None:
     """Advance `y` (`(2, n)`, rows $m$ and $p$) in place by the affine map `coefficients`.
 
-    The forcing $f$ per gene is given, or computed from `drive` by the state-free
-    `transcription` (with `compile`, inside the same generated kernel: one pass reads $u$, $m$,
-    $p$ and writes $m$, $p$). With `compile`, shapes are dynamic so that models of any size share
-    the kernel; the first call pays the compilation.
+    The forcing per gene is given (as $g$ with $f = $ `forcing_scale` $\\cdot g$: the factor goes
+    into $q$, not over the genes), or computed from `drive` by the state-free `transcription`
+    (with `compile`, inside the same generated kernel: one pass reads $u$, $m$, $p$ and writes $m$,
+    $p$). With `compile`, shapes are dynamic so that models of any size share the kernel; the
+    first call pays the compilation.
 
     Raises:
         ValueError: neither `forcing` nor `drive` and `transcription`, or coefficients that are
@@ -124,6 +126,8 @@ def propagate(
     """
     (p00, p01), (p10, p11) = coefficients[0]
     q0, q1 = coefficients[1]
+    if forcing is not None:
+        q0, q1 = q0 * forcing_scale, q1 * forcing_scale
     if p01 != 0.0 or not all(math.isfinite(x) for x in (p00, p10, p11, q0, q1)):
         raise ValueError(f"the fused step's coefficients are not those of Eq. 1: {coefficients}")
     with torch.no_grad():

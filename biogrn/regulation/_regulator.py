@@ -341,6 +341,7 @@ class Regulator:
             compile=cfg.compile,
             fused=cfg.fused,
             out=self.genes.y,
+            overwrite_drive=True,  # the drive's buffer is rebuilt for every interval
         )
         self.drive.reset()
         self.clock.steps_since_integration = 0

@@ -42,9 +42,13 @@ def test_hill_activation_is_monotone(xs, half, n):
     assert (hill_activation(x, half, n).diff() >= -1e-15).all()
 
 
-def test_hill_treats_negative_levels_as_zero():
-    assert float(hill_activation(torch.tensor(-3.0), 1.0, 2.5)) == 0.0
-    assert float(hill_repression(torch.tensor(-3.0), 1.0, 2.5)) == 1.0
+@pytest.mark.parametrize("n", [0.5, 1.0, 2.5, 3.0])
+def test_hill_treats_negative_levels_and_minus_zero_as_zero(n):
+    x = torch.tensor([-3.0, -0.0, 0.0])  # -0: K / -0 = -inf, and sqrt(-inf) (n = 1/2) is NaN
+    assert torch.equal(hill_activation(x, 1.0, n), torch.zeros(3))
+    assert torch.equal(hill_activation(x, 1.0, n, out=torch.empty(3)), torch.zeros(3))
+    assert torch.equal(hill_repression(x, 1.0, n), torch.ones(3))
+    assert torch.equal(shifted_hill(x, 1.0, n, 3.0), torch.ones(3))
 
 
 @given(levels, halves, hills, st.floats(0.0, 20.0))
@@ -99,3 +103,47 @@ def test_hill_keeps_device_and_dtype():
     x = torch.rand(4, dtype=torch.float64)
     assert hill_activation(x, 1.0, 2.0).dtype == torch.float64
     assert math.isfinite(float(hill_activation(torch.tensor(1e30), 1.0, 8.0)))
+
+
+@given(
+    st.lists(st.floats(-10.0, 1e4, allow_nan=False), min_size=1, max_size=40),
+    halves,
+    hills,
+    st.floats(1e-3, 10.0),
+    st.sampled_from([torch.float32, torch.float64]),
+)
+def test_the_scaled_drive_activation_times_its_factor_is_the_term(xs, half, n, rate, dtype):
+    u = torch.tensor(xs + [0.0], dtype=dtype)  # 0 included: x^-n is infinite there, the term 0
+    term = DriveActivation(rate, half, n)
+    expected = term.write(u, torch.empty_like(u)).double()
+    g = torch.empty_like(u)
+    factor = term.write_scaled(u, g)
+    tolerance = 1e-12 if dtype == torch.float64 else 4e-6
+    assert torch.allclose(factor * g.double(), expected, rtol=tolerance, atol=rate * tolerance)
+    assert torch.all(g >= 0) and float(g[-1]) == 0.0
+    in_place = u.clone()
+    assert term.write_scaled(in_place, in_place) == factor and torch.equal(in_place, g)  # `out` may be `u`
+
+
+def test_a_half_constant_whose_power_leaves_the_dtype_writes_the_term_itself():
+    u = torch.tensor([0.0, 1e-25, 3e-20, 1.0])
+    term = DriveActivation(0.5, 1e-20, 2.0)  # K^-n = 1e40 overflows float32
+    g = torch.empty_like(u)
+    assert term.write_scaled(u, g) == 1.0
+    assert torch.equal(g, term.write(u, torch.empty_like(u)))
+
+
+def test_scaled_constant_rate_folds_one_term_and_returns_any_other_sum_as_it_is():
+    u = torch.rand(50, dtype=torch.float64) * 3
+    single = Transcription([DriveActivation(0.3, 1.5, 2.0)])
+    g, factor = single.scaled_constant_rate(u)
+    assert factor == pytest.approx(0.3 * 1.5**-2.0)
+    assert torch.allclose(factor * g, single.constant_rate(u), rtol=1e-12)
+    basal = Transcription([Basal(0.2)])
+    g, factor = basal.scaled_constant_rate(u)
+    assert factor == 0.2 and torch.equal(g, torch.ones_like(u))
+    both = Transcription([DriveActivation(0.3, 1.5, 2.0), Basal(0.2)])
+    g, factor = both.scaled_constant_rate(u)
+    assert factor == 1.0 and torch.equal(g, both.constant_rate(u))
+    with pytest.raises(ValueError, match="reads the state"):
+        Transcription([SelfActivation(0.1, 1.0, 2.0)]).scaled_constant_rate(u)

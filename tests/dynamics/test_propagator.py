@@ -148,3 +148,18 @@ def test_the_compiled_fused_step_computes_the_forcing_in_the_kernel_and_equals_o
     for size in (1000, 700):  # dynamic shapes: a second size reuses the kernel
         compiled = integrate(field, y0[:, :size], 50.0, "rk4", drive=u[:size], compile=True)
         assert ((compiled.double() - reference[:, :size]).abs() / reference[:, :size].abs().clamp_min(1)).max() < 1e-6
+
+
+def test_overwriting_the_drive_gives_the_same_state_and_spends_the_drive():
+    generator = torch.Generator().manual_seed(3)
+    u = 3 * torch.rand(300, generator=generator)
+    y0 = 2 * torch.rand(2, 300, generator=generator)
+    field = drive_field(0.02, 0.01, 0.01, u)
+    kept = integrate(field, y0, 50.0, "rk4", drive=u)
+    spent = u.clone()
+    overwritten = integrate(field, y0, 50.0, "rk4", drive=spent, overwrite_drive=True)
+    assert torch.equal(overwritten, kept)
+    assert not torch.equal(spent, u)  # the forcing went over the drive's buffer
+    with pytest.raises(RuntimeError, match="set_drive"):
+        field.forcing()
+    assert torch.equal(integrate(field, y0, 50.0, "rk4", drive=u), kept)  # a new drive: as before

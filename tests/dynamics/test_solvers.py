@@ -216,3 +216,14 @@ def test_field_needs_a_drive_and_a_state_for_pools():
     field = GeneField(Transcription([Basal(1.0)]), 0.1, 0.1, 0.1)
     with pytest.raises(RuntimeError, match="set_drive"):
         field(torch.tensor(0.0), torch.zeros(2, 1))
+
+
+@pytest.mark.parametrize("method", ["heun3", "rk4"])  # bounds 1.5 and 1.596: (b / r) * r can round above b
+def test_a_step_of_exactly_the_bound_over_the_rate_is_admitted_whichever_way_it_rounds(method):
+    bound = METHODS[method].decay_bound
+    rates = [r for r in (0.001 + k * 0.0137 for k in range(2000)) if (bound / r) * r > bound]
+    assert rates  # the product rounds above the bound for some rates
+    for rate in rates[:20]:
+        check_stability(method, bound / rate, rate)
+    with pytest.raises(ValueError, match="outside the admissible region"):
+        check_stability(method, bound / rates[0] * (1 + 1e-9), rates[0])
