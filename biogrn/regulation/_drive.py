@@ -54,7 +54,8 @@ def connection_drive(
         weight: the stored weight; pruned entries are zero (the Regulator keeps them so).
         grad_sq_sum: $\\sum_t g_t^2$ over the recorded backward passes, weight-shaped.
         n_backward: number of backward passes recorded ($T$); 0 gives zero gradient terms.
-        active: boolean, broadcastable to the weight: True where the connection is unpruned.
+        active: broadcastable to the weight: True, or 1.0, where the connection is unpruned; a
+            mask of 0.0 and 1.0 in the weight's dtype (the regulator's) is read as it is.
         out, scratch: weight-shaped buffers for the result and for $|w|$: the same operations
             in place, with no temporary tensors (the regulator reuses them every interval).
     """
@@ -71,11 +72,14 @@ def connection_drive(
     if kind == "grad":
         return rms
     per_gene = weight.numel() // active.numel()
-    n_active = active.sum() * per_gene
+    n_active = torch.count_nonzero(active) * per_gene
     # Pruned weights are zero, so the sum of |w| is the sum over active ones. A layer with
     # nothing active falls back to 0 and is driven by nothing but its basal rate.
     reference = magnitude.sum() / n_active.clamp_min(1)
-    return rms.mul_(torch.where(active, magnitude, reference, out=magnitude))
+    # lerp by a 0/1 mask is exact at both ends (ATen evaluates end - (end - start) * 0 at weight
+    # 1) and a tenth of the cost of torch.where with a scalar tensor on the CPU.
+    weight_mask = active if active.dtype == magnitude.dtype else active.to(magnitude.dtype)
+    return rms.mul_(torch.lerp(reference, magnitude, weight_mask, out=magnitude))
 
 
 def reduce_to_units(x: Tensor) -> Tensor:
@@ -133,7 +137,7 @@ class GeneDrive:
                 u[sl] = tensor.per_gene(self.hebbian.drive(self.hebbian_index[i]))
                 continue
             weight = tensor.original.detach()
-            active = self.mask[sl].view(tensor.gene_view_shape) > 0
+            active = self.mask[sl].view(tensor.gene_view_shape)  # 0.0 and 1.0
             kind = "taylor" if self.kind == "hebbian" else self.kind  # conv layers: taylor
             if tensor.genes == "connection" and weight.dtype == dtype:
                 scratch = self._scratch.setdefault(i, torch.empty_like(weight))

@@ -276,7 +276,6 @@ class Regulator:
         cfg = self.config
         self.attachment.step()
         self.clock.tick()
-        self._enable_records()
         if self.hebbian is not None:
             self.hebbian.count_step()
         if self.clock.steps_since_integration >= cfg.integrate_every and self.policy.uses_expression:
@@ -287,6 +286,7 @@ class Regulator:
             and self.clock.epochs_done >= cfg.start_epoch
         ):
             self.update()
+        self._enable_records()
 
     def epoch_end(self, val_metric: float | None = None) -> None:
         """Call once per epoch: integrates pending steps, feeds the plateau rule, prunes and rewires.
@@ -326,6 +326,7 @@ class Regulator:
         n = self.clock.steps_since_integration
         if n == 0 or not self.policy.uses_expression:
             self.clock.steps_since_integration = 0
+            self._enable_records()
             return
         cfg = self.config
         self.bytes_reduced += self.sync.mean_(self._rank_local_records())
@@ -345,6 +346,7 @@ class Regulator:
         )
         self.drive.reset()
         self.clock.steps_since_integration = 0
+        self._enable_records()
 
     def _rank_local_records(self) -> list[Tensor]:
         """What each rank recorded from its own data alone: gated tensors' $\\sum g^2$ (the gate runs
@@ -442,13 +444,15 @@ class Regulator:
         return edit
 
     def _enable_records(self) -> None:
-        """Whether the gradient of the coming step (number `step_count + 1`) enters the drive.
+        """Whether the gradient of the coming step enters the drive.
 
-        With `record_every = k`, only steps whose number is a multiple of k are recorded (a
-        stored-zeros tensor records its step's gradient at that step's `reg.step()`, a gate at
-        that step's backward pass, so the flag is set one step ahead for both).
+        With a record interval of k (`RegulatorConfig.record_interval`), the steps 0, k, 2k, ...
+        of each integration interval are recorded: the first one always, so that an interval
+        cut short (an epoch's end) still has a gradient. A stored-zeros tensor records its step's
+        gradient at that step's `reg.step()`, a gate at that step's backward pass, so the flag is
+        set one step ahead for both.
         """
-        enabled = (self.clock.step_count + 1) % self.config.record_every == 0
+        enabled = self.clock.steps_since_integration % self.config.record_interval == 0
         for record in self.records:
             record.enabled = enabled
 

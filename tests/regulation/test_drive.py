@@ -47,3 +47,20 @@ def test_unit_reduction_is_the_fan_in_mean():
     x = torch.arange(24, dtype=F64).reshape(2, 3, 4)
     assert torch.equal(reduce_to_units(x), torch.tensor([5.5, 17.5], dtype=F64))
     assert torch.equal(reduce_to_units(torch.tensor([1.0, 2.0])), torch.tensor([1.0, 2.0]))
+
+
+@given(
+    st.lists(st.tuples(st.floats(-1e30, 1e30), st.floats(0, 1e30), st.booleans()), min_size=1, max_size=40),
+    st.integers(1, 50),
+    st.sampled_from([torch.float32, torch.float64]),
+)
+def test_taylor_drive_reads_a_float_mask_exactly_as_the_boolean_one(entries, n, dtype):
+    """The regulator passes its 0/1 mask; the result equals the boolean selection bit for bit."""
+    w = torch.tensor([0.0 if not keep else x for x, _, keep in entries], dtype=dtype)  # pruned weights are zero
+    g2 = torch.tensor([g for _, g, _ in entries], dtype=dtype)
+    active = torch.tensor([keep for _, _, keep in entries])
+    reference = w.abs().sum() / active.sum().clamp_min(1)
+    expected = (g2 / n).sqrt() * torch.where(active, w.abs(), reference)
+    by_mask = connection_drive("taylor", w, g2, n, active.to(dtype))
+    assert torch.equal(connection_drive("taylor", w, g2, n, active), by_mask)
+    assert torch.equal(by_mask, expected)

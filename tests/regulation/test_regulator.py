@@ -376,17 +376,17 @@ def test_no_host_synchronisation_in_an_ordinary_step_nor_in_an_integration_step(
 
 
 @pytest.mark.parametrize("gate", ["mask", "hill"])
-def test_record_every_adds_only_the_gradients_of_every_kth_step(gate):
+def test_record_every_adds_the_gradients_of_steps_0_k_2k_of_each_interval(gate):
     x, y = make_data()
     model = make_mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.0)  # weights stay put: the gradients can be recomputed
-    reg = biogrn.regulate(model, optimizer=opt, gate=gate, record_every=2, integrate_every=50)
+    reg = biogrn.regulate(model, optimizer=opt, gate=gate, record_every=2, integrate_every=4, step_size=1.0)
     expected = torch.zeros_like(reg.records[0].grad_sq)
-    for step in range(1, 6):
+    for step in range(1, 8):  # interval 1: steps 1 to 4 (integrated after 4), interval 2: steps 5 to 7
         batch = slice(32 * step, 32 * step + 32)
         opt.zero_grad()
         nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
-        if step % 2 == 0:  # the dense gradient of the effective weight
+        if step in (5, 7):  # the second interval's steps 0 and 2: the dense gradient of the effective weight
             w_eff = model[0].weight.detach().clone().requires_grad_(True)
             hidden = torch.relu(nn.functional.linear(x[batch], w_eff, model[0].bias))
             loss = nn.functional.cross_entropy(model[4](torch.relu(model[2](hidden))), y[batch])
@@ -395,6 +395,31 @@ def test_record_every_adds_only_the_gradients_of_every_kth_step(gate):
         reg.step()
     assert reg.records[0].n_backward == 2
     assert torch.allclose(reg.records[0].grad_sq, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("integrate_every, interval", [(1, 1), (4, 1), (5, 1), (9, 1), (10, 2), (50, 10), (101, 20)])
+def test_by_default_five_gradients_are_recorded_per_interval(integrate_every, interval):
+    config = biogrn.RegulatorConfig(integrate_every=integrate_every, step_size=1.0)
+    assert config.record_every is None and config.record_interval == interval
+    assert biogrn.RegulatorConfig(integrate_every=50, record_every=3).record_interval == 3
+
+
+def test_an_interval_cut_short_by_the_epoch_end_still_records_its_first_step():
+    x, y = make_data()
+    model = make_mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    reg = biogrn.regulate(model, optimizer=opt, integrate_every=50, start_epoch=10)  # every 10th step
+    counts = []
+    for _ in range(2):
+        for step in range(3):  # an epoch of 3 steps: each interval is cut at 3
+            batch = slice(32 * step, 32 * step + 32)
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
+            opt.step()
+            reg.step()
+        counts.append(reg.records[0].n_backward)
+        reg.epoch_end()
+    assert counts == [1, 1]
 
 
 def test_record_every_may_not_exceed_the_integration_interval():
