@@ -16,10 +16,6 @@ from biogrn.dynamics import check_stability
 
 __all__ = ["RegulatorConfig", "make_config"]
 
-GRADIENTS_PER_INTERVAL = 5
-"""Gradients recorded per integration interval by default (`record_every = None`): on MNIST-1D and
-digits, five of fifty gave the accuracy of all fifty (docs/benchmarks.md)."""
-
 
 class RegulatorConfig(BaseModel):
     """Every setting of the gene-regulated pruning loop (defaults: the seed paper's listing)."""
@@ -72,11 +68,11 @@ class RegulatorConfig(BaseModel):
     hebbian_rate: float = Field(default=0.01, gt=0.0, le=1.0)
     """Rate of the running mean activity (drive `hebbian`)."""
     normalize_drive: bool = True
-    record_every: int | None = Field(default=None, ge=1)
-    """Add the gradient of every this many steps of an integration interval to the drive, its first
-    step included (1: every step; `None`: `integrate_every // 5`, at least 1, so five gradients per
-    interval). A subsample estimates the same root-mean-square gradient with fewer passes over the
-    weights (docs/benchmarks.md measures its cost and its effect on accuracy)."""
+    record_every: int = Field(default=1, ge=1)
+    """Add the gradient of steps 0, k, 2k, ... of each integration interval to the drive (k = 1:
+    every step). A subsample estimates the same root-mean-square gradient with fewer passes over
+    the weights, and a noisier one: docs/benchmarks.md measures its cost and its effect on accuracy
+    (at 90% sparsity it costs the `hysteresis` policy about 4 points on digits)."""
 
     # -- Eq. 2: importance ---------------------------------------------------------------------------
     alpha: float = Field(default=0.5, ge=0.0)
@@ -151,7 +147,7 @@ class RegulatorConfig(BaseModel):
         else:
             step, what = self.step_size, "step_size"
         check_stability(self.method, step, max(self.gamma_m, self.gamma_p), what)
-        if self.record_every is not None and self.record_every > self.integrate_every:
+        if self.record_every > self.integrate_every:
             raise ValueError(
                 f"record_every: {self.record_every} exceeds integrate_every = {self.integrate_every}; "
                 "an interval records its first step only, so give at most integrate_every"
@@ -174,13 +170,6 @@ class RegulatorConfig(BaseModel):
         if self.end_epoch is not None and self.end_epoch <= self.start_epoch:
             raise ValueError(f"end_epoch: {self.end_epoch} must exceed start_epoch = {self.start_epoch}")
         return self
-
-    @property
-    def record_interval(self) -> int:
-        """Steps from one recorded gradient to the next: `record_every`, or five per interval."""
-        if self.record_every is not None:
-            return self.record_every
-        return max(1, self.integrate_every // GRADIENTS_PER_INTERVAL)
 
     @property
     def schedule_end(self) -> float:

@@ -397,18 +397,11 @@ def test_record_every_adds_the_gradients_of_steps_0_k_2k_of_each_interval(gate):
     assert torch.allclose(reg.records[0].grad_sq, expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize("integrate_every, interval", [(1, 1), (4, 1), (5, 1), (9, 1), (10, 2), (50, 10), (101, 20)])
-def test_by_default_five_gradients_are_recorded_per_interval(integrate_every, interval):
-    config = biogrn.RegulatorConfig(integrate_every=integrate_every, step_size=1.0)
-    assert config.record_every is None and config.record_interval == interval
-    assert biogrn.RegulatorConfig(integrate_every=50, record_every=3).record_interval == 3
-
-
 def test_an_interval_cut_short_by_the_epoch_end_still_records_its_first_step():
     x, y = make_data()
     model = make_mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    reg = biogrn.regulate(model, optimizer=opt, integrate_every=50, start_epoch=10)  # every 10th step
+    reg = biogrn.regulate(model, optimizer=opt, integrate_every=50, record_every=10, start_epoch=10)
     counts = []
     for _ in range(2):
         for step in range(3):  # an epoch of 3 steps: each interval is cut at 3
