@@ -10,7 +10,7 @@ from biogrn.core._memory import available_bytes, format_bytes, require_memory
 from biogrn.core._nonzero import sparse_nonzero
 from biogrn.core._parameters import stored_parameter
 from biogrn.core._scratch import Scratch
-from biogrn.core._segments import segment_counts, segment_nonzero, segment_sums
+from biogrn.core._segments import mask_bits, segment_counts, segment_nonzero, segment_sums
 from biogrn.core._streams import stream_seed
 from biogrn.core._tables import read_table
 from biogrn.core._validation import STRICT, Seed
@@ -27,6 +27,7 @@ __all__ = [
     "available_bytes",
     "format_bytes",
     "format_validation_error",
+    "mask_bits",
     "read_table",
     "require_memory",
     "segment_counts",

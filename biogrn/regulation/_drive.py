@@ -29,6 +29,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from biogrn.core import mask_bits
 from biogrn.regulation._gradients import GradientRecord
 from biogrn.regulation._hebbian import HebbianRecorder
 from biogrn.regulation._tensors import RegulatedTensor
@@ -55,7 +56,7 @@ def connection_drive(
         grad_sq_sum: $\\sum_t g_t^2$ over the recorded backward passes, weight-shaped.
         n_backward: number of backward passes recorded ($T$); 0 gives zero gradient terms.
         active: broadcastable to the weight: True, or 1.0, where the connection is unpruned; a
-            mask of 0.0 and 1.0 in the weight's dtype (the regulator's) is read as it is.
+            mask of +0.0 and 1.0 in the weight's dtype (the regulator's) is read as it is.
         out, scratch: weight-shaped buffers for the result and for $|w|$: the same operations
             in place, with no temporary tensors (the regulator reuses them every interval).
     """
@@ -72,7 +73,7 @@ def connection_drive(
     if kind == "grad":
         return rms
     per_gene = weight.numel() // active.numel()
-    n_active = torch.count_nonzero(active) * per_gene
+    n_active = torch.count_nonzero(mask_bits(active)) * per_gene
     # Pruned weights are zero, so the sum of |w| is the sum over active ones. A layer with
     # nothing active falls back to 0 and is driven by nothing but its basal rate.
     reference = magnitude.sum() / n_active.clamp_min(1)

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from biogrn.core import Scratch, segment_nonzero, stream_seed
+from biogrn.core import Scratch, mask_bits, segment_nonzero, stream_seed
 from biogrn.dynamics import GeneField, GeneState, integrate
 from biogrn.policies import PolicyView, importance, make_sigma_schedule
 from biogrn.regulation._attachment import Attachment
@@ -46,13 +46,6 @@ from biogrn.regulation._tensors import RegulatedTensor, select_tensors
 __all__ = ["Regulator", "regulate"]
 
 STATE_VERSION = 2
-
-_SAME_SIZE_INTEGER = {
-    torch.float64: torch.int64,
-    torch.float32: torch.int32,
-    torch.float16: torch.int16,
-    torch.bfloat16: torch.int16,
-}
 
 _HOLDERS: weakref.WeakKeyDictionary[nn.Module, dict[str, weakref.ref]] = weakref.WeakKeyDictionary()
 """Which live Regulator holds which tensor of a module: two on one tensor would mask and record
@@ -467,8 +460,7 @@ class Regulator:
         The mask holds +0.0 and 1.0 only, so its active entries are the nonzero bit patterns:
         counted through an integer view, which is exact at any size and makes no temporary.
         """
-        bits = self.mask.view(_SAME_SIZE_INTEGER[self.mask.dtype])
-        active = segment_nonzero(bits, self.genes.slices).tolist()
+        active = segment_nonzero(mask_bits(self.mask), self.genes.slices).tolist()
         return [t.n_genes - a for t, a in zip(self.tensors, active)]
 
     @property

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from biogrn.core import segment_nonzero, segment_sums, sparse_nonzero
+from biogrn.core import mask_bits, segment_nonzero, segment_sums, sparse_nonzero
 
 
 @given(st.integers(0, 300), st.integers(0, 9), st.floats(0.0, 1.0), st.integers(0, 2**31 - 1))
@@ -30,3 +30,17 @@ def test_segment_nonzero_counts_each_slice_as_a_comparison_would(sizes, seed):
     expected = [int((x[s] != 0).sum()) for s in slices]
     assert segment_nonzero(x, slices).tolist() == expected
     assert segment_sums(x != 0, slices).tolist() == expected
+
+
+@given(
+    st.integers(0, 300),
+    st.floats(0.0, 1.0),
+    st.sampled_from([torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.bool]),
+    st.integers(0, 2**31 - 1),
+)
+def test_mask_bits_count_the_set_entries_of_a_zero_one_mask(n, density, dtype, seed):
+    set_entries = torch.rand(n, generator=torch.Generator().manual_seed(seed)) < density
+    mask = set_entries.to(dtype)
+    bits = mask_bits(mask)
+    assert bits.element_size() == mask.element_size() and bits.data_ptr() == mask.data_ptr()  # a view
+    assert int(torch.count_nonzero(bits)) == int(set_entries.sum())
