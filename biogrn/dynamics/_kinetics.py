@@ -75,9 +75,14 @@ def shifted_hill(x: Tensor, half: float, hill: float, fold: float) -> Tensor:
     r"""Shifted Hill function of RACIPE (Huang et al. 2017): $H^S = H^-(x) + \lambda H^+(x)$.
 
     $\lambda > 1$ is an activation by `fold`, $\lambda < 1$ a repression; $H^S(0) = 1$ and
-    $H^S(\infty) = \lambda$.
+    $H^S(\infty) = \lambda$. Computed as
+
+    $$H^S = \lambda + (1 - \lambda)\,H^-(x), \qquad H^- = \frac{1}{1 + (x/K)^n},$$
+
+    one power per entry instead of two (the power is most of a RACIPE field's cost); exact at both
+    ends, $(x/K)^n = \infty$ giving $\lambda$.
     """
-    return hill_repression(x, half, hill) + fold * hill_activation(x, half, hill)
+    return fold + (1.0 - fold) / (1.0 + _ratio_power(x, half, hill))  # out of place: Jacobians differentiate it
 
 
 def translation(m: Tensor, k_p: float) -> Tensor:

@@ -63,6 +63,20 @@ def test_shifted_hill_limits():
     assert float(shifted_hill(torch.tensor(1e9, dtype=torch.float64), 1.0, 2.0, 5.0)) == pytest.approx(5.0)
 
 
+@given(
+    st.lists(st.tuples(levels, halves, hills, st.floats(0.0, 100.0)), min_size=1, max_size=12),
+    st.sampled_from([torch.float32, torch.float64]),
+)
+def test_shifted_hill_with_a_parameter_per_entry_is_the_two_term_form(entries, dtype):
+    """RACIPE's members each carry their own K, n and lambda; the one-power form equals the two-term one."""
+    x, half, n, fold = (torch.tensor(column, dtype=dtype) for column in zip(*entries))
+    two_terms = hill_repression(x, half, n) + fold * hill_activation(x, half, n)
+    tolerance = 1e-12 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(shifted_hill(x, half, n, fold), two_terms, rtol=tolerance, atol=tolerance)
+    overflowing = torch.full_like(x, torch.finfo(dtype).max)  # (x/K)^n = inf for K < 1 or n > 1
+    assert torch.equal(shifted_hill(overflowing, 0.5, 2.0, fold), fold)
+
+
 def test_translation_is_linear():
     m = torch.tensor([0.0, 1.0, 2.5])
     assert torch.equal(translation(m, 0.4), 0.4 * m)
