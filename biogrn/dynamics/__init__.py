@@ -7,6 +7,7 @@ $$\frac{dm_c}{dt} = f_c(m, p, u) - \gamma_m m_c, \qquad \frac{dp_c}{dt} = k_p m_
 - `_field`: `GeneField`, the vector field with the drive $u$ held over an interval.
 - `_solvers`: `integrate` through `torchdiffeq.odeint`, the methods and their admissible steps.
 - `_propagator`: the fused step, exact for explicit Runge-Kutta methods on the affine field.
+- `_members`: Dormand-Prince with a step size per member of a batch (the GRN engine's many members).
 """
 
 from biogrn.dynamics._field import GeneField
@@ -21,6 +22,7 @@ from biogrn.dynamics._kinetics import (
     shifted_hill,
     translation,
 )
+from biogrn.dynamics._members import integrate_members
 from biogrn.dynamics._propagator import POLYNOMIALS, affine_step_coefficients, fixed_grid, propagate
 from biogrn.dynamics._solvers import METHODS, MethodInfo, check_stability, integrate, method_info, uses_fused_step
 from biogrn.dynamics._state import GeneState
@@ -42,6 +44,7 @@ __all__ = [
     "hill_activation",
     "hill_repression",
     "integrate",
+    "integrate_members",
     "method_info",
     "propagate",
     "shifted_hill",

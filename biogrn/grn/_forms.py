@@ -23,6 +23,11 @@ from biogrn.grn._network import Network
 __all__ = ["ShiftedHill", "TwoStage"]
 
 
+def _of_members(x: Tensor, index: Tensor) -> Tensor:
+    """Rows `index` of a per-member parameter; one shared by every member (first axis 1) as it is."""
+    return x if x.shape[0] == 1 else x[index]
+
+
 def _product_over_regulators(values: Tensor, targets: Tensor, n_genes: int) -> Tensor:
     """`(members, edges)` factors -> `(members, genes)` products over each gene's incoming edges."""
     out = torch.ones(values.shape[0], n_genes, dtype=values.dtype, device=values.device)
@@ -56,6 +61,11 @@ class ShiftedHill(torch.nn.Module):
     def forward(self, t: Tensor, x: Tensor) -> Tensor:
         made, lost = self.rates(x)
         return made - lost
+
+    def subset(self, index: Tensor) -> ShiftedHill:
+        """The same form for the members `index` only (`dynamics.integrate_members` drops finished ones)."""
+        parameters = {name: _of_members(value, index) for name, value in self.parameters_dict().items()}
+        return ShiftedHill(self.network, **parameters).to(self.sources.device)
 
     def parameters_dict(self) -> dict[str, Tensor]:
         return {
@@ -111,6 +121,11 @@ class TwoStage(torch.nn.Module):
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
         made, lost = self.rates(y)
         return made - lost
+
+    def subset(self, index: Tensor) -> TwoStage:
+        """The same form for the members `index` only (`dynamics.integrate_members` drops finished ones)."""
+        parameters = {name: _of_members(value, index) for name, value in self.parameters_dict().items()}
+        return TwoStage(self.network, **parameters).to(self.sources.device)
 
     def parameters_dict(self) -> dict[str, Tensor]:
         return {

@@ -7,20 +7,48 @@ import torch
 import xarray as xr
 from torch import Tensor
 
-__all__ = ["NOISES", "simulate", "simulate_langevin"]
+from biogrn.dynamics import integrate_members
+
+__all__ = ["NOISES", "STEPPINGS", "simulate", "simulate_langevin"]
 
 NOISES = ("chemical", "boolode")
+STEPPINGS = ("batch", "member")
 EDGE_PARAMETERS = ("threshold", "hill", "fold")
 
 
 def simulate(
-    model: torch.nn.Module, y0: Tensor, times: Tensor, method: str = "dopri5", rtol: float = 1e-6, atol: float = 1e-8
+    model: torch.nn.Module,
+    y0: Tensor,
+    times: Tensor,
+    method: str = "dopri5",
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    stepping: str = "batch",
 ) -> xr.Dataset:
-    """Integrate every member at once (one odeint call); `y0` is `(members, variables)`.
+    """Integrate every member at once; `y0` is `(members, variables)`.
+
+    `stepping="batch"`: one `torchdiffeq.odeint` call, one step size for the batch (its error the
+    root mean square over every member). `stepping="member"`: `dynamics.integrate_members`,
+    Dormand-Prince 5(4) (`method` "dopri5") with each member's own steps and error test, finished
+    members leaving the batch: each member meets its tolerance, and a batch of members of unlike
+    stiffness no longer pays the stiffest one's steps for all.
 
     Returns a Dataset with `state (time, variable, member)` and every parameter as a variable
     over `member` and `gene` or `edge`.
+
+    Raises:
+        ValueError: an unknown `stepping`, or `stepping="member"` with another method than dopri5.
     """
+    if stepping not in STEPPINGS:
+        raise ValueError(f"stepping: {stepping!r} is not one of {STEPPINGS}")
+    if stepping == "member":
+        if method != "dopri5":
+            raise ValueError(
+                f"method: {method!r} with stepping='member'; a step per member is Dormand-Prince's (dopri5)"
+            )
+        with torch.no_grad():
+            solution = integrate_members(model, y0, times, rtol=rtol, atol=atol)
+        return _as_dataset(model, solution, times)
     import torchdiffeq
 
     solution = torchdiffeq.odeint(model, y0, times, method=method, rtol=rtol, atol=atol)

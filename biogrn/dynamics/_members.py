@@ -1,0 +1,153 @@
+r"""Dormand-Prince 5(4) with a step size and an error test per member of a batch.
+
+torchdiffeq's `odeint` advances a batch with one step size, chosen by one root-mean-square error
+over every member: the member that needs the smallest steps sets them for all, and a member whose
+error is large can hide in the mean. Here each member $i$ of `y` `(members, variables)` keeps its
+own time $t_i$ and step $h_i$. One Runge-Kutta step for all of them at once,
+
+$$y_i^{(5)} = y_i + h_i \sum_j b_j k_{ij}, \qquad
+  \mathrm{err}_i = \Big\lVert \frac{h_i \sum_j e_j k_{ij}}
+  {a_{tol} + r_{tol} \max(|y_i|, |y_i^{(5)}|)} \Big\rVert_{\mathrm{rms}},$$
+
+is accepted for the members with $\mathrm{err}_i \le 1$, and every member's next step is
+$h_i \cdot \min(10, \max(0.2, 0.9\,\mathrm{err}_i^{-1/5}))$ (the controller of Hairer, Norsett and
+Wanner, as scipy's RK45 uses it). A member's step is cut to land on each output time, so no
+interpolation is needed. Members that reach the last output time leave the batch: when a quarter
+of the batch has finished, the rest is gathered into a smaller one (the field too, through its
+`subset(index)`), so the work is the sum of each member's own steps, not the batch size times
+the slowest member's.
+
+The field must be autonomous or read `t` as each member's own time, shape `(members, 1)`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["integrate_members"]
+
+_NODES = (0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0)
+_STAGES = (
+    (),
+    (1 / 5,),
+    (3 / 40, 9 / 40),
+    (44 / 45, -56 / 15, 32 / 9),
+    (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
+    (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
+)
+_WEIGHTS = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84)
+_ERROR = (-71 / 57600, 0.0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40)  # y5 - y4, k7 last
+_SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 10.0
+_COMPACT_BELOW = 0.75  # gather the unfinished members once fewer than this share of the batch remain
+
+
+def _combine(coefficients, stages: list[Tensor]) -> Tensor:
+    total = None
+    for c, k in zip(coefficients, stages):
+        if c == 0.0:
+            continue
+        total = k * c if total is None else total.add_(k, alpha=c)
+    return total
+
+
+def _rms(x: Tensor) -> Tensor:
+    return x.square().mean(dim=1, keepdim=True).sqrt_()
+
+
+def _initial_step(field, t: Tensor, y: Tensor, f0: Tensor, rtol: float, atol: float) -> Tensor:
+    r"""Hairer, Norsett and Wanner's starting step (II.4) per member: $(0.01 / \max(d_1, d_2))^{1/5}$ <= $100 h_0$."""
+    scale = atol + y.abs() * rtol
+    d0, d1 = _rms(y / scale), _rms(f0 / scale)
+    h0 = torch.where((d0 < 1e-5) | (d1 < 1e-5), torch.full_like(d0, 1e-6), 0.01 * d0 / d1)
+    f1 = field(t + h0, y + h0 * f0)
+    d2 = _rms((f1 - f0) / scale) / h0
+    largest = torch.maximum(d1, d2)
+    h1 = torch.where(largest <= 1e-15, torch.maximum(torch.full_like(h0, 1e-6), h0 * 1e-3), (0.01 / largest) ** 0.2)
+    return torch.minimum(100 * h0, h1)
+
+
+def integrate_members(
+    field, y0: Tensor, times: Tensor, rtol: float = 1e-6, atol: float = 1e-8, max_steps: int = 100_000
+) -> Tensor:
+    """Solve $\\dot y = f(t, y)$ for every member from `times[0]`, each with its own steps.
+
+    Args:
+        field: `field(t, y)` for `y` `(members, variables)`; with a `subset(index)` method giving
+            the field of those members, finished members leave the batch (else they ride along).
+        y0: `(members, variables)`.
+        times: increasing output times, the first being the start.
+        rtol, atol: each member's error test, as scipy's `solve_ivp` reads them.
+        max_steps: attempted steps (iterations of the batch) before giving up.
+
+    Returns:
+        `(len(times), members, variables)`, like `torchdiffeq.odeint`.
+
+    Raises:
+        ValueError: `times` not increasing, or `y0` not two-dimensional.
+        RuntimeError: a member's state stopped being finite, or `max_steps` ran out (naming how
+            many members were unfinished).
+    """
+    if y0.dim() != 2:
+        raise ValueError(f"y0: expected (members, variables), got shape {tuple(y0.shape)}")
+    if times.dim() != 1 or len(times) < 1 or (len(times) > 1 and not bool((times.diff() > 0).all())):
+        raise ValueError("times: expected a one-dimensional, strictly increasing tensor")
+    times = times.to(y0)
+    n_members = y0.shape[0]
+    out = y0.new_empty(len(times), *y0.shape)
+    out[0] = y0
+    if len(times) == 1 or n_members == 0:
+        return out
+    members = torch.arange(n_members, device=y0.device)
+    last = len(times) - 1
+    y = y0.clone()
+    t = times[0].expand(n_members, 1).clone()
+    output = torch.ones(n_members, dtype=torch.long, device=y0.device)  # index of the next output time
+    k1 = field(t, y)
+    h = _initial_step(field, t, y, k1, rtol, atol)
+    working = n_members
+    smallest = 10 * torch.finfo(y0.dtype).eps
+    for _ in range(max_steps):
+        active = (output <= last).unsqueeze(1)
+        target = times[output.clamp_max(last)].unsqueeze(1)
+        remaining = target - t  # 0 for a finished member that rides along: its step is 0
+        lands = h >= remaining
+        step = torch.where(lands, remaining, h)
+        stages = [k1]
+        for node, row in zip(_NODES[1:], _STAGES[1:]):
+            stages.append(field(t + node * step, torch.addcmul(y, step, _combine(row, stages))))
+        proposal = torch.addcmul(y, step, _combine(_WEIGHTS, stages))
+        k7 = field(t + step, proposal)
+        error = _combine(_ERROR, [*stages, k7]).mul_(step)
+        scale = torch.maximum(y.abs(), proposal.abs()).mul_(rtol).add_(atol)
+        error_norm = _rms(error.div_(scale)).nan_to_num_(nan=float("inf"))  # a NaN trial step is retried smaller
+        accept = error_norm <= 1.0
+        y = torch.where(accept, proposal, y)
+        k1 = torch.where(accept, k7, k1)
+        t = torch.where(accept, torch.where(lands, target, t + step), t)
+        factor = (error_norm.clamp_min(1e-30) ** -0.2).mul_(_SAFETY).clamp_(_MIN_FACTOR, _MAX_FACTOR)
+        h = step * torch.where(accept, factor, factor.clamp_max(1.0))
+        if bool((active & ~accept & (step <= smallest * t.abs().clamp_min(1.0))).any()):
+            raise RuntimeError(
+                "integrate_members: a member's step size underflowed; its field is not finite or too stiff"
+            )
+        reached = (accept & lands & active).squeeze(1)
+        if bool(reached.any()):
+            rows = reached.nonzero().squeeze(1)
+            out[output[rows], members[rows]] = y[rows]
+            output[rows] += 1
+        unfinished = output <= last
+        n_unfinished = int(unfinished.sum())
+        if n_unfinished == 0:
+            if not bool(torch.isfinite(out).all()):
+                raise RuntimeError("integrate_members: a member's state is not finite; the field diverged")
+            return out
+        if n_unfinished < _COMPACT_BELOW * working and hasattr(field, "subset"):
+            keep = unfinished.nonzero().squeeze(1)
+            field = field.subset(keep)
+            y, k1, t, h, output, members = y[keep], k1[keep], t[keep], h[keep], output[keep], members[keep]
+            working = n_unfinished
+    raise RuntimeError(
+        f"integrate_members: {n_unfinished} of {n_members} members had not reached t = {float(times[-1]):g} "
+        f"after max_steps = {max_steps} steps; raise max_steps, or loosen rtol/atol"
+    )

@@ -1,0 +1,131 @@
+"""Dormand-Prince with a step per member: closed forms, scipy's RK45, torchdiffeq, and its refusals."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
+
+from biogrn.dynamics import integrate_members
+from biogrn.grn import ShiftedHill, sample_parameters, toggle_switch
+
+F64 = torch.float64
+
+
+class LinearDecay(torch.nn.Module):
+    """dy/dt = -k y per member, with `subset` so that finished members leave the batch."""
+
+    def __init__(self, rates: torch.Tensor):
+        super().__init__()
+        self.rates = rates
+        self.calls = 0
+
+    def forward(self, t, y):
+        self.calls += 1
+        return -self.rates * y
+
+    def subset(self, index):
+        return LinearDecay(self.rates[index])
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    st.lists(st.floats(0.01, 20.0), min_size=1, max_size=30),
+    st.lists(st.floats(0.1, 5.0), min_size=1, max_size=4, unique=True),
+    st.sampled_from([1e-4, 1e-6, 1e-8]),
+)
+def test_each_member_meets_its_tolerance_on_a_closed_form(rates, ends, rtol):
+    k = torch.tensor(rates, dtype=F64).unsqueeze(1)
+    y0 = torch.ones(len(rates), 2, dtype=F64) * torch.tensor([1.0, 3.0], dtype=F64)
+    times = torch.tensor([0.0, *sorted(ends)], dtype=F64)
+    solution = integrate_members(LinearDecay(k), y0, times, rtol=rtol, atol=1e-12)
+    exact = y0 * torch.exp(-k * times.view(-1, 1, 1))
+    assert torch.equal(solution[0], y0)
+    # a local error test per step: the global error stays within a small multiple of the tolerance
+    assert ((solution - exact).abs() <= 50 * (rtol * exact.abs() + 1e-12)).all()
+
+
+def test_members_take_their_own_number_of_steps_and_finished_ones_leave_the_batch():
+    k = torch.tensor([[0.1], [30.0]], dtype=F64)  # the fast decay needs many more steps
+    y0, times = torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 10.0], dtype=F64)
+    rows = []
+
+    class Counting(LinearDecay):
+        def forward(self, t, y):
+            rows.append(y.shape[0])
+            return super().forward(t, y)
+
+        def subset(self, index):
+            return Counting(self.rates[index])
+
+    solution = integrate_members(Counting(k), y0, times, rtol=1e-8, atol=1e-14)
+    torch.testing.assert_close(solution[-1], torch.exp(-10 * k), rtol=1e-6, atol=1e-13)
+    assert rows[0] == 2 and rows[-1] == 1  # the k = 0.1 member finished first and left the batch
+    alone = [integrate_members(LinearDecay(k[i : i + 1]), y0[:1], times, rtol=1e-8, atol=1e-14) for i in range(2)]
+    torch.testing.assert_close(solution[-1], torch.cat([a[-1] for a in alone]), rtol=1e-12, atol=0)
+
+
+def test_the_toggle_switch_agrees_with_scipy_rk45_member_by_member():
+    network = toggle_switch(1).network
+    params = sample_parameters(network, 64, "sobol", seed=3)
+    y0 = torch.rand(64, 2, dtype=F64, generator=torch.Generator().manual_seed(1)) * 100
+    times = torch.linspace(0, 50, 6, dtype=F64)
+    solution = integrate_members(ShiftedHill(network, **params), y0, times, rtol=1e-9, atol=1e-11)
+    sources, targets = np.asarray(network.sources), np.asarray(network.targets)
+    for i in range(0, 64, 7):
+        names = ("production", "degradation", "threshold", "hill", "fold")
+        g, k, threshold, hill, fold = (params[n][i].numpy() for n in names)
+
+        def rhs(t, y, g=g, k=k, threshold=threshold, hill=hill, fold=fold):
+            r = (y[sources] / threshold) ** hill
+            product = np.ones(2)
+            np.multiply.at(product, targets, fold + (1 - fold) / (1 + r))
+            return g * product - k * y
+
+        reference = solve_ivp(
+            rhs, (0, 50), y0[i].numpy(), method="DOP853", t_eval=times.numpy(), rtol=1e-12, atol=1e-12
+        )
+        np.testing.assert_allclose(solution[:, i].numpy(), reference.y.T, rtol=1e-6, atol=1e-8)
+
+
+def test_a_field_without_subset_gives_the_same_solution():
+    network = toggle_switch(1).network
+    params = sample_parameters(network, 32, "sobol", seed=0)
+    y0 = torch.rand(32, 2, dtype=F64, generator=torch.Generator().manual_seed(0)) * 50
+    times = torch.linspace(0, 20, 5, dtype=F64)
+    form = ShiftedHill(network, **params)
+    with_subset = integrate_members(form, y0, times)
+    without = integrate_members(lambda t, y: form(t, y), y0, times)
+    torch.testing.assert_close(with_subset, without, rtol=1e-12, atol=1e-12)
+
+
+def test_refusals_name_what_is_wrong():
+    field = LinearDecay(torch.ones(2, 1, dtype=F64))
+    with pytest.raises(ValueError, match="y0"):
+        integrate_members(field, torch.ones(2, dtype=F64), torch.tensor([0.0, 1.0], dtype=F64))
+    with pytest.raises(ValueError, match="times"):
+        integrate_members(field, torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 1.0, 1.0], dtype=F64))
+    with pytest.raises(RuntimeError, match="max_steps = 3"):
+        integrate_members(field, torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 1e6], dtype=F64), max_steps=3)
+    blowing_up = LinearDecay(-torch.full((2, 1), 50.0, dtype=F64))  # y' = 50 y overflows float64
+    with pytest.raises(RuntimeError, match="not finite|underflowed"):
+        integrate_members(blowing_up, torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 100.0], dtype=F64))
+
+
+def test_simulate_steps_per_member_on_request_and_refuses_what_it_cannot():
+    from biogrn.grn import simulate
+
+    network = toggle_switch(1).network
+    form = ShiftedHill(network, **sample_parameters(network, 16, "sobol", seed=0))
+    y0 = torch.rand(16, 2, dtype=F64, generator=torch.Generator().manual_seed(0)) * 50
+    times = torch.linspace(0, 10, 3, dtype=F64)
+    result = simulate(form, y0, times, stepping="member")
+    expected = integrate_members(form, y0, times).permute(0, 2, 1).numpy()
+    np.testing.assert_array_equal(result["state"].values, expected)
+    batch = simulate(form, y0, times)["state"].values
+    np.testing.assert_allclose(result["state"].values, batch, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="stepping: 'each'"):
+        simulate(form, y0, times, stepping="each")
+    with pytest.raises(ValueError, match="method: 'rk4' with stepping='member'"):
+        simulate(form, y0, times, method="rk4", stepping="member")
