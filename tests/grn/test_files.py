@@ -105,6 +105,23 @@ def test_simulate_reads_a_topo_file(tmp_path, capsys):
     assert "ts.topo: 8 members, 2 variables" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("network", ["toggle", "repressilator"])
+def test_simulate_with_a_step_per_member_agrees_with_the_batch_step(tmp_path, network):
+    import xarray as xr
+
+    from biogrn.cli import main
+
+    states = {}
+    for stepping in ("batch", "member"):
+        out = tmp_path / stepping
+        arguments = ["simulate", network, "--members", "12", "--points", "6", "--t-end", "20", "--out", str(out)]
+        assert main([*arguments, "--stepping", stepping]) == 0
+        with xr.open_dataset(out / "simulation.nc") as result:
+            assert result.attrs["stepping"] == stepping
+            states[stepping] = result["state"].values
+    np.testing.assert_allclose(states["member"], states["batch"], rtol=1e-4, atol=1e-5)
+
+
 def test_beeline_inputs_from_a_langevin_simulation_read_back_as_beeline_reads_them(tmp_path):
     from biogrn.grn import ShiftedHill, sample_parameters, simulate_langevin, write_beeline_inputs
 
