@@ -84,10 +84,12 @@ def integrate_members(
         `(len(times), members, variables)`, like `torchdiffeq.odeint`.
 
     Raises:
-        ValueError: `times` not increasing, or `y0` not two-dimensional.
+        ValueError: `times` not increasing, `y0` not two-dimensional, or `max_steps` below 1.
         RuntimeError: a member's state stopped being finite, or `max_steps` ran out (naming how
             many members were unfinished).
     """
+    if max_steps < 1:
+        raise ValueError(f"max_steps: must be >= 1, got {max_steps}")
     if y0.dim() != 2:
         raise ValueError(f"y0: expected (members, variables), got shape {tuple(y0.shape)}")
     if times.dim() != 1 or len(times) < 1 or (len(times) > 1 and not bool((times.diff() > 0).all())):
