@@ -84,7 +84,8 @@ def integrate_members(
         `(len(times), members, variables)`, like `torchdiffeq.odeint`.
 
     Raises:
-        ValueError: `times` not increasing, `y0` not two-dimensional, or `max_steps` below 1.
+        ValueError: `times` not increasing, `y0` not two-dimensional or not finite (naming the
+            member), or `max_steps` below 1.
         RuntimeError: a member's state stopped being finite, or `max_steps` ran out (naming how
             many members were unfinished).
     """
@@ -94,6 +95,9 @@ def integrate_members(
         raise ValueError(f"y0: expected (members, variables), got shape {tuple(y0.shape)}")
     if times.dim() != 1 or len(times) < 1 or (len(times) > 1 and not bool((times.diff() > 0).all())):
         raise ValueError("times: expected a one-dimensional, strictly increasing tensor")
+    finite = torch.isfinite(y0).all(dim=1)
+    if not bool(finite.all()):
+        raise ValueError(f"y0: member {int((~finite).nonzero()[0])} has a state that is not finite")
     times = times.to(y0)
     n_members = y0.shape[0]
     out = y0.new_empty(len(times), *y0.shape)
