@@ -85,12 +85,14 @@ def integrate_members(
 
     Raises:
         ValueError: `times` not increasing, `y0` not two-dimensional or not finite (naming the
-            member), or `max_steps` below 1.
+            member), a tolerance not above 0, or `max_steps` below 1.
         RuntimeError: a member's state stopped being finite, or `max_steps` ran out (naming how
             many members were unfinished).
     """
     if max_steps < 1:
         raise ValueError(f"max_steps: must be >= 1, got {max_steps}")
+    if not (rtol > 0 and atol > 0):  # atol = 0 would divide 0 by 0 for a variable that stays at 0
+        raise ValueError(f"rtol, atol: both must be > 0, got {rtol}, {atol}")
     if y0.dim() != 2:
         raise ValueError(f"y0: expected (members, variables), got shape {tuple(y0.shape)}")
     if times.dim() != 1 or len(times) < 1 or (len(times) > 1 and not bool((times.diff() > 0).all())):

@@ -108,6 +108,8 @@ def test_refusals_name_what_is_wrong():
         integrate_members(field, torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 1.0, 1.0], dtype=F64))
     with pytest.raises(ValueError, match="y0: member 1 has a state that is not finite"):
         integrate_members(field, torch.tensor([[1.0], [float("nan")]], dtype=F64), torch.tensor([0.0, 1.0], dtype=F64))
+    with pytest.raises(ValueError, match="rtol, atol: both must be > 0, got 1e-06, 0"):
+        integrate_members(field, torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 1.0], dtype=F64), atol=0)
     with pytest.raises(ValueError, match="max_steps: must be >= 1"):
         integrate_members(field, torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 1.0], dtype=F64), max_steps=0)
     with pytest.raises(RuntimeError, match="max_steps = 3"):
