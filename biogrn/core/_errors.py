@@ -27,7 +27,8 @@ class CheckpointError(ValueError):
 
 
 class DivergedError(ArithmeticError):
-    """Training produced a non-finite loss or weight; the message says which epoch and what is kept."""
+    """A computation left the finite numbers: training's loss or weights (the message says which epoch
+    and what is kept), or a simulated member's state (which member)."""
 
 
 def format_validation_error(error) -> str:

@@ -25,6 +25,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from biogrn.core import DivergedError
+
 __all__ = ["integrate_members"]
 
 _NODES = (0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0)
@@ -86,8 +88,9 @@ def integrate_members(
     Raises:
         ValueError: `times` not increasing, `y0` not two-dimensional or not finite (naming the
             member), a tolerance not above 0, or `max_steps` below 1.
-        RuntimeError: a member's state stopped being finite, or `max_steps` ran out (naming how
-            many members were unfinished).
+        DivergedError: a member's state left the finite numbers, or its step underflowed (naming
+            the member).
+        RuntimeError: `max_steps` ran out (naming how many members were unfinished).
     """
     if max_steps < 1:
         raise ValueError(f"max_steps: must be >= 1, got {max_steps}")
@@ -135,9 +138,12 @@ def integrate_members(
         t = torch.where(accept, torch.where(lands, target, t + step), t)
         factor = (error_norm.clamp_min(1e-30) ** -0.2).mul_(_SAFETY).clamp_(_MIN_FACTOR, _MAX_FACTOR)
         h = step * torch.where(accept, factor, factor.clamp_max(1.0))
-        if bool((active & ~accept & (step <= smallest * t.abs().clamp_min(1.0))).any()):
-            raise RuntimeError(
-                "integrate_members: a member's step size underflowed; its field is not finite or too stiff"
+        underflow = (active & ~accept & (step <= smallest * t.abs().clamp_min(1.0))).squeeze(1)
+        if bool(underflow.any()):
+            member, when = int(members[underflow][0]), float(t[underflow][0])
+            raise DivergedError(
+                f"integrate_members: the step of member {member} underflowed at t = {when:g}; its field is not "
+                "finite there or too stiff for an explicit method"
             )
         reached = (accept & lands & active).squeeze(1)
         if bool(reached.any()):
@@ -147,8 +153,12 @@ def integrate_members(
         unfinished = output <= last
         n_unfinished = int(unfinished.sum())
         if n_unfinished == 0:
-            if not bool(torch.isfinite(out).all()):
-                raise RuntimeError("integrate_members: a member's state is not finite; the field diverged")
+            diverged = ~torch.isfinite(out).all(dim=(0, 2))
+            if bool(diverged.any()):
+                raise DivergedError(
+                    f"integrate_members: {int(diverged.sum())} member(s) left the finite numbers, the first "
+                    f"member {int(diverged.nonzero()[0])}"
+                )
             return out
         if n_unfinished < _COMPACT_BELOW * working and hasattr(field, "subset"):
             keep = unfinished.nonzero().squeeze(1)

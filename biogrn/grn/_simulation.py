@@ -7,6 +7,7 @@ import torch
 import xarray as xr
 from torch import Tensor
 
+from biogrn.core import DivergedError
 from biogrn.dynamics import integrate_members
 
 __all__ = ["NOISES", "STEPPINGS", "simulate", "simulate_langevin"]
@@ -38,6 +39,7 @@ def simulate(
 
     Raises:
         ValueError: an unknown `stepping`, or `stepping="member"` with another method than dopri5.
+        DivergedError: a member's state left the finite numbers, or the adaptive step underflowed.
     """
     if stepping not in STEPPINGS:
         raise ValueError(f"stepping: {stepping!r} is not one of {STEPPINGS}")
@@ -51,7 +53,21 @@ def simulate(
         return _as_dataset(model, solution, times)
     import torchdiffeq
 
-    solution = torchdiffeq.odeint(model, y0, times, method=method, rtol=rtol, atol=atol)
+    try:
+        solution = torchdiffeq.odeint(model, y0, times, method=method, rtol=rtol, atol=atol)
+    except AssertionError as error:  # torchdiffeq's adaptive solvers assert on a vanishing step
+        if "underflow in dt" not in str(error):
+            raise
+        raise DivergedError(
+            f"simulate: the batch's step underflowed ({error}); some member's field is not finite or too stiff: "
+            "stepping='member' names the first such member"
+        ) from error
+    diverged = ~torch.isfinite(solution).all(dim=0).all(dim=1)
+    if bool(diverged.any()):
+        raise DivergedError(
+            f"simulate: {int(diverged.sum())} of {len(diverged)} member(s) left the finite numbers, the first "
+            f"member {int(diverged.nonzero()[0])}"
+        )
     return _as_dataset(model, solution, times)
 
 

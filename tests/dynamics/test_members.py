@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
+from biogrn.core import DivergedError
 from biogrn.dynamics import integrate_members
 from biogrn.grn import ShiftedHill, sample_parameters, toggle_switch
 
@@ -114,8 +115,8 @@ def test_refusals_name_what_is_wrong():
         integrate_members(field, torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 1.0], dtype=F64), max_steps=0)
     with pytest.raises(RuntimeError, match="max_steps = 3"):
         integrate_members(field, torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 1e6], dtype=F64), max_steps=3)
-    blowing_up = LinearDecay(-torch.full((2, 1), 50.0, dtype=F64))  # y' = 50 y overflows float64
-    with pytest.raises(RuntimeError, match="not finite|underflowed"):
+    blowing_up = LinearDecay(torch.tensor([[1.0], [-50.0]], dtype=F64))  # member 1: y' = 50 y overflows float64
+    with pytest.raises(DivergedError, match="member 1"):
         integrate_members(blowing_up, torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 100.0], dtype=F64))
 
 
@@ -135,3 +136,24 @@ def test_simulate_steps_per_member_on_request_and_refuses_what_it_cannot():
         simulate(form, y0, times, stepping="each")
     with pytest.raises(ValueError, match="method: 'rk4' with stepping='member'"):
         simulate(form, y0, times, method="rk4", stepping="member")
+
+
+class Quadratic(torch.nn.Module):
+    """dy/dt = r y^2: finite for ever at r = 0, infinite at t = 1 / (r y0) otherwise."""
+
+    def __init__(self, rates: torch.Tensor):
+        super().__init__()
+        self.rates = rates
+
+    def forward(self, t, y):
+        return self.rates * y * y
+
+
+@pytest.mark.parametrize("method, stepping", [("dopri5", "batch"), ("rk4", "batch"), ("dopri5", "member")])
+def test_simulate_names_a_member_that_leaves_the_finite_numbers(method, stepping):
+    from biogrn.grn import simulate
+
+    model = Quadratic(torch.tensor([[0.0], [0.0], [1.0]], dtype=F64))  # member 2 blows up at t = 1
+    times = torch.linspace(0, 3, 61, dtype=F64)
+    with pytest.raises(DivergedError, match="member 2|underflowed"):
+        simulate(model, torch.ones(3, 1, dtype=F64), times, method=method, stepping=stepping)
