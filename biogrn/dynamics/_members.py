@@ -70,9 +70,15 @@ def _initial_step(field, t: Tensor, y: Tensor, f0: Tensor, rtol: float, atol: fl
 
 
 def integrate_members(
-    field, y0: Tensor, times: Tensor, rtol: float = 1e-6, atol: float = 1e-8, max_steps: int = 100_000
+    field,
+    y0: Tensor,
+    times: Tensor,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    max_steps: int = 100_000,
+    stop_at_rest: bool = False,
 ) -> Tensor:
-    """Solve $\\dot y = f(t, y)$ for every member from `times[0]`, each with its own steps.
+    r"""Solve $\dot y = f(t, y)$ for every member from `times[0]`, each with its own steps.
 
     Args:
         field: `field(t, y)` for `y` `(members, variables)`; with a `subset(index)` method giving
@@ -81,6 +87,15 @@ def integrate_members(
         times: increasing output times, the first being the start.
         rtol, atol: each member's error test, as scipy's `solve_ivp` reads them.
         max_steps: attempted steps (iterations of the batch) before giving up.
+        stop_at_rest: a member whose field, after an accepted step, is within its tolerance,
+            $\lVert f(y) / (a_{tol} + r_{tol}|y|) \rVert_{\mathrm{rms}} \le 1$, is at rest: its
+            later outputs are its state then, and it leaves the batch (GRiNS and diffrax's
+            steady-state event). Near a stable steady state the state is then off by about the
+            tolerance over the slowest decay rate. A decay rate above 1 may keep a member from
+            rest at a loose `atol` (its state wanders at the `atol` level, where $|f|$ is about
+            rate times `atol`). A member that passes slowly by an unstable state
+            (a saddle between two basins) can be taken for at rest there
+            (`grn.classify_steady_states` tells the two apart).
 
     Returns:
         `(len(times), members, variables)`, like `torchdiffeq.odeint`.
@@ -150,6 +165,16 @@ def integrate_members(
             rows = reached.nonzero().squeeze(1)
             out[output[rows], members[rows]] = y[rows]
             output[rows] += 1
+        if stop_at_rest:
+            at_rest = (accept & active).squeeze(1) & (output <= last)
+            at_rest &= _rms(k1 / (y.abs() * rtol + atol)).squeeze(1) <= 1.0
+            if bool(at_rest.any()):
+                rows = at_rest.nonzero().squeeze(1)
+                for index in range(1, last + 1):  # a loop over output times, not members
+                    pending = rows[output[rows] <= index]
+                    out[index, members[pending]] = y[pending]
+                output[rows] = last + 1
+                t[rows] = times[last]
         unfinished = output <= last
         n_unfinished = int(unfinished.sum())
         if n_unfinished == 0:

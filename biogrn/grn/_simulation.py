@@ -25,6 +25,7 @@ def simulate(
     rtol: float = 1e-6,
     atol: float = 1e-8,
     stepping: str = "batch",
+    stop_at_rest: bool = False,
 ) -> xr.Dataset:
     """Integrate every member at once; `y0` is `(members, variables)`.
 
@@ -32,24 +33,29 @@ def simulate(
     root mean square over every member). `stepping="member"`: `dynamics.integrate_members`,
     Dormand-Prince 5(4) (`method` "dopri5") with each member's own steps and error test, finished
     members leaving the batch: each member meets its tolerance, and a batch of members of unlike
-    stiffness no longer pays the stiffest one's steps for all.
+    stiffness no longer pays the stiffest one's steps for all. With it, `stop_at_rest` ends each
+    member whose field is within its tolerance (`integrate_members`: its later outputs are that
+    state; for runs to a steady state).
 
     Returns a Dataset with `state (time, variable, member)` and every parameter as a variable
     over `member` and `gene` or `edge`.
 
     Raises:
-        ValueError: an unknown `stepping`, or `stepping="member"` with another method than dopri5.
+        ValueError: an unknown `stepping`, `stepping="member"` with another method than dopri5,
+            or `stop_at_rest` without it.
         DivergedError: a member's state left the finite numbers, or the adaptive step underflowed.
     """
     if stepping not in STEPPINGS:
         raise ValueError(f"stepping: {stepping!r} is not one of {STEPPINGS}")
+    if stop_at_rest and stepping != "member":
+        raise ValueError("stop_at_rest: needs stepping='member' (members stop one by one)")
     if stepping == "member":
         if method != "dopri5":
             raise ValueError(
                 f"method: {method!r} with stepping='member'; a step per member is Dormand-Prince's (dopri5)"
             )
         with torch.no_grad():
-            solution = integrate_members(model, y0, times, rtol=rtol, atol=atol)
+            solution = integrate_members(model, y0, times, rtol=rtol, atol=atol, stop_at_rest=stop_at_rest)
         return _as_dataset(model, solution, times)
     import torchdiffeq
 

@@ -136,6 +136,10 @@ def test_simulate_steps_per_member_on_request_and_refuses_what_it_cannot():
         simulate(form, y0, times, stepping="each")
     with pytest.raises(ValueError, match="method: 'rk4' with stepping='member'"):
         simulate(form, y0, times, method="rk4", stepping="member")
+    with pytest.raises(ValueError, match="stop_at_rest: needs stepping='member'"):
+        simulate(form, y0, times, stop_at_rest=True)
+    at_rest = simulate(form, y0, times, stepping="member", stop_at_rest=True)["state"].values
+    np.testing.assert_allclose(at_rest, result["state"].values, rtol=1e-3, atol=1e-4)
 
 
 class Quadratic(torch.nn.Module):
@@ -157,3 +161,49 @@ def test_simulate_names_a_member_that_leaves_the_finite_numbers(method, stepping
     times = torch.linspace(0, 3, 61, dtype=F64)
     with pytest.raises(DivergedError, match="member 2|underflowed"):
         simulate(model, torch.ones(3, 1, dtype=F64), times, method=method, stepping=stepping)
+
+
+def test_a_member_at_rest_keeps_its_state_for_the_later_outputs_within_tolerance_over_rate():
+    k = torch.tensor([[0.25], [0.5], [1.0]], dtype=F64)  # RACIPE's degradation rates lie in 0.1 to 1
+    y0, times = torch.ones(3, 1, dtype=F64), torch.linspace(0, 80, 9, dtype=F64)
+    rows = []
+
+    class Counting(LinearDecay):
+        def forward(self, t, y):
+            rows.append(y.shape[0])
+            return super().forward(t, y)
+
+        def subset(self, index):
+            return Counting(self.rates[index])
+
+    rtol, atol = 1e-6, 1e-6
+    resting = integrate_members(Counting(k), y0, times, rtol=rtol, atol=atol, stop_at_rest=True)
+    evaluated_resting, rows[:] = sum(rows), []
+    moving = integrate_members(Counting(k), y0, times, rtol=rtol, atol=atol)
+    assert evaluated_resting < sum(rows)
+    # at rest once |k y| <= atol + rtol |y|: the state kept is within atol / (k - rtol) of 0, and the
+    # member that keeps moving decays from it towards 0
+    assert ((resting - moving).abs() <= atol / (k - rtol) + 1e-12).all()
+    assert torch.equal(resting[-1], resting[-2])  # every member is at rest by t = 70
+    assert not torch.equal(moving[-1], moving[-2])
+
+
+def test_the_toggle_switch_at_rest_is_within_1e_4_of_dop853_at_t_200():
+    network = toggle_switch(1).network
+    params = sample_parameters(network, 48, "sobol", seed=5)
+    y0 = torch.rand(48, 2, dtype=F64, generator=torch.Generator().manual_seed(2)) * 100
+    times = torch.tensor([0.0, 200.0], dtype=F64)
+    final = integrate_members(ShiftedHill(network, **params), y0, times, stop_at_rest=True)[-1]
+    sources, targets = np.asarray(network.sources), np.asarray(network.targets)
+    names = ("production", "degradation", "threshold", "hill", "fold")
+    for i in range(48):
+        g, k, threshold, hill, fold = (params[n][i].numpy() for n in names)
+
+        def rhs(t, y, g=g, k=k, threshold=threshold, hill=hill, fold=fold):
+            r = (np.maximum(y[sources], 0) / threshold) ** hill
+            product = np.ones(2)
+            np.multiply.at(product, targets, fold + (1 - fold) / (1 + r))
+            return g * product - k * y
+
+        reference = solve_ivp(rhs, (0, 200), y0[i].numpy(), method="DOP853", rtol=1e-10, atol=1e-12).y[:, -1]
+        np.testing.assert_allclose(final[i].numpy(), reference, rtol=1e-4, atol=1e-6)
