@@ -161,6 +161,7 @@ def simulate_command(
     iptg: float,
     hill: float | None,
     stepping: str = "batch",
+    stop_at_rest: bool = False,
 ) -> int:
     """A preset (`toggle`, `repressilator`) or a network CSV, simulated for many members at once."""
     import torch
@@ -193,8 +194,8 @@ def simulate_command(
         model = ShiftedHill(graph, **sample_parameters(graph, members, "sobol", seed))
         y0 = 100 * torch.rand(members, graph.n_genes, generator=generator, dtype=torch.float64)
     times = torch.linspace(0, t_end, points, dtype=torch.float64)
-    result = simulate(model, y0, times, stepping=stepping)
-    result.attrs.update(network=network, seed=seed, iptg=iptg, stepping=stepping)
+    result = simulate(model, y0, times, stepping=stepping, stop_at_rest=stop_at_rest)
+    result.attrs.update(network=network, seed=seed, iptg=iptg, stepping=stepping, stop_at_rest=int(stop_at_rest))
     result.to_netcdf(out / "simulation.nc", engine="netcdf4")
     variables = list(result["variable"].values)
     figure = Figure(figsize=(4 * len(variables), 3.4), layout="constrained")
@@ -266,6 +267,11 @@ def parser() -> argparse.ArgumentParser:
         default="batch",
         help="one adaptive step for all members (torchdiffeq), or a step per member (faster for many members)",
     )
+    simulate_parser.add_argument(
+        "--stop-at-rest",
+        action="store_true",
+        help="with --stepping member: a member whose field is within its tolerance keeps that state from then on",
+    )
 
     report_parser = commands.add_parser("report", help="tables and figures of a finished or running run")
     report_parser.add_argument("directory")
@@ -284,6 +290,8 @@ def _argument_problems(args: argparse.Namespace) -> list[str]:
     if args.command == "demo" and args.epochs < 1:
         problems.append(f"--epochs: must be >= 1, got {args.epochs}")
     if args.command == "simulate":
+        if args.stop_at_rest and args.stepping != "member":
+            problems.append("--stop-at-rest: needs --stepping member (members stop one by one)")
         checks = [
             ("--members", args.members, args.members >= 1, ">= 1"),
             ("--points", args.points, args.points >= 2, ">= 2"),
@@ -322,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.iptg,
                 args.hill,
                 args.stepping,
+                args.stop_at_rest,
             )
         return report_command(args.directory, figures=not args.no_figures)
     except USAGE_ERRORS as error:

@@ -120,6 +120,12 @@ def test_simulate_with_a_step_per_member_agrees_with_the_batch_step(tmp_path, ne
             assert result.attrs["stepping"] == stepping
             states[stepping] = result["state"].values
     np.testing.assert_allclose(states["member"], states["batch"], rtol=1e-4, atol=1e-5)
+    out = tmp_path / "rest"
+    arguments = ["simulate", network, "--members", "12", "--points", "6", "--t-end", "20", "--out", str(out)]
+    assert main([*arguments, "--stepping", "member", "--stop-at-rest"]) == 0
+    with xr.open_dataset(out / "simulation.nc") as result:
+        assert result.attrs["stop_at_rest"] == 1
+        np.testing.assert_allclose(result["state"].values, states["member"], rtol=1e-2, atol=1e-3)
 
 
 def test_beeline_inputs_from_a_langevin_simulation_read_back_as_beeline_reads_them(tmp_path):
