@@ -22,7 +22,7 @@ from biogrn.dynamics._kinetics import (
     shifted_hill,
     translation,
 )
-from biogrn.dynamics._members import integrate_members
+from biogrn.dynamics._members import check_finite_members, integrate_members
 from biogrn.dynamics._propagator import POLYNOMIALS, affine_step_coefficients, fixed_grid, propagate
 from biogrn.dynamics._solvers import METHODS, MethodInfo, check_stability, integrate, method_info, uses_fused_step
 from biogrn.dynamics._state import GeneState
@@ -39,6 +39,7 @@ __all__ = [
     "SelfActivation",
     "Transcription",
     "affine_step_coefficients",
+    "check_finite_members",
     "check_stability",
     "fixed_grid",
     "hill_activation",

@@ -27,7 +27,7 @@ from torch import Tensor
 
 from biogrn.core import DivergedError
 
-__all__ = ["integrate_members"]
+__all__ = ["check_finite_members", "integrate_members"]
 
 _NODES = (0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0)
 _STAGES = (
@@ -67,6 +67,17 @@ def _initial_step(field, t: Tensor, y: Tensor, f0: Tensor, rtol: float, atol: fl
     largest = torch.maximum(d1, d2)
     h1 = torch.where(largest <= 1e-15, torch.maximum(torch.full_like(h0, 1e-6), h0 * 1e-3), (0.01 / largest) ** 0.2)
     return torch.minimum(100 * h0, h1)
+
+
+def check_finite_members(solution: Tensor, who: str) -> None:
+    """Raise `DivergedError` naming how many members of `solution` `(times, members, variables)` left
+    the finite numbers, and the first of them; nothing when every state is finite."""
+    diverged = ~torch.isfinite(solution).all(dim=0).all(dim=1)
+    if bool(diverged.any()):
+        raise DivergedError(
+            f"{who}: {int(diverged.sum())} of {len(diverged)} member(s) left the finite numbers, the first "
+            f"member {int(diverged.nonzero()[0])}"
+        )
 
 
 def integrate_members(
@@ -178,12 +189,7 @@ def integrate_members(
         unfinished = output <= last
         n_unfinished = int(unfinished.sum())
         if n_unfinished == 0:
-            diverged = ~torch.isfinite(out).all(dim=(0, 2))
-            if bool(diverged.any()):
-                raise DivergedError(
-                    f"integrate_members: {int(diverged.sum())} member(s) left the finite numbers, the first "
-                    f"member {int(diverged.nonzero()[0])}"
-                )
+            check_finite_members(out, "integrate_members")
             return out
         if n_unfinished < _COMPACT_BELOW * working and hasattr(field, "subset"):
             keep = unfinished.nonzero().squeeze(1)

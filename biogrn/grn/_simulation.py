@@ -8,7 +8,7 @@ import xarray as xr
 from torch import Tensor
 
 from biogrn.core import DivergedError
-from biogrn.dynamics import integrate_members
+from biogrn.dynamics import check_finite_members, integrate_members
 
 __all__ = ["NOISES", "STEPPINGS", "simulate", "simulate_langevin"]
 
@@ -68,12 +68,7 @@ def simulate(
             f"simulate: the batch's step underflowed ({error}); some member's field is not finite or too stiff: "
             "stepping='member' names the first such member"
         ) from error
-    diverged = ~torch.isfinite(solution).all(dim=0).all(dim=1)
-    if bool(diverged.any()):
-        raise DivergedError(
-            f"simulate: {int(diverged.sum())} of {len(diverged)} member(s) left the finite numbers, the first "
-            f"member {int(diverged.nonzero()[0])}"
-        )
+    check_finite_members(solution, "simulate")
     return _as_dataset(model, solution, times)
 
 
