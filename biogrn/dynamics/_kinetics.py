@@ -147,6 +147,7 @@ class DriveActivation:
         if not info.tiny <= inverse_half_power <= info.max:
             self.write(u, out)
             return 1.0
+        # no `_nonnegative` pass: a -0 gives x^-n = +-inf, and 1 / (+-inf + K^-n) = +-0, a zero either way
         torch.clamp_min(u, 0.0, out=out).pow_(-self.hill).add_(inverse_half_power).reciprocal_()
         return self.rate * inverse_half_power
 

@@ -28,6 +28,12 @@ def _of_members(x: Tensor, index: Tensor) -> Tensor:
     return x if x.shape[0] == 1 else x[index]
 
 
+def _subset(form: torch.nn.Module, index: Tensor) -> torch.nn.Module:
+    """The same form (its class, network and parameters) for the members `index` only."""
+    parameters = {name: _of_members(value, index) for name, value in form.parameters_dict().items()}
+    return type(form)(form.network, **parameters).to(form.sources.device)
+
+
 def _product_over_regulators(values: Tensor, targets: Tensor, n_genes: int) -> Tensor:
     """`(members, edges)` factors -> `(members, genes)` products over each gene's incoming edges."""
     out = torch.ones(values.shape[0], n_genes, dtype=values.dtype, device=values.device)
@@ -64,8 +70,7 @@ class ShiftedHill(torch.nn.Module):
 
     def subset(self, index: Tensor) -> ShiftedHill:
         """The same form for the members `index` only (`dynamics.integrate_members` drops finished ones)."""
-        parameters = {name: _of_members(value, index) for name, value in self.parameters_dict().items()}
-        return ShiftedHill(self.network, **parameters).to(self.sources.device)
+        return _subset(self, index)
 
     def parameters_dict(self) -> dict[str, Tensor]:
         return {
@@ -124,8 +129,7 @@ class TwoStage(torch.nn.Module):
 
     def subset(self, index: Tensor) -> TwoStage:
         """The same form for the members `index` only (`dynamics.integrate_members` drops finished ones)."""
-        parameters = {name: _of_members(value, index) for name, value in self.parameters_dict().items()}
-        return TwoStage(self.network, **parameters).to(self.sources.device)
+        return _subset(self, index)
 
     def parameters_dict(self) -> dict[str, Tensor]:
         return {

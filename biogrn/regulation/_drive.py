@@ -79,8 +79,7 @@ def connection_drive(
     reference = magnitude.sum() / n_active.clamp_min(1)
     # lerp by a 0/1 mask is exact at both ends (ATen evaluates end - (end - start) * 0 at weight
     # 1) and a tenth of the cost of torch.where with a scalar tensor on the CPU.
-    weight_mask = active if active.dtype == magnitude.dtype else active.to(magnitude.dtype)
-    return rms.mul_(torch.lerp(reference, magnitude, weight_mask, out=magnitude))
+    return rms.mul_(torch.lerp(reference, magnitude, active.to(magnitude.dtype), out=magnitude))
 
 
 def reduce_to_units(x: Tensor) -> Tensor:

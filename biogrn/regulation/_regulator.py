@@ -441,9 +441,9 @@ class Regulator:
 
         With `record_every = k`, the steps 0, k, 2k, ... of each integration interval are
         recorded: the first one always, so that an interval cut short (by an epoch's end) still
-        has a gradient. A stored-zeros tensor records its step's
-        gradient at that step's `reg.step()`, a gate at that step's backward pass, so the flag is
-        set one step ahead for both.
+        has a gradient. A stored-zeros tensor records its step's gradient at that step's
+        `reg.step()`, a gate at that step's backward pass, so the flag is set one step ahead for
+        both.
         """
         enabled = self.clock.steps_since_integration % self.config.record_every == 0
         for record in self.records:

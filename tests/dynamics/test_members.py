@@ -15,19 +15,35 @@ F64 = torch.float64
 
 
 class LinearDecay(torch.nn.Module):
-    """dy/dt = -k y per member, with `subset` so that finished members leave the batch."""
+    """dy/dt = -k y per member, with `subset` so that finished members leave the batch; each call's
+    batch size goes into `rows` (shared with its subsets)."""
 
-    def __init__(self, rates: torch.Tensor):
+    def __init__(self, rates: torch.Tensor, rows: list[int] | None = None):
         super().__init__()
         self.rates = rates
-        self.calls = 0
+        self.rows = [] if rows is None else rows
 
     def forward(self, t, y):
-        self.calls += 1
+        self.rows.append(y.shape[0])
         return -self.rates * y
 
     def subset(self, index):
-        return LinearDecay(self.rates[index])
+        return LinearDecay(self.rates[index], self.rows)
+
+
+def toggle_reference(network, params, i: int, y0: torch.Tensor, t_end: float, t_eval=None, rtol: float = 1e-12):
+    """Member `i` of a RACIPE toggle switch through scipy's DOP853, its field written in numpy."""
+    sources, targets = np.asarray(network.sources), np.asarray(network.targets)
+    names = ("production", "degradation", "threshold", "hill", "fold")
+    g, k, threshold, hill, fold = (params[n][i].numpy() for n in names)
+
+    def rhs(t, y):
+        r = (np.maximum(y[sources], 0) / threshold) ** hill
+        product = np.ones(2)
+        np.multiply.at(product, targets, fold + (1 - fold) / (1 + r))
+        return g * product - k * y
+
+    return solve_ivp(rhs, (0, t_end), y0[i].numpy(), method="DOP853", t_eval=t_eval, rtol=rtol, atol=1e-12).y.T
 
 
 @settings(deadline=None, max_examples=25)
@@ -50,19 +66,10 @@ def test_each_member_meets_its_tolerance_on_a_closed_form(rates, ends, rtol):
 def test_members_take_their_own_number_of_steps_and_finished_ones_leave_the_batch():
     k = torch.tensor([[0.1], [30.0]], dtype=F64)  # the fast decay needs many more steps
     y0, times = torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 10.0], dtype=F64)
-    rows = []
-
-    class Counting(LinearDecay):
-        def forward(self, t, y):
-            rows.append(y.shape[0])
-            return super().forward(t, y)
-
-        def subset(self, index):
-            return Counting(self.rates[index])
-
-    solution = integrate_members(Counting(k), y0, times, rtol=1e-8, atol=1e-14)
+    field = LinearDecay(k)
+    solution = integrate_members(field, y0, times, rtol=1e-8, atol=1e-14)
     torch.testing.assert_close(solution[-1], torch.exp(-10 * k), rtol=1e-6, atol=1e-13)
-    assert rows[0] == 2 and rows[-1] == 1  # the k = 0.1 member finished first and left the batch
+    assert field.rows[0] == 2 and field.rows[-1] == 1  # the k = 0.1 member finished first and left the batch
     alone = [integrate_members(LinearDecay(k[i : i + 1]), y0[:1], times, rtol=1e-8, atol=1e-14) for i in range(2)]
     torch.testing.assert_close(solution[-1], torch.cat([a[-1] for a in alone]), rtol=1e-12, atol=0)
 
@@ -73,21 +80,9 @@ def test_the_toggle_switch_agrees_with_scipy_rk45_member_by_member():
     y0 = torch.rand(64, 2, dtype=F64, generator=torch.Generator().manual_seed(1)) * 100
     times = torch.linspace(0, 50, 6, dtype=F64)
     solution = integrate_members(ShiftedHill(network, **params), y0, times, rtol=1e-9, atol=1e-11)
-    sources, targets = np.asarray(network.sources), np.asarray(network.targets)
     for i in range(0, 64, 7):
-        names = ("production", "degradation", "threshold", "hill", "fold")
-        g, k, threshold, hill, fold = (params[n][i].numpy() for n in names)
-
-        def rhs(t, y, g=g, k=k, threshold=threshold, hill=hill, fold=fold):
-            r = (y[sources] / threshold) ** hill
-            product = np.ones(2)
-            np.multiply.at(product, targets, fold + (1 - fold) / (1 + r))
-            return g * product - k * y
-
-        reference = solve_ivp(
-            rhs, (0, 50), y0[i].numpy(), method="DOP853", t_eval=times.numpy(), rtol=1e-12, atol=1e-12
-        )
-        np.testing.assert_allclose(solution[:, i].numpy(), reference.y.T, rtol=1e-6, atol=1e-8)
+        reference = toggle_reference(network, params, i, y0, 50.0, t_eval=times.numpy())
+        np.testing.assert_allclose(solution[:, i].numpy(), reference, rtol=1e-6, atol=1e-8)
 
 
 def test_a_field_without_subset_gives_the_same_solution():
@@ -166,21 +161,11 @@ def test_simulate_names_a_member_that_leaves_the_finite_numbers(method, stepping
 def test_a_member_at_rest_keeps_its_state_for_the_later_outputs_within_tolerance_over_rate():
     k = torch.tensor([[0.25], [0.5], [1.0]], dtype=F64)  # RACIPE's degradation rates lie in 0.1 to 1
     y0, times = torch.ones(3, 1, dtype=F64), torch.linspace(0, 80, 9, dtype=F64)
-    rows = []
-
-    class Counting(LinearDecay):
-        def forward(self, t, y):
-            rows.append(y.shape[0])
-            return super().forward(t, y)
-
-        def subset(self, index):
-            return Counting(self.rates[index])
-
     rtol, atol = 1e-6, 1e-6
-    resting = integrate_members(Counting(k), y0, times, rtol=rtol, atol=atol, stop_at_rest=True)
-    evaluated_resting, rows[:] = sum(rows), []
-    moving = integrate_members(Counting(k), y0, times, rtol=rtol, atol=atol)
-    assert evaluated_resting < sum(rows)
+    resting_field, moving_field = LinearDecay(k), LinearDecay(k)
+    resting = integrate_members(resting_field, y0, times, rtol=rtol, atol=atol, stop_at_rest=True)
+    moving = integrate_members(moving_field, y0, times, rtol=rtol, atol=atol)
+    assert sum(resting_field.rows) < sum(moving_field.rows)
     # at rest once |k y| <= atol + rtol |y|: the state kept is within atol / (k - rtol) of 0, and the
     # member that keeps moving decays from it towards 0
     assert ((resting - moving).abs() <= atol / (k - rtol) + 1e-12).all()
@@ -194,16 +179,6 @@ def test_the_toggle_switch_at_rest_is_within_1e_4_of_dop853_at_t_200():
     y0 = torch.rand(48, 2, dtype=F64, generator=torch.Generator().manual_seed(2)) * 100
     times = torch.tensor([0.0, 200.0], dtype=F64)
     final = integrate_members(ShiftedHill(network, **params), y0, times, stop_at_rest=True)[-1]
-    sources, targets = np.asarray(network.sources), np.asarray(network.targets)
-    names = ("production", "degradation", "threshold", "hill", "fold")
     for i in range(48):
-        g, k, threshold, hill, fold = (params[n][i].numpy() for n in names)
-
-        def rhs(t, y, g=g, k=k, threshold=threshold, hill=hill, fold=fold):
-            r = (np.maximum(y[sources], 0) / threshold) ** hill
-            product = np.ones(2)
-            np.multiply.at(product, targets, fold + (1 - fold) / (1 + r))
-            return g * product - k * y
-
-        reference = solve_ivp(rhs, (0, 200), y0[i].numpy(), method="DOP853", rtol=1e-10, atol=1e-12).y[:, -1]
+        reference = toggle_reference(network, params, i, y0, 200.0, rtol=1e-10)[-1]
         np.testing.assert_allclose(final[i].numpy(), reference, rtol=1e-4, atol=1e-6)
