@@ -33,15 +33,6 @@ from biogrn.grn import Network, ShiftedHill, infer_network, repressilator, sampl
 METHODS = ("biogrn", "GENIE3", "GRNBoost2")
 
 
-def random_network(genes: int, edges: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    matrix = np.zeros((genes, genes), int)
-    pairs = [(a, b) for a in range(genes) for b in range(genes) if a != b]
-    for k in rng.choice(len(pairs), edges, replace=False):
-        matrix[pairs[k]] = rng.choice([-1, 1])
-    return matrix
-
-
 def simulated(truth: np.ndarray, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     network = Network.from_matrix(truth)
     model = ShiftedHill(network, **sample_parameters(network, 64, "sobol", seed=seed))
@@ -92,7 +83,7 @@ def main(argv=None) -> int:
     rows = []
     for case, fixed in cases.items():
         for seed in args.seeds:
-            truth = fixed if fixed is not None else random_network(args.genes, args.edges, seed)
+            truth = fixed if fixed is not None else Network.random(args.genes, args.edges, seed).matrix()
             trajectories, times = simulated(truth, seed)
             for method in args.methods:
                 started = time.perf_counter()

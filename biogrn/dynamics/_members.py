@@ -9,13 +9,17 @@ $$y_i^{(5)} = y_i + h_i \sum_j b_j k_{ij}, \qquad
   \mathrm{err}_i = \Big\lVert \frac{h_i \sum_j e_j k_{ij}}
   {a_{tol} + r_{tol} \max(|y_i|, |y_i^{(5)}|)} \Big\rVert_{\mathrm{rms}},$$
 
-is accepted for the members with $\mathrm{err}_i \le 1$, and every member's next step is
-$h_i \cdot \min(10, \max(0.2, 0.9\,\mathrm{err}_i^{-1/5}))$ (the controller of Hairer, Norsett and
-Wanner, as scipy's RK45 uses it). A member's step is cut to land on each output time, so no
-interpolation is needed. Members that reach the last output time leave the batch: when a quarter
-of the batch has finished, the rest is gathered into a smaller one (the field too, through its
-`subset(index)`), so the work is the sum of each member's own steps, not the batch size times
-the slowest member's.
+is accepted for the members with $\mathrm{err}_i < 1$, and every member's next step is
+$h_i \cdot \min(10, \max(0.2, 0.9\,\mathrm{err}_i^{-1/5}))$, and no larger than $h_i$ on a
+rejection and on the step after one (the controller of Hairer, Norsett and Wanner, as scipy's RK45
+uses it: each member's steps are the ones RK45 takes for it alone). Steps do not stop at the
+output times: the states there come from Dormand and Prince's continuous extension of the step
+that passes them, a polynomial of order 4 in $\theta = (t_{out} - t_i) / h_i$ (`_interpolate`), as
+in scipy's RK45 and torchdiffeq's dopri5, so many output times cost no extra steps and the steps,
+hence the last state, do not depend on them. Only the last output time is landed on. Members
+that reach it leave the batch: when a quarter of the batch has finished, the rest is gathered
+into a smaller one (the field too, through its `subset(index)`), so the work is the sum of each
+member's own steps, not the batch size times the slowest member's.
 
 The field must be autonomous or read `t` as each member's own time, shape `(members, 1)`.
 """
@@ -41,6 +45,17 @@ _STAGES = (
 _WEIGHTS = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84)
 _ERROR = (-71 / 57600, 0.0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40)  # y5 - y4, k7 last
 _SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 10.0
+# Dormand and Prince's continuous extension of order 4 (Shampine 1986; scipy's RK45 uses it): row j gives
+# stage k_j's weight for theta, theta^2, theta^3, theta^4; each row sums to the step's weight b_j
+_DENSE = (
+    (1.0, -8048581381 / 2820520608, 8663915743 / 2820520608, -12715105075 / 11282082432),
+    (0.0, 0.0, 0.0, 0.0),
+    (0.0, 131558114200 / 32700410799, -68118460800 / 10900136933, 87487479700 / 32700410799),
+    (0.0, -1754552775 / 470086768, 14199869525 / 1410260304, -10690763975 / 1880347072),
+    (0.0, 127303824393 / 49829197408, -318862633887 / 49829197408, 701980252875 / 199316789632),
+    (0.0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844),
+    (0.0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423),
+)
 _COMPACT_BELOW = 0.75  # gather the unfinished members once fewer than this share of the batch remain
 
 
@@ -67,6 +82,30 @@ def _initial_step(field, t: Tensor, y: Tensor, f0: Tensor, rtol: float, atol: fl
     largest = torch.maximum(d1, d2)
     h1 = torch.where(largest <= 1e-15, torch.maximum(torch.full_like(h0, 1e-6), h0 * 1e-3), (0.01 / largest) ** 0.2)
     return torch.minimum(100 * h0, h1)
+
+
+def _expand(first: Tensor, stop: Tensor) -> tuple[Tensor, Tensor]:
+    """For rows r with index ranges first[r] <= i < stop[r]: every (r, i), as two flat tensors."""
+    counts = stop - first
+    rows_of = torch.repeat_interleave(torch.arange(len(first), device=first.device), counts)
+    starts = counts.cumsum(0) - counts
+    return rows_of, torch.arange(len(rows_of), device=first.device) - starts[rows_of] + first[rows_of]
+
+
+def _interpolate(
+    stages: list[Tensor], y: Tensor, proposal: Tensor, step: Tensor, offset: Tensor, rows_of: Tensor
+) -> Tensor:
+    r"""The states at `offset` `(points, 1)` into the step of row `rows_of`:
+    $y + h \sum_{p=1}^{4} \theta^p \sum_j k_j P_{jp}$ with $\theta = \text{offset} / h$, and the step's
+    own result where the offset is the whole step."""
+    dense = torch.tensor(_DENSE, dtype=y.dtype, device=y.device)
+    weights = torch.stack(stages, dim=-1) @ dense  # (rows, variables, 4)
+    h = step[rows_of]
+    theta = offset / h
+    powers = torch.cat([theta, theta.square()], dim=1)
+    powers = torch.cat([powers, powers * theta.square()], dim=1)  # theta, theta^2, theta^3, theta^4
+    states = torch.addcmul(y[rows_of], h, (weights[rows_of] @ powers.unsqueeze(2)).squeeze(2))
+    return torch.where(offset == h, proposal[rows_of], states)
 
 
 def check_finite_members(solution: Tensor, who: str) -> None:
@@ -137,17 +176,18 @@ def integrate_members(
         return out
     members = torch.arange(n_members, device=y0.device)
     last = len(times) - 1
+    end = times[last]
     y = y0.clone()
     t = times[0].expand(n_members, 1).clone()
     output = torch.ones(n_members, dtype=torch.long, device=y0.device)  # index of the next output time
     k1 = field(t, y)
     h = _initial_step(field, t, y, k1, rtol, atol)
+    retried = torch.zeros_like(h, dtype=torch.bool)
     working = n_members
     smallest = 10 * torch.finfo(y0.dtype).eps
     for _ in range(max_steps):
         active = (output <= last).unsqueeze(1)
-        target = times[output.clamp_max(last)].unsqueeze(1)
-        remaining = target - t  # 0 for a finished member that rides along: its step is 0
+        remaining = end - t  # 0 for a finished member that rides along: its step is 0
         lands = h >= remaining
         step = torch.where(lands, remaining, h)
         stages = [k1]
@@ -155,15 +195,28 @@ def integrate_members(
             stages.append(field(t + node * step, torch.addcmul(y, step, _combine(row, stages))))
         proposal = torch.addcmul(y, step, _combine(_WEIGHTS, stages))
         k7 = field(t + step, proposal)
-        error = _combine(_ERROR, [*stages, k7]).mul_(step)
+        stages.append(k7)
+        error = _combine(_ERROR, stages).mul_(step)
         scale = torch.maximum(y.abs(), proposal.abs()).mul_(rtol).add_(atol)
         error_norm = _rms(error.div_(scale)).nan_to_num_(nan=float("inf"))  # a NaN trial step is retried smaller
-        accept = error_norm <= 1.0
+        accept = error_norm < 1.0
+        reached = torch.where(lands, end, t + step)
+        passed = (accept & active).squeeze(1) & (times[output.clamp_max(last)] <= reached.squeeze(1))
+        if bool(passed.any()):
+            rows = passed.nonzero().squeeze(1)
+            after = torch.searchsorted(times, reached[rows], right=True).squeeze(1)  # outputs up to `reached`
+            rows_of, index = _expand(output[rows], after)
+            row = rows[rows_of]
+            offset = times[index].unsqueeze(1) - t[row]
+            stages_of = [k[rows] for k in stages]
+            out[index, members[row]] = _interpolate(stages_of, y[rows], proposal[rows], step[rows], offset, rows_of)
+            output[rows] = after
         y = torch.where(accept, proposal, y)
         k1 = torch.where(accept, k7, k1)
-        t = torch.where(accept, torch.where(lands, target, t + step), t)
+        t = torch.where(accept, reached, t)
         factor = (error_norm.clamp_min(1e-30) ** -0.2).mul_(_SAFETY).clamp_(_MIN_FACTOR, _MAX_FACTOR)
-        h = step * torch.where(accept, factor, factor.clamp_max(1.0))
+        h = step * torch.where(accept & ~retried, factor, factor.clamp_max(1.0))  # no growth right after a rejection
+        retried = ~accept
         underflow = (active & ~accept & (step <= smallest * t.abs().clamp_min(1.0))).squeeze(1)
         if bool(underflow.any()):
             member, when = int(members[underflow][0]), float(t[underflow][0])
@@ -171,21 +224,15 @@ def integrate_members(
                 f"integrate_members: the step of member {member} underflowed at t = {when:g}; its field is not "
                 "finite there or too stiff for an explicit method"
             )
-        reached = (accept & lands & active).squeeze(1)
-        if bool(reached.any()):
-            rows = reached.nonzero().squeeze(1)
-            out[output[rows], members[rows]] = y[rows]
-            output[rows] += 1
         if stop_at_rest:
             at_rest = (accept & active).squeeze(1) & (output <= last)
             at_rest &= _rms(k1 / (y.abs() * rtol + atol)).squeeze(1) <= 1.0
             if bool(at_rest.any()):
                 rows = at_rest.nonzero().squeeze(1)
-                for index in range(1, last + 1):  # a loop over output times, not members
-                    pending = rows[output[rows] <= index]
-                    out[index, members[pending]] = y[pending]
+                rows_of, index = _expand(output[rows], torch.full_like(rows, last + 1))
+                out[index, members[rows[rows_of]]] = y[rows[rows_of]]
                 output[rows] = last + 1
-                t[rows] = times[last]
+                t[rows] = end
         unfinished = output <= last
         n_unfinished = int(unfinished.sum())
         if n_unfinished == 0:
@@ -194,7 +241,8 @@ def integrate_members(
         if n_unfinished < _COMPACT_BELOW * working and hasattr(field, "subset"):
             keep = unfinished.nonzero().squeeze(1)
             field = field.subset(keep)
-            y, k1, t, h, output, members = y[keep], k1[keep], t[keep], h[keep], output[keep], members[keep]
+            y, k1, t, h, retried = y[keep], k1[keep], t[keep], h[keep], retried[keep]
+            output, members = output[keep], members[keep]
             working = n_unfinished
     raise RuntimeError(
         f"integrate_members: {n_unfinished} of {n_members} members had not reached t = {float(times[-1]):g} "

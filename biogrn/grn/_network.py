@@ -69,6 +69,25 @@ class Network:
         return cls.from_edges(genes, [(genes[i], genes[j], int(matrix[i, j])) for i, j in zip(a, b)])
 
     @classmethod
+    def random(cls, genes: int, edges: int, seed: int) -> Network:
+        """`edges` distinct edges between `genes` genes (no self-loops), drawn uniformly, each
+        activating or repressing with probability 1/2: RACIPE's random topologies. Same seed, same network.
+
+        Raises:
+            ValueError: fewer than 2 genes, or `edges` outside 1 to genes x (genes - 1).
+        """
+        if genes < 2:
+            raise ValueError(f"genes: a random network needs at least 2 genes, got {genes}")
+        pairs = [(a, b) for a in range(genes) for b in range(genes) if a != b]
+        if not 1 <= edges <= len(pairs):
+            raise ValueError(f"edges: must be 1 to {len(pairs)} for {genes} genes, got {edges}")
+        rng = np.random.default_rng(seed)
+        matrix = np.zeros((genes, genes), int)
+        for k in rng.choice(len(pairs), edges, replace=False):
+            matrix[pairs[k]] = rng.choice([-1, 1])
+        return cls.from_matrix(matrix)
+
+    @classmethod
     def from_graph(cls, graph, sign_attribute: str = "sign") -> Network:
         """From a networkx directed graph whose edges carry a +1 / -1 `sign` attribute."""
         genes = [str(n) for n in graph.nodes]

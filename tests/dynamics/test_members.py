@@ -9,7 +9,7 @@ from scipy.integrate import solve_ivp
 
 from biogrn.core import DivergedError
 from biogrn.dynamics import integrate_members
-from biogrn.grn import ShiftedHill, sample_parameters, toggle_switch
+from biogrn.grn import Network, ShiftedHill, sample_parameters, toggle_switch
 
 F64 = torch.float64
 
@@ -63,6 +63,58 @@ def test_each_member_meets_its_tolerance_on_a_closed_form(rates, ends, rtol):
     assert ((solution - exact).abs() <= 50 * (rtol * exact.abs() + 1e-12)).all()
 
 
+class Cubic(torch.nn.Module):
+    """dy/dt = c0 + c1 t + c2 t^2 + c3 t^3 per member and variable: y is a polynomial of degree 4,
+    which the order-4 continuous extension between steps gives exactly."""
+
+    def __init__(self, coefficients: torch.Tensor):
+        super().__init__()
+        self.coefficients = coefficients  # (4, members, variables)
+
+    def forward(self, t, y):
+        return sum(c * t**p for p, c in enumerate(self.coefficients))
+
+    def exact(self, y0, times):
+        t = times.view(-1, 1, 1)
+        return y0 + sum(c * t ** (p + 1) / (p + 1) for p, c in enumerate(self.coefficients))
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    st.integers(0, 2**31 - 1),
+    st.lists(st.floats(0.01, 10.0), min_size=1, max_size=40, unique=True),
+)
+def test_outputs_between_steps_are_exact_for_a_polynomial_of_degree_4(seed, interior):
+    generator = torch.Generator().manual_seed(seed)
+    field = Cubic(torch.randn(4, 5, 3, dtype=F64, generator=generator))
+    y0 = torch.randn(5, 3, dtype=F64, generator=generator)
+    times = torch.tensor([0.0, *sorted(interior), 10.5], dtype=F64)
+    calls = []
+    solution = integrate_members(lambda t, y: calls.append(1) or field(t, y), y0, times, rtol=1e-8, atol=1e-10)
+    exact = field.exact(y0, times)
+    scale = exact.abs().amax() + 1.0
+    assert ((solution - exact).abs() <= 1e-11 * scale).all()
+    assert len(calls) <= 2 + 6 * 8  # at most 8 steps, however many of the 42 output times fall inside each
+
+
+@settings(deadline=None, max_examples=20)
+@given(
+    st.lists(st.floats(0.05, 5.0), min_size=1, max_size=12),
+    st.lists(st.floats(0.01, 9.99), min_size=0, max_size=60, unique=True),
+)
+def test_output_times_change_neither_the_steps_nor_the_last_state(rates, interior):
+    k = torch.tensor(rates, dtype=F64).unsqueeze(1)
+    y0 = torch.ones(len(rates), 2, dtype=F64)
+    ends, dense = torch.tensor([0.0, 10.0], dtype=F64), torch.tensor([0.0, *sorted(interior), 10.0], dtype=F64)
+    sparse_field, dense_field = LinearDecay(k), LinearDecay(k)
+    sparse = integrate_members(sparse_field, y0, ends, rtol=1e-7, atol=1e-10)
+    solution = integrate_members(dense_field, y0, dense, rtol=1e-7, atol=1e-10)
+    assert sparse_field.rows == dense_field.rows
+    assert torch.equal(solution[-1], sparse[-1])
+    exact = y0 * torch.exp(-k * dense.view(-1, 1, 1))
+    assert ((solution - exact).abs() <= 50 * (1e-7 * exact.abs() + 1e-10)).all()
+
+
 def test_members_take_their_own_number_of_steps_and_finished_ones_leave_the_batch():
     k = torch.tensor([[0.1], [30.0]], dtype=F64)  # the fast decay needs many more steps
     y0, times = torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 10.0], dtype=F64)
@@ -83,6 +135,31 @@ def test_the_toggle_switch_agrees_with_scipy_rk45_member_by_member():
     for i in range(0, 64, 7):
         reference = toggle_reference(network, params, i, y0, 50.0, t_eval=times.numpy())
         np.testing.assert_allclose(solution[:, i].numpy(), reference, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "network", [toggle_switch(1).network, Network.random(6, 10, seed=1)], ids=["toggle", "random-6"]
+)
+def test_each_member_gets_the_solution_scipy_rk45_gives_it_alone_between_steps_too(network):
+    """Same tableau, error norm, step controller, starting step and continuous extension as scipy's
+    RK45: every member's 41 outputs are RK45's to rounding, however the batch around it steps."""
+    params = sample_parameters(network, 48, "sobol", seed=3)
+    y0 = torch.rand(48, network.n_genes, dtype=F64, generator=torch.Generator().manual_seed(1)) * 100
+    times = torch.linspace(0, 30, 41, dtype=F64)
+    model = ShiftedHill(network, **params)
+    with torch.no_grad():
+        solution = integrate_members(model, y0, times, rtol=1e-6, atol=1e-8)
+        for i in range(48):
+            one = model.subset(torch.tensor([i]))
+            rk45 = solve_ivp(
+                lambda t, y: one(t, torch.as_tensor(y)[None]).numpy()[0],
+                (0, 30),
+                y0[i].numpy(),
+                t_eval=times.numpy(),
+                rtol=1e-6,
+                atol=1e-8,
+            )
+            np.testing.assert_allclose(solution[:, i].numpy(), rk45.y.T, rtol=1e-11, atol=1e-12)
 
 
 def test_a_field_without_subset_gives_the_same_solution():

@@ -173,6 +173,26 @@ def test_a_boolean_model_gives_back_the_signed_network_it_was_written_from(entri
     assert Network.from_bnet(path) == Network.from_matrix(matrix)
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 12), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
+def test_a_random_network_has_its_edges_no_self_loop_and_is_seeded(genes, share, seed):
+    edges = max(1, round(share * genes * (genes - 1)))
+    network = Network.random(genes, edges, seed)
+    assert network.n_genes == genes and len(network.sources) == edges
+    assert all(a != b for a, b in zip(network.sources, network.targets))
+    assert network == Network.random(genes, edges, seed)
+    assert set(network.signs) <= {-1, 1}
+
+
+def test_a_random_network_draws_both_signs_and_refuses_impossible_sizes():
+    signs = np.array(Network.random(20, 200, seed=0).signs)
+    assert 70 < (signs == 1).sum() < 130
+    with pytest.raises(ValueError, match="genes: a random network needs at least 2 genes"):
+        Network.random(1, 1, seed=0)
+    with pytest.raises(ValueError, match="edges: must be 1 to 12 for 4 genes, got 13"):
+        Network.random(4, 13, seed=0)
+
+
 def test_published_boolean_models_and_bad_bnet_files(tmp_path):
     pytest.importorskip("pyboolnet")
     myeloid = Network.published("krumsiek_myeloid")  # Krumsiek et al. 2011, BEELINE's HSC model
