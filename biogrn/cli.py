@@ -160,7 +160,7 @@ def simulate_command(
     seed: int,
     iptg: float,
     hill: float | None,
-    stepping: str = "batch",
+    stepping: str = "member",
     stop_at_rest: bool = False,
 ) -> int:
     """A preset (`toggle`, `repressilator`) or a network CSV, simulated for many members at once."""
@@ -263,14 +263,14 @@ def parser() -> argparse.ArgumentParser:
     simulate_parser.add_argument("--hill", type=float, help="repressilator: Hill coefficient (published: 2)")
     simulate_parser.add_argument(
         "--stepping",
-        choices=("batch", "member"),
-        default="batch",
-        help="one adaptive step for all members (torchdiffeq), or a step per member (faster for many members)",
+        choices=("member", "batch"),
+        default="member",
+        help="a step and an error test per member (each member within its tolerance), or one for all (torchdiffeq)",
     )
     simulate_parser.add_argument(
         "--stop-at-rest",
         action="store_true",
-        help="with --stepping member: a member whose field is within its tolerance keeps that state from then on",
+        help="(member stepping) a member whose field is within its tolerance keeps that state from then on",
     )
 
     report_parser = commands.add_parser("report", help="tables and figures of a finished or running run")

@@ -128,7 +128,10 @@ def cases(root: Path) -> dict[str, tuple[list[str], str]]:
         "simulate: infinite t-end": (["simulate", "toggle", "--t-end", "inf"], "--t-end"),
         "simulate: negative iptg": (["simulate", "toggle", "--iptg", "-1"], "--iptg: must be finite and >= 0"),
         "simulate: nan hill": (["simulate", "repressilator", "--hill", "nan"], "--hill: must be finite and > 0"),
-        "simulate: rest without member steps": (["simulate", "toggle", "--stop-at-rest"], "--stop-at-rest: needs"),
+        "simulate: rest without member steps": (
+            ["simulate", "toggle", "--stepping", "batch", "--stop-at-rest"],
+            "--stop-at-rest: needs",
+        ),
         "simulate: negative hill": (["simulate", "repressilator", "--hill", "-2"], "--hill"),
         "simulate: members beyond memory": (["simulate", "toggle", "--members", str(10**13)], "needs about"),
         "simulate: occupied --out": (["simulate", "toggle", "--out", str(root / "occupied")], "not empty"),

@@ -1,7 +1,8 @@
 r"""Gene regulatory networks in their own right: many parameter sets simulated at once.
 
 Parameters are tensors with a leading *member* axis (one row per parameter set), states are
-`(members, variables)`; one `torchdiffeq.odeint` call integrates every member.
+`(members, variables)`; every member is integrated at once, each with its own steps
+(`dynamics.integrate_members`) or with one torchdiffeq call for all.
 
 - `_network`: `Network`, genes and signed edges, from edge lists, matrices, graphs, CSV and
   Boolean `.bnet` models (`_boolean`, through pyboolnet).
@@ -9,7 +10,7 @@ Parameters are tensors with a leading *member* axis (one row per parameter set),
 - `_forms`: the RACIPE shifted-Hill form and the two-stage mRNA/protein form of Eq. 1.
 - `_simulation`: deterministic and chemical Langevin simulation, as an `xarray.Dataset`.
 - `_sampling`: parameter sets in RACIPE's ranges (Sobol, Latin hypercube).
-- `_steady_states`: steady states classified by their Jacobians' eigenvalues.
+- `_steady_states`: steady states classified by their Jacobians' eigenvalues, and polished by Newton.
 - `_census`: RACIPE's census of distinct stable states per parameter set.
 - `_boolode`: BoolODE's form of a Boolean model (its rules' truth tables as Hill terms).
 - `_beeline`: BEELINE's six synthetic networks and its curated HSC network.
@@ -37,7 +38,7 @@ from biogrn.grn._network import Network
 from biogrn.grn._presets import repressilator, toggle_switch
 from biogrn.grn._sampling import sample_parameters
 from biogrn.grn._simulation import simulate, simulate_langevin
-from biogrn.grn._steady_states import classify_steady_states
+from biogrn.grn._steady_states import classify_steady_states, polish_steady_states
 
 __all__ = [
     "BEELINE_MODELS",
@@ -55,6 +56,7 @@ __all__ = [
     "edge_scores",
     "infer_network",
     "log_uniform_states",
+    "polish_steady_states",
     "read_anndata",
     "read_boolean_rules",
     "read_network",

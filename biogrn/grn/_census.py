@@ -3,15 +3,21 @@ several initial conditions, and how many sets are mono-, bi- or multistable.
 
 The model's member axis holds `sets x initial` members, set-major (member `s * initial + i` is set
 `s` from initial condition `i`; `repeat_members` lays out parameters so, `log_uniform_states`
-draws the initial conditions as RACIPE does). Every member is
-integrated to `t_end` in one `odeint` call, its end point classified by the eigenvalues of its
-Jacobian (`classify_steady_states`), and the stable end points of a set are deduplicated in
-$\log(1 + y)$ space: two states are one when
+draws the initial conditions as RACIPE does). Every member is integrated with its own steps
+(`dynamics.integrate_members`) until it is at rest or reaches `t_end`. Its end point is polished
+by Newton's method (`polish_steady_states`) where Newton converges within `tolerance` of it, and
+classified by the eigenvalues of its Jacobian (`classify_steady_states`). A member that came to
+rest by an unstable state (a saddle it passes slowly) is integrated again, to `t_end` without
+stopping. `stepping="batch"` is the reference: one `odeint` call to `t_end` for every member, no
+polishing. The stable end points of a set are deduplicated in $\log(1 + y)$ space: two states
+are one when
 
     max_v |log(1 + y_v) - log(1 + y'_v)| < tolerance,
 
 all sets at once (no loop over sets or states). Members that are not at a stable steady state by
-`t_end` (oscillators, slow transients) are counted as `unsettled`, never as states.
+`t_end` (oscillators, slow transients) are counted as `unsettled`, never as states; with
+`stepping="member"`, a slow transient that ends within `tolerance` of a stable steady state (the
+distance at which two states count as one) is counted as that state.
 
 `cluster_states` groups the distinct states of every set as RACIPE users do: each variable's
 $\log(1 + y)$ is z-scored over the states, and Ward's hierarchical clustering
@@ -25,7 +31,8 @@ import torch
 import xarray as xr
 from torch import Tensor
 
-from biogrn.grn._steady_states import classify_steady_states
+from biogrn.dynamics import integrate_members
+from biogrn.grn._steady_states import classify_steady_states, polish_steady_states
 
 __all__ = ["cluster_states", "log_uniform_states", "repeat_members", "steady_state_census"]
 
@@ -51,6 +58,26 @@ def log_uniform_states(
     return exponent.exp()
 
 
+def _end_points(model, y0: Tensor, times: Tensor, rtol: float, atol: float, stepping: str, tolerance: float) -> Tensor:
+    if stepping == "batch":
+        import torchdiffeq
+
+        return torchdiffeq.odeint(model, y0, times, method="dopri5", rtol=rtol, atol=atol)[-1]
+    end = integrate_members(model, y0, times, rtol=rtol, atol=atol, stop_at_rest=True)[-1]
+    polished, converged = polish_steady_states(model, end)
+    moved = (torch.log1p(polished.clamp_min(0)) - torch.log1p(end.clamp_min(0))).abs().amax(dim=1)
+    near = converged & (moved < tolerance)  # Newton stayed at the state the integration stopped by
+    end = torch.where(near.unsqueeze(1), polished, end)
+    by_unstable = near & ~classify_steady_states(model, end)["stable"]
+    if bool(by_unstable.any()):
+        rows = by_unstable.nonzero().squeeze(1)
+        if hasattr(model, "subset"):
+            end[rows] = integrate_members(model.subset(rows), y0[rows], times, rtol=rtol, atol=atol)[-1]
+        else:  # a field of every member: they all ride along
+            end[rows] = integrate_members(model, y0, times, rtol=rtol, atol=atol)[-1][rows]
+    return end
+
+
 def steady_state_census(
     model: torch.nn.Module,
     y0: Tensor,
@@ -59,8 +86,12 @@ def steady_state_census(
     tolerance: float = 1e-2,
     rtol: float = 1e-8,
     atol: float = 1e-10,
+    stepping: str = "member",
 ) -> xr.Dataset:
     """Distinct stable steady states of every parameter set of `model` (members = sets x `initial`).
+
+    `stepping="member"` (members stop at rest, then Newton) or `"batch"` (one `odeint` call to
+    `t_end`, the reference); both are dopri5 at `rtol`, `atol`.
 
     Returns:
         A Dataset over `set`: `n_states` (distinct stable states), `unsettled` (members not at a
@@ -69,17 +100,19 @@ def steady_state_census(
         `monostable`, `bistable`, `multistable` and `no_state` are the fractions of sets.
 
     Raises:
-        ValueError: the member count is not a multiple of `initial`.
+        ValueError: the member count is not a multiple of `initial`, or an unknown `stepping`.
     """
-    import torchdiffeq
-
     members, variables = y0.shape
     if members % initial:
         raise ValueError(f"initial: {members} members do not split into sets of {initial} initial conditions")
+    if stepping not in ("member", "batch"):
+        raise ValueError(f"stepping: {stepping!r} is not one of ('member', 'batch')")
     sets = members // initial
-    times = torch.tensor([0.0, t_end], dtype=y0.dtype)
-    end = torchdiffeq.odeint(model, y0, times, method="dopri5", rtol=rtol, atol=atol)[-1]
-    stable = classify_steady_states(model, end)["stable"].view(sets, initial)
+    times = torch.tensor([0.0, t_end], dtype=y0.dtype, device=y0.device)
+    with torch.no_grad():
+        end = _end_points(model, y0, times, rtol, atol, stepping, tolerance)
+    stable = classify_steady_states(model, end)["stable"].cpu().view(sets, initial)
+    end = end.cpu()
     log_state = torch.log1p(end.clamp_min(0)).view(sets, initial, variables)
     distance = (log_state[:, :, None, :] - log_state[:, None, :, :]).abs().amax(dim=-1)  # (S, I, I)
     earlier = torch.ones(initial, initial, dtype=torch.bool).tril(-1)  # [j, i]: i comes before j

@@ -1,4 +1,5 @@
-r"""Simulation of every member of a model form at once: deterministic (torchdiffeq) or chemical Langevin."""
+r"""Simulation of every member of a model form at once: deterministic (a step per member, or one
+torchdiffeq call) or chemical Langevin."""
 
 from __future__ import annotations
 
@@ -24,18 +25,20 @@ def simulate(
     method: str = "dopri5",
     rtol: float = 1e-6,
     atol: float = 1e-8,
-    stepping: str = "batch",
+    stepping: str | None = None,
     stop_at_rest: bool = False,
 ) -> xr.Dataset:
     """Integrate every member at once; `y0` is `(members, variables)`.
 
-    `stepping="batch"`: one `torchdiffeq.odeint` call, one step size for the batch (its error the
-    root mean square over every member). `stepping="member"`: `dynamics.integrate_members`,
-    Dormand-Prince 5(4) (`method` "dopri5") with each member's own steps and error test, finished
-    members leaving the batch: each member meets its tolerance, and a batch of members of unlike
+    `stepping="member"` (the default for dopri5): `dynamics.integrate_members`, Dormand-Prince
+    5(4) with each member's own steps and error test, finished members leaving the batch: each
+    member's solution is the one scipy's RK45 gives it alone, and a batch of members of unlike
     stiffness no longer pays the stiffest one's steps for all. With it, `stop_at_rest` ends each
     member whose field is within its tolerance (`integrate_members`: its later outputs are that
-    state; for runs to a steady state).
+    state; for runs to a steady state). It runs without autograd. `stepping="batch"` (the default
+    for every other method): one `torchdiffeq.odeint` call, one step size for the batch, its error
+    the root mean square over every member, so a few members can end far outside the tolerance
+    (docs/grn.md); differentiable.
 
     Returns a Dataset with `state (time, variable, member)` and every parameter as a variable
     over `member` and `gene` or `edge`.
@@ -45,6 +48,8 @@ def simulate(
             or `stop_at_rest` without it.
         DivergedError: a member's state left the finite numbers, or the adaptive step underflowed.
     """
+    if stepping is None:
+        stepping = "member" if method == "dopri5" else "batch"
     if stepping not in STEPPINGS:
         raise ValueError(f"stepping: {stepping!r} is not one of {STEPPINGS}")
     if stop_at_rest and stepping != "member":

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+import torchdiffeq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
@@ -192,24 +193,26 @@ def test_refusals_name_what_is_wrong():
         integrate_members(blowing_up, torch.ones(2, 1, dtype=F64), torch.tensor([0.0, 100.0], dtype=F64))
 
 
-def test_simulate_steps_per_member_on_request_and_refuses_what_it_cannot():
+def test_simulate_steps_per_member_for_dopri5_and_refuses_what_it_cannot():
     from biogrn.grn import simulate
 
     network = toggle_switch(1).network
     form = ShiftedHill(network, **sample_parameters(network, 16, "sobol", seed=0))
     y0 = torch.rand(16, 2, dtype=F64, generator=torch.Generator().manual_seed(0)) * 50
     times = torch.linspace(0, 10, 3, dtype=F64)
-    result = simulate(form, y0, times, stepping="member")
+    result = simulate(form, y0, times)  # dopri5: a step per member unless told otherwise
     expected = integrate_members(form, y0, times).permute(0, 2, 1).numpy()
     np.testing.assert_array_equal(result["state"].values, expected)
-    batch = simulate(form, y0, times)["state"].values
+    batch = simulate(form, y0, times, stepping="batch")["state"].values
+    other_method = simulate(form, y0, times, method="rk4")["state"].values  # other methods: one torchdiffeq call
+    np.testing.assert_array_equal(other_method, torchdiffeq.odeint(form, y0, times, method="rk4").permute(0, 2, 1))
     np.testing.assert_allclose(result["state"].values, batch, rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="stepping: 'each'"):
         simulate(form, y0, times, stepping="each")
     with pytest.raises(ValueError, match="method: 'rk4' with stepping='member'"):
         simulate(form, y0, times, method="rk4", stepping="member")
     with pytest.raises(ValueError, match="stop_at_rest: needs stepping='member'"):
-        simulate(form, y0, times, stop_at_rest=True)
+        simulate(form, y0, times, stepping="batch", stop_at_rest=True)
     at_rest = simulate(form, y0, times, stepping="member", stop_at_rest=True)["state"].values
     np.testing.assert_allclose(at_rest, result["state"].values, rtol=1e-3, atol=1e-4)
 

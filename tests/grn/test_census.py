@@ -8,6 +8,7 @@ from scipy.optimize import fsolve
 from biogrn.grn import (
     Network,
     ShiftedHill,
+    classify_steady_states,
     log_uniform_states,
     repeat_members,
     sample_parameters,
@@ -102,3 +103,40 @@ def test_clusters_of_the_toggle_switchs_states_are_its_two_phenotypes():
     assert ((clusters["label"].values >= 0) == census["distinct"].values).all()
     with pytest.raises(ValueError, match="clusters: 0 must lie in"):
         cluster_states(census, 0)
+
+
+def test_members_stopped_at_rest_and_polished_give_the_census_of_one_odeint_call_to_t_end():
+    network = Network.from_edges(["a", "b", "c"], [("a", "b", -1), ("b", "a", -1), ("c", "a", 1), ("b", "c", -1)])
+    sets, initial = 24, 8
+    model = ShiftedHill(network, **repeat_members(sample_parameters(network, sets, "sobol", 2), initial))
+    y0 = log_uniform_states(sets * initial, 3, 1e-2, 100.0, torch.Generator().manual_seed(3))
+    member = steady_state_census(model, y0, initial, t_end=300.0)
+    batch = steady_state_census(model, y0, initial, t_end=300.0, stepping="batch")
+    assert (member["n_states"] == batch["n_states"]).all() and (member["distinct"] == batch["distinct"]).all()
+    assert (member["unsettled"] == batch["unsettled"]).all()
+    settled = np.repeat(member["unsettled"].values == 0, initial)
+    np.testing.assert_allclose(
+        member["state"].values.reshape(-1, 3)[settled], batch["state"].values.reshape(-1, 3)[settled], rtol=1e-6
+    )
+    states = torch.as_tensor(member["state"].values.reshape(-1, 3))
+    found = classify_steady_states(model, states)
+    assert (found["residual"] <= 1e-12 * (1 + states.abs().amax(1)))[found["stable"]].all()  # Newton's residual
+    with pytest.raises(ValueError, match="stepping: 'each'"):
+        steady_state_census(model, y0, initial, stepping="each")
+
+
+def test_a_member_resting_by_the_saddle_is_integrated_again_to_t_end():
+    """A symmetric toggle switch: started 1e-13 off its diagonal, a member slides to the saddle and
+    rests there before the unstable direction shows; polished, it is found unstable and integrated
+    again, and reaches the b-high state, as one odeint call to t_end does. Exactly on the diagonal
+    it stays on the saddle and is unsettled."""
+    network = Network.from_edges(["a", "b"], [("a", "b", -1), ("b", "a", -1)])
+    ones = torch.ones(2, 2, dtype=torch.float64)
+    model = ShiftedHill(network, 10 * ones, ones, 2 * ones, 3 * ones, 0.01 * ones)
+    for offset, unsettled, n_states in ((1e-13, 0, 2), (0.0, 1, 1)):
+        y0 = torch.tensor([[5.0, 5.0 + offset], [5.0, 0.1]], dtype=torch.float64)  # the second: the a-high basin
+        census = steady_state_census(model, y0, 2, t_end=100.0)
+        batch = steady_state_census(model, y0, 2, t_end=100.0, stepping="batch")
+        assert census["unsettled"].item() == batch["unsettled"].item() == unsettled
+        assert census["n_states"].item() == batch["n_states"].item() == n_states
+        np.testing.assert_allclose(census["state"].values, batch["state"].values, rtol=1e-6)

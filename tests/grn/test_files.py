@@ -112,17 +112,17 @@ def test_simulate_with_a_step_per_member_agrees_with_the_batch_step(tmp_path, ne
     from biogrn.cli import main
 
     states = {}
-    for stepping in ("batch", "member"):
+    for stepping, option in (("batch", ["--stepping", "batch"]), ("member", [])):  # a step per member by default
         out = tmp_path / stepping
         arguments = ["simulate", network, "--members", "12", "--points", "6", "--t-end", "20", "--out", str(out)]
-        assert main([*arguments, "--stepping", stepping]) == 0
+        assert main([*arguments, *option]) == 0
         with xr.open_dataset(out / "simulation.nc") as result:
             assert result.attrs["stepping"] == stepping
             states[stepping] = result["state"].values
     np.testing.assert_allclose(states["member"], states["batch"], rtol=1e-4, atol=1e-5)
     out = tmp_path / "rest"
     arguments = ["simulate", network, "--members", "12", "--points", "6", "--t-end", "20", "--out", str(out)]
-    assert main([*arguments, "--stepping", "member", "--stop-at-rest"]) == 0
+    assert main([*arguments, "--stop-at-rest"]) == 0
     with xr.open_dataset(out / "simulation.nc") as result:
         assert result.attrs["stop_at_rest"] == 1
         np.testing.assert_allclose(result["state"].values, states["member"], rtol=1e-2, atol=1e-3)

@@ -36,16 +36,17 @@ def test_batched_solutions_agree_with_solve_ivp_member_by_member():
         assert np.allclose(batched[:, :, member], reference.y.T, rtol=1e-5, atol=1e-6)
 
 
-def test_a_large_batch_keeps_every_sampled_member_within_the_tolerance():
-    # one step size for all members and an RMS error norm over the batch: check it does not
-    # let single members drift past the tolerance they asked for
+def test_a_large_batch_step_keeps_every_sampled_member_within_the_tolerance():
+    # one step size for all members and an RMS error norm over the batch: on this batch it does
+    # not let single members drift past the tolerance they asked for (a 20-gene network's does:
+    # docs/grn.md)
     network = toggle_switch(1).network
     params = sample_parameters(network, 4096, "sobol", seed=2)
     y0 = torch.rand(4096, 2, dtype=F64, generator=torch.Generator().manual_seed(2)) * 100
     rtol, atol = 1e-6, 1e-8
-    final = simulate(ShiftedHill(network, **params), y0, torch.tensor([0.0, 50.0], dtype=F64), rtol=rtol, atol=atol)[
-        "state"
-    ].values[-1]
+    final = simulate(
+        ShiftedHill(network, **params), y0, torch.tensor([0.0, 50.0], dtype=F64), rtol=rtol, atol=atol, stepping="batch"
+    )["state"].values[-1]
     for member in np.random.default_rng(0).choice(4096, 40, replace=False):
         one = ShiftedHill(network, **{k: v[member : member + 1] for k, v in params.items()})
         f = lambda t, y: one(torch.tensor(t), torch.as_tensor(y).unsqueeze(0))[0].numpy()
