@@ -203,6 +203,11 @@ class BoolODE(torch.nn.Module):
             m[:, genes.index(gene)] = level
         return torch.cat([m, self.translation * m / self.gamma_p], dim=1)
 
+    def subset(self, index: Tensor) -> BoolODE:
+        """The same rules for the members `index` only (finished members leave
+        `dynamics.integrate_members`'s batch through it)."""
+        return BoolODE(self.rules, *(value[index] for value in self.parameters_dict().values())).to(self.sources.device)
+
     def parameters_dict(self) -> dict[str, Tensor]:
         return {
             "transcription": self.transcription,

@@ -149,6 +149,23 @@ def test_the_linear_network_switches_its_genes_on_in_order():
     assert all(0 < a < b for a, b in zip(first_on, first_on[1:]))
 
 
+def test_a_subset_of_members_is_their_field_and_lets_finished_members_leave():
+    from biogrn.dynamics import integrate_members
+
+    model = BEELINE_MODELS["bifurcating"]
+    form = model.form(6)
+    generator = torch.Generator().manual_seed(0)
+    form.threshold = form.threshold * (0.5 + torch.rand(form.threshold.shape, generator=generator, dtype=F64))
+    y0 = model.initial_state(form) * (0.5 + torch.rand(6, 2 * form.network.n_genes, generator=generator, dtype=F64))
+    rows = torch.tensor([4, 1])
+    assert torch.equal(form.subset(rows)(torch.zeros(()), y0[rows]), form(torch.zeros(()), y0)[rows])
+    times = torch.linspace(0, model.t_end, 5, dtype=F64)
+    with torch.no_grad():
+        compacted = integrate_members(form, y0, times)
+        riding = integrate_members(lambda t, y: form(t, y), y0, times)  # no subset: every member rides along
+    torch.testing.assert_close(compacted, riding, rtol=1e-12, atol=1e-12)
+
+
 def test_boolode_noise_has_variance_x_dt_over_volume_per_step():
     class Still(torch.nn.Module):
         network = Network.from_edges(["a"], [("a", "a", 1)])
