@@ -93,12 +93,11 @@ def _expand(first: Tensor, stop: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _interpolate(
-    stages: list[Tensor], y: Tensor, proposal: Tensor, step: Tensor, offset: Tensor, rows_of: Tensor
+    dense: Tensor, stages: list[Tensor], y: Tensor, proposal: Tensor, step: Tensor, offset: Tensor, rows_of: Tensor
 ) -> Tensor:
     r"""The states at `offset` `(points, 1)` into the step of row `rows_of`:
-    $y + h \sum_{p=1}^{4} \theta^p \sum_j k_j P_{jp}$ with $\theta = \text{offset} / h$, and the step's
-    own result where the offset is the whole step."""
-    dense = torch.tensor(_DENSE, dtype=y.dtype, device=y.device)
+    $y + h \sum_{p=1}^{4} \theta^p \sum_j k_j P_{jp}$ with $\theta = \text{offset} / h$ and $P$ =
+    `dense` (`_DENSE` as a tensor), and the step's own result where the offset is the whole step."""
     weights = torch.stack(stages, dim=-1) @ dense  # (rows, variables, 4)
     h = step[rows_of]
     theta = offset / h
@@ -183,6 +182,7 @@ def integrate_members(
     k1 = field(t, y)
     h = _initial_step(field, t, y, k1, rtol, atol)
     retried = torch.zeros_like(h, dtype=torch.bool)
+    dense = torch.tensor(_DENSE, dtype=y0.dtype, device=y0.device)
     working = n_members
     smallest = 10 * torch.finfo(y0.dtype).eps
     for _ in range(max_steps):
@@ -209,7 +209,8 @@ def integrate_members(
             row = rows[rows_of]
             offset = times[index].unsqueeze(1) - t[row]
             stages_of = [k[rows] for k in stages]
-            out[index, members[row]] = _interpolate(stages_of, y[rows], proposal[rows], step[rows], offset, rows_of)
+            states = _interpolate(dense, stages_of, y[rows], proposal[rows], step[rows], offset, rows_of)
+            out[index, members[row]] = states
             output[rows] = after
         y = torch.where(accept, proposal, y)
         k1 = torch.where(accept, k7, k1)

@@ -58,24 +58,35 @@ def log_uniform_states(
     return exponent.exp()
 
 
-def _end_points(model, y0: Tensor, times: Tensor, rtol: float, atol: float, stepping: str, tolerance: float) -> Tensor:
+def _log_levels(y: Tensor) -> Tensor:
+    r"""$\log(1 + y)$, the space in which states are compared."""
+    return torch.log1p(y.clamp_min(0))
+
+
+def _end_points(
+    model, y0: Tensor, times: Tensor, rtol: float, atol: float, stepping: str, tolerance: float
+) -> tuple[Tensor, Tensor]:
+    """Every member's end point and whether it is a stable steady state."""
     if stepping == "batch":
         import torchdiffeq
 
-        return torchdiffeq.odeint(model, y0, times, method="dopri5", rtol=rtol, atol=atol)[-1]
+        end = torchdiffeq.odeint(model, y0, times, method="dopri5", rtol=rtol, atol=atol)[-1]
+        return end, classify_steady_states(model, end)["stable"]
     end = integrate_members(model, y0, times, rtol=rtol, atol=atol, stop_at_rest=True)[-1]
     polished, converged = polish_steady_states(model, end)
-    moved = (torch.log1p(polished.clamp_min(0)) - torch.log1p(end.clamp_min(0))).abs().amax(dim=1)
+    moved = (_log_levels(polished) - _log_levels(end)).abs().amax(dim=1)
     near = converged & (moved < tolerance)  # Newton stayed at the state the integration stopped by
     end = torch.where(near.unsqueeze(1), polished, end)
-    by_unstable = near & ~classify_steady_states(model, end)["stable"]
+    stable = classify_steady_states(model, end)["stable"]
+    by_unstable = near & ~stable
     if bool(by_unstable.any()):
         rows = by_unstable.nonzero().squeeze(1)
         if hasattr(model, "subset"):
             end[rows] = integrate_members(model.subset(rows), y0[rows], times, rtol=rtol, atol=atol)[-1]
         else:  # a field of every member: they all ride along
             end[rows] = integrate_members(model, y0, times, rtol=rtol, atol=atol)[-1][rows]
-    return end
+        stable = classify_steady_states(model, end)["stable"]
+    return end, stable
 
 
 def steady_state_census(
@@ -110,10 +121,10 @@ def steady_state_census(
     sets = members // initial
     times = torch.tensor([0.0, t_end], dtype=y0.dtype, device=y0.device)
     with torch.no_grad():
-        end = _end_points(model, y0, times, rtol, atol, stepping, tolerance)
-    stable = classify_steady_states(model, end)["stable"].cpu().view(sets, initial)
+        end, stable = _end_points(model, y0, times, rtol, atol, stepping, tolerance)
+    stable = stable.cpu().view(sets, initial)
     end = end.cpu()
-    log_state = torch.log1p(end.clamp_min(0)).view(sets, initial, variables)
+    log_state = _log_levels(end).view(sets, initial, variables)
     distance = (log_state[:, :, None, :] - log_state[:, None, :, :]).abs().amax(dim=-1)  # (S, I, I)
     earlier = torch.ones(initial, initial, dtype=torch.bool).tril(-1)  # [j, i]: i comes before j
     repeated = ((distance < tolerance) & earlier & stable[:, None, :]).any(dim=-1)

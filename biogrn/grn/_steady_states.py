@@ -25,8 +25,10 @@ def _jacobians(model: torch.nn.Module, y: Tensor) -> Tensor:
     return jacrev(lambda state: _field(model, state).sum(dim=0))(y).permute(1, 0, 2)
 
 
-def _residual(model: torch.nn.Module, y: Tensor) -> Tensor:
-    return _field(model, y).abs().amax(dim=1)
+def _steady(f: Tensor, y: Tensor, tolerance: float) -> tuple[Tensor, Tensor]:
+    r"""Each member's residual $\max_i |f_i|$, and whether it is below `tolerance` $\cdot (1 + \max_i |y_i|)$."""
+    residual = f.abs().amax(dim=1)
+    return residual, residual < tolerance * (1 + y.abs().amax(dim=1))
 
 
 def classify_steady_states(model: torch.nn.Module, y: Tensor, tolerance: float = 1e-6) -> dict[str, Tensor]:
@@ -36,8 +38,7 @@ def classify_steady_states(model: torch.nn.Module, y: Tensor, tolerance: float =
     Returns `{"residual": (M,), "steady": (M,), "stable": (M,), "eigenvalues": (M, V)}`.
     """
     eigenvalues = torch.linalg.eigvals(_jacobians(model, y))
-    residual = _residual(model, y)
-    steady = residual < tolerance * (1 + y.abs().amax(dim=1))
+    residual, steady = _steady(_field(model, y), y, tolerance)
     return {
         "residual": residual,
         "steady": steady,
@@ -65,13 +66,15 @@ def polish_steady_states(
         raise ValueError(f"iterations: must be >= 1, got {iterations}")
     y = y.clone()
     with torch.no_grad():
+        f = _field(model, y)
+        _, converged = _steady(f, y, tolerance)
         for _ in range(iterations):
-            converged = _residual(model, y) < tolerance * (1 + y.abs().amax(dim=1))
             if bool(converged.all()):
-                return y, converged
-            step, info = torch.linalg.solve_ex(_jacobians(model, y), _field(model, y).unsqueeze(2))
+                break
+            step, info = torch.linalg.solve_ex(_jacobians(model, y), f.unsqueeze(2))
             step = step.squeeze(2)
             moves = ~converged & (info == 0) & torch.isfinite(step).all(dim=1)
             y = torch.where(moves.unsqueeze(1), y - step, y)
-        converged = _residual(model, y) < tolerance * (1 + y.abs().amax(dim=1))
+            f = _field(model, y)
+            _, converged = _steady(f, y, tolerance)
     return y, converged

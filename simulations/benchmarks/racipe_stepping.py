@@ -26,8 +26,15 @@ from biogrn.grn import Network, ShiftedHill, sample_parameters, simulate
 T_END, RTOL, ATOL = 50.0, 1e-6, 1e-8
 
 
-def dop853(model: ShiftedHill, y0: torch.Tensor, times: torch.Tensor, members: np.ndarray) -> np.ndarray:
-    """`(len(members), len(times), genes)`: the members' states through scipy's DOP853 at rtol 1e-11, float64."""
+def dop853(
+    model: ShiftedHill,
+    y0: torch.Tensor,
+    times: torch.Tensor,
+    members: np.ndarray,
+    rtol: float = 1e-11,
+    atol: float = 1e-12,
+) -> np.ndarray:
+    """`(len(members), len(times), genes)`: the members' states through scipy's DOP853, float64."""
     t_eval = times.double().cpu().numpy()
     rows = []
     for i in members:
@@ -39,7 +46,7 @@ def dop853(model: ShiftedHill, y0: torch.Tensor, times: torch.Tensor, members: n
 
         start = y0[i].double().cpu().numpy()
         solution = solve_ivp(
-            field, (t_eval[0], t_eval[-1]), start, method="DOP853", t_eval=t_eval, rtol=1e-11, atol=1e-12
+            field, (t_eval[0], t_eval[-1]), start, method="DOP853", t_eval=t_eval, rtol=rtol, atol=atol
         )
         rows.append(solution.y.T)
     return np.stack(rows)
