@@ -8,6 +8,7 @@ $$\frac{dm_c}{dt} = f_c(m, p, u) - \gamma_m m_c, \qquad \frac{dp_c}{dt} = k_p m_
 - `_solvers`: `integrate` through `torchdiffeq.odeint`, the methods and their admissible steps.
 - `_propagator`: the fused step, exact for explicit Runge-Kutta methods on the affine field.
 - `_members`: Dormand-Prince with a step size per member of a batch (the GRN engine's many members).
+- `_steady_states`: steady states classified by their Jacobians' eigenvalues, polished by Newton.
 """
 
 from biogrn.dynamics._field import GeneField
@@ -26,6 +27,12 @@ from biogrn.dynamics._members import check_finite_members, integrate_members
 from biogrn.dynamics._propagator import POLYNOMIALS, affine_step_coefficients, fixed_grid, propagate
 from biogrn.dynamics._solvers import METHODS, MethodInfo, check_stability, integrate, method_info, uses_fused_step
 from biogrn.dynamics._state import GeneState
+from biogrn.dynamics._steady_states import (
+    classify_steady_states,
+    polish_steady_states,
+    settle_at_rest,
+    stable_by_squaring,
+)
 
 __all__ = [
     "METHODS",
@@ -41,14 +48,18 @@ __all__ = [
     "affine_step_coefficients",
     "check_finite_members",
     "check_stability",
+    "classify_steady_states",
     "fixed_grid",
     "hill_activation",
     "hill_repression",
     "integrate",
     "integrate_members",
     "method_info",
+    "polish_steady_states",
     "propagate",
+    "settle_at_rest",
     "shifted_hill",
+    "stable_by_squaring",
     "translation",
     "uses_fused_step",
 ]

@@ -19,7 +19,9 @@ in scipy's RK45 and torchdiffeq's dopri5, so many output times cost no extra ste
 hence the last state, do not depend on them. Only the last output time is landed on. Members
 that reach it leave the batch: when a quarter of the batch has finished, the rest is gathered
 into a smaller one (the field too, through its `subset(index)`), so the work is the sum of each
-member's own steps, not the batch size times the slowest member's.
+member's own steps, not the batch size times the slowest member's. Every decision of an
+iteration (outputs passed, a step underflowed, members finished or at rest) waits on one read of
+a few flags from the device, so a GPU runs an iteration's kernels without waiting in between.
 
 The field must be autonomous or read `t` as each member's own time, shape `(members, 1)`.
 """
@@ -30,6 +32,7 @@ import torch
 from torch import Tensor
 
 from biogrn.core import DivergedError
+from biogrn.dynamics._steady_states import settle_at_rest
 
 __all__ = ["check_finite_members", "integrate_members"]
 
@@ -56,6 +59,8 @@ _DENSE = (
     (0.0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844),
     (0.0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423),
 )
+# stop_at_rest: the chord method runs once 1/64 of the batch waits for it, or every 16 iterations
+_CHORD_SHARE, _CHORD_EVERY = 64, 16
 _COMPACT_BELOW = 0.75  # gather the unfinished members once fewer than this share of the batch remain
 
 
@@ -107,6 +112,20 @@ def _interpolate(
     return torch.where(offset == h, proposal[rows_of], states)
 
 
+class _Rows:
+    """The field of some members of `field`'s batch, for a field without `subset`: the others stay at `y`."""
+
+    def __init__(self, field, t: Tensor, y: Tensor, rows: Tensor):
+        self.field, self.t, self.y, self.rows = field, t, y, rows
+
+    def __call__(self, t, y_rows: Tensor) -> Tensor:
+        return self.field(self.t, self.y.index_put((self.rows,), y_rows))[self.rows]
+
+
+def _field_of(field, rows: Tensor, t: Tensor, y: Tensor):
+    return field.subset(rows) if hasattr(field, "subset") else _Rows(field, t, y, rows)
+
+
 def check_finite_members(solution: Tensor, who: str) -> None:
     """Raise `DivergedError` naming how many members of `solution` `(times, members, variables)` left
     the finite numbers, and the first of them; nothing when every state is finite."""
@@ -136,15 +155,18 @@ def integrate_members(
         times: increasing output times, the first being the start.
         rtol, atol: each member's error test, as scipy's `solve_ivp` reads them.
         max_steps: attempted steps (iterations of the batch) before giving up.
-        stop_at_rest: a member whose field, after an accepted step, is within its tolerance,
-            $\lVert f(y) / (a_{tol} + r_{tol}|y|) \rVert_{\mathrm{rms}} \le 1$, is at rest: its
-            later outputs are its state then, and it leaves the batch (GRiNS and diffrax's
-            steady-state event). Near a stable steady state the state is then off by about the
-            tolerance over the slowest decay rate. A decay rate above 1 may keep a member from
-            rest at a loose `atol` (its state wanders at the `atol` level, where $|f|$ is about
-            rate times `atol`). A member that passes slowly by an unstable state
-            (a saddle between two basins) can be taken for at rest there
-            (`grn.classify_steady_states` tells the two apart).
+        stop_at_rest: end each member once it is within its tolerance of a stable steady state,
+            the steady-state event of GRiNS and diffrax made exact. After an accepted step whose
+            field is within the tolerance, $\lVert f(y) / (a_{tol} + r_{tol}|y|)
+            \rVert_{\mathrm{rms}} \le 1$, the chord method (Newton's with one Jacobian) finds the
+            steady state $y^*$ there (`settle_at_rest`, one `torch.func.jacrev` per call: the
+            field must be differentiable by it; it runs once 1/64 of the batch waits for it, or
+            every 16 iterations). If $y^*$ is stable, the member ends at the first accepted step with
+            $\lVert (y - y^*) / (a_{tol} + r_{tol}|y|) \rVert_{\mathrm{rms}} \le 1$, the norm
+            of the step's own error test (a slow decay leaves $y$ many tolerances away when its
+            field first is within one), and its later outputs are $y^*$. By a saddle, or where
+            the chord method fails, it goes on and is tested again once its time since `times[0]` has
+            doubled. A member placed by a stable state that then moves elsewhere runs to the end.
 
     Returns:
         `(len(times), members, variables)`, like `torchdiffeq.odeint`.
@@ -184,7 +206,11 @@ def integrate_members(
     retried = torch.zeros_like(h, dtype=torch.bool)
     dense = torch.tensor(_DENSE, dtype=y0.dtype, device=y0.device)
     working = n_members
-    smallest = 10 * torch.finfo(y0.dtype).eps
+    # stop_at_rest: each member's stable steady state, once the chord method has found one (`known`), and the time
+    # since times[0] before which a member where it found none is not tested again
+    steady, known = torch.zeros_like(y), torch.zeros(n_members, dtype=torch.bool, device=y0.device)
+    next_rest_test = torch.zeros_like(h)
+    iterations_since_chord = 0
     for _ in range(max_steps):
         active = (output <= last).unsqueeze(1)
         remaining = end - t  # 0 for a finished member that rides along: its step is 0
@@ -194,6 +220,7 @@ def integrate_members(
         for node, row in zip(_NODES[1:], _STAGES[1:]):
             stages.append(field(t + node * step, torch.addcmul(y, step, _combine(row, stages))))
         proposal = torch.addcmul(y, step, _combine(_WEIGHTS, stages))
+        y_before = y
         k7 = field(t + step, proposal)
         stages.append(k7)
         error = _combine(_ERROR, stages).mul_(step)
@@ -201,49 +228,70 @@ def integrate_members(
         error_norm = _rms(error.div_(scale)).nan_to_num_(nan=float("inf"))  # a NaN trial step is retried smaller
         accept = error_norm < 1.0
         reached = torch.where(lands, end, t + step)
-        passed = (accept & active).squeeze(1) & (times[output.clamp_max(last)] <= reached.squeeze(1))
-        if bool(passed.any()):
-            rows = passed.nonzero().squeeze(1)
-            after = torch.searchsorted(times, reached[rows], right=True).squeeze(1)  # outputs up to `reached`
-            rows_of, index = _expand(output[rows], after)
-            row = rows[rows_of]
-            offset = times[index].unsqueeze(1) - t[row]
-            stages_of = [k[rows] for k in stages]
-            states = _interpolate(dense, stages_of, y[rows], proposal[rows], step[rows], offset, rows_of)
-            out[index, members[row]] = states
-            output[rows] = after
+        moved = (accept & active).squeeze(1)
+        after = torch.searchsorted(times, reached, right=True).squeeze(1)  # outputs up to `reached`
+        passed = moved & (after > output)
         y = torch.where(accept, proposal, y)
         k1 = torch.where(accept, k7, k1)
-        t = torch.where(accept, reached, t)
+        t_before, t = t, torch.where(accept, reached, t)
         factor = (error_norm.clamp_min(1e-30) ** -0.2).mul_(_SAFETY).clamp_(_MIN_FACTOR, _MAX_FACTOR)
         h = step * torch.where(accept & ~retried, factor, factor.clamp_max(1.0))  # no growth right after a rejection
         retried = ~accept
-        underflow = (active & ~accept & (step <= smallest * t.abs().clamp_min(1.0))).squeeze(1)
-        if bool(underflow.any()):
+        # scipy's floor, ten floating-point spacings at t: a float32 member can need steps of 1e-6 at t = 0
+        underflow = (active & ~accept & (step <= 10 * (torch.nextafter(t, end) - t))).squeeze(1)
+        output_next = torch.where(passed, after, output)
+        flags = [passed.any(), underflow.any(), (output_next <= last).sum()]
+        if stop_at_rest:
+            ready = moved & (output_next <= last)
+            y_scale = y.abs().mul_(rtol).add_(atol)
+            near = ready & known & (_rms((y - steady) / y_scale).squeeze(1) <= 1.0)
+            candidates = ready & ~known & (t - times[0] >= next_rest_test).squeeze(1)
+            candidates &= _rms(k1 / y_scale).squeeze(1) <= 1.0
+            flags += [candidates.sum(), near.any()]
+        # one read from the device per iteration: every decision below waits on these flags
+        any_passed, any_underflow, n_unfinished, *rest_flags = torch.stack([f.long() for f in flags]).tolist()
+        if any_underflow:
             member, when = int(members[underflow][0]), float(t[underflow][0])
             raise DivergedError(
                 f"integrate_members: the step of member {member} underflowed at t = {when:g}; its field is not "
                 "finite there or too stiff for an explicit method"
             )
+        if any_passed:
+            rows = passed.nonzero().squeeze(1)
+            rows_of, index = _expand(output[rows], after[rows])
+            row = rows[rows_of]
+            offset = times[index].unsqueeze(1) - t_before[row]
+            stages_of = [k[rows] for k in stages]
+            states = _interpolate(dense, stages_of, y_before[rows], proposal[rows], step[rows], offset, rows_of)
+            out[index, members[row]] = states
+        output = output_next
         if stop_at_rest:
-            at_rest = (accept & active).squeeze(1) & (output <= last)
-            at_rest &= _rms(k1 / (y.abs() * rtol + atol)).squeeze(1) <= 1.0
-            if bool(at_rest.any()):
-                rows = at_rest.nonzero().squeeze(1)
+            n_candidates, any_near = rest_flags
+            iterations_since_chord += 1
+            # the chord method in batches: each call costs a Jacobian's fixed overhead, waiting a candidate a few steps
+            if n_candidates * _CHORD_SHARE >= working or (n_candidates and iterations_since_chord >= _CHORD_EVERY):
+                iterations_since_chord = 0
+                rows = candidates.nonzero().squeeze(1)
+                states, stable = settle_at_rest(_field_of(field, rows, t, y), y[rows], rtol, atol)
+                steady[rows], known[rows] = states, stable
+                next_rest_test[rows] = 2 * (t[rows] - times[0])  # by a saddle, or the chord failed: later
+                near |= candidates & known & (_rms((y - steady) / y_scale).squeeze(1) <= 1.0)
+                any_near = bool(near.any())
+            if any_near:
+                rows = near.nonzero().squeeze(1)
                 rows_of, index = _expand(output[rows], torch.full_like(rows, last + 1))
-                out[index, members[rows[rows_of]]] = y[rows[rows_of]]
+                out[index, members[rows[rows_of]]] = steady[rows[rows_of]]
                 output[rows] = last + 1
                 t[rows] = end
-        unfinished = output <= last
-        n_unfinished = int(unfinished.sum())
+                n_unfinished = int((output <= last).sum())
         if n_unfinished == 0:
             check_finite_members(out, "integrate_members")
             return out
         if n_unfinished < _COMPACT_BELOW * working and hasattr(field, "subset"):
-            keep = unfinished.nonzero().squeeze(1)
+            keep = (output <= last).nonzero().squeeze(1)
             field = field.subset(keep)
-            y, k1, t, h, retried = y[keep], k1[keep], t[keep], h[keep], retried[keep]
-            output, members = output[keep], members[keep]
+            y, k1, t, h, retried, output, members = (x[keep] for x in (y, k1, t, h, retried, output, members))
+            steady, known, next_rest_test = steady[keep], known[keep], next_rest_test[keep]
             working = n_unfinished
     raise RuntimeError(
         f"integrate_members: {n_unfinished} of {n_members} members had not reached t = {float(times[-1]):g} "

@@ -10,7 +10,7 @@ Parameters are tensors with a leading *member* axis (one row per parameter set),
 - `_forms`: the RACIPE shifted-Hill form and the two-stage mRNA/protein form of Eq. 1.
 - `_simulation`: deterministic and chemical Langevin simulation, as an `xarray.Dataset`.
 - `_sampling`: parameter sets in RACIPE's ranges (Sobol, Latin hypercube).
-- `_steady_states`: steady states classified by their Jacobians' eigenvalues, and polished by Newton.
+- `classify_steady_states`, `polish_steady_states`: from `dynamics`, re-exported for GRN users.
 - `_census`: RACIPE's census of distinct stable states per parameter set.
 - `_boolode`: BoolODE's form of a Boolean model (its rules' truth tables as Hill terms).
 - `_beeline`: BEELINE's six synthetic networks and its curated HSC network.
@@ -18,6 +18,7 @@ Parameters are tensors with a leading *member* axis (one row per parameter set),
 - `_inference`: network inference by gradient matching under gene-regulated pruning.
 """
 
+from biogrn.dynamics import classify_steady_states, polish_steady_states
 from biogrn.grn._beeline import BEELINE_MODELS, BeelineModel
 from biogrn.grn._boolode import BOOLODE_DEFAULTS, BooleanRules, BoolODE
 from biogrn.grn._census import cluster_states, log_uniform_states, repeat_members, steady_state_census
@@ -38,7 +39,6 @@ from biogrn.grn._network import Network
 from biogrn.grn._presets import repressilator, toggle_switch
 from biogrn.grn._sampling import sample_parameters
 from biogrn.grn._simulation import simulate, simulate_langevin
-from biogrn.grn._steady_states import classify_steady_states, polish_steady_states
 
 __all__ = [
     "BEELINE_MODELS",

@@ -4,13 +4,13 @@ several initial conditions, and how many sets are mono-, bi- or multistable.
 The model's member axis holds `sets x initial` members, set-major (member `s * initial + i` is set
 `s` from initial condition `i`; `repeat_members` lays out parameters so, `log_uniform_states`
 draws the initial conditions as RACIPE does). Every member is integrated with its own steps
-(`dynamics.integrate_members`) until it is at rest or reaches `t_end`. Its end point is polished
-by Newton's method (`polish_steady_states`) where Newton converges within `tolerance` of it, and
-classified by the eigenvalues of its Jacobian (`classify_steady_states`). A member that came to
-rest by an unstable state (a saddle it passes slowly) is integrated again, to `t_end` without
-stopping. `stepping="batch"` is the reference: one `odeint` call to `t_end` for every member, no
-polishing. The stable end points of a set are deduplicated in $\log(1 + y)$ space: two states
-are one when
+(`dynamics.integrate_members`) until it is at rest by a stable steady state, which Newton's
+method then gives (a member resting by a saddle it passes slowly goes on), or reaches `t_end`.
+An end point at `t_end` is polished by Newton's method (`polish_steady_states`) where Newton
+converges within `tolerance` of it. Every end point is classified by the eigenvalues of its
+Jacobian (`classify_steady_states`). `stepping="batch"` is the reference: one `odeint` call to
+`t_end` for every member, no polishing. The stable end points of a set are deduplicated in
+$\log(1 + y)$ space: two states are one when
 
     max_v |log(1 + y_v) - log(1 + y'_v)| < tolerance,
 
@@ -31,8 +31,7 @@ import torch
 import xarray as xr
 from torch import Tensor
 
-from biogrn.dynamics import integrate_members
-from biogrn.grn._steady_states import classify_steady_states, polish_steady_states
+from biogrn.dynamics import classify_steady_states, integrate_members, polish_steady_states
 
 __all__ = ["cluster_states", "log_uniform_states", "repeat_members", "steady_state_census"]
 
@@ -75,18 +74,9 @@ def _end_points(
     end = integrate_members(model, y0, times, rtol=rtol, atol=atol, stop_at_rest=True)[-1]
     polished, converged = polish_steady_states(model, end)
     moved = (_log_levels(polished) - _log_levels(end)).abs().amax(dim=1)
-    near = converged & (moved < tolerance)  # Newton stayed at the state the integration stopped by
+    near = converged & (moved < tolerance)  # Newton stayed at the state the integration ended by
     end = torch.where(near.unsqueeze(1), polished, end)
-    stable = classify_steady_states(model, end)["stable"]
-    by_unstable = near & ~stable
-    if bool(by_unstable.any()):
-        rows = by_unstable.nonzero().squeeze(1)
-        if hasattr(model, "subset"):
-            end[rows] = integrate_members(model.subset(rows), y0[rows], times, rtol=rtol, atol=atol)[-1]
-        else:  # a field of every member: they all ride along
-            end[rows] = integrate_members(model, y0, times, rtol=rtol, atol=atol)[-1][rows]
-        stable = classify_steady_states(model, end)["stable"]
-    return end, stable
+    return end, classify_steady_states(model, end)["stable"]
 
 
 def steady_state_census(

@@ -125,11 +125,11 @@ def test_members_stopped_at_rest_and_polished_give_the_census_of_one_odeint_call
         steady_state_census(model, y0, initial, stepping="each")
 
 
-def test_a_member_resting_by_the_saddle_is_integrated_again_to_t_end():
+def test_a_member_passing_by_the_saddle_reaches_the_state_odeint_reaches():
     """A symmetric toggle switch: started 1e-13 off its diagonal, a member slides to the saddle and
-    rests there before the unstable direction shows; polished, it is found unstable and integrated
-    again, and reaches the b-high state, as one odeint call to t_end does. Exactly on the diagonal
-    it stays on the saddle and is unsettled."""
+    its field is within the tolerance before the unstable direction shows; found unstable there, it
+    is not stopped, and reaches the b-high state, as one odeint call to t_end does. Exactly on the
+    diagonal it stays on the saddle and is unsettled."""
     network = Network.from_edges(["a", "b"], [("a", "b", -1), ("b", "a", -1)])
     ones = torch.ones(2, 2, dtype=torch.float64)
     model = ShiftedHill(network, 10 * ones, ones, 2 * ones, 3 * ones, 0.01 * ones)

@@ -1,0 +1,186 @@
+r"""Steady states of a batch of members: classified by the eigenvalues of their Jacobians, and
+polished by Newton's method.
+
+Every function reads every member's Jacobian $J = \partial f / \partial y$ from one
+`torch.func.jacrev` of the field summed over members: members are independent, so that Jacobian
+holds each member's block, in one reverse pass per variable and none per member. The field is
+`field(t, y)` for `y` `(members, variables)`, autonomous (it is called with `t = 0`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["classify_steady_states", "polish_steady_states", "settle_at_rest", "stable_by_squaring"]
+
+
+def _field(field, y: Tensor) -> Tensor:
+    return field(torch.zeros((), dtype=y.dtype, device=y.device), y)
+
+
+def _jacobians(field, y: Tensor) -> Tensor:
+    r"""`(members, variables, variables)`: each member's $\partial f_i / \partial y_j$."""
+    from torch.func import jacrev
+
+    return jacrev(lambda state: _field(field, state).sum(dim=0))(y).permute(1, 0, 2)
+
+
+def _steady(f: Tensor, y: Tensor, tolerance: float) -> tuple[Tensor, Tensor]:
+    r"""Each member's residual $\max_i |f_i|$, and whether it is below `tolerance` $\cdot (1 + \max_i |y_i|)$."""
+    residual = f.abs().amax(dim=1)
+    return residual, residual < tolerance * (1 + y.abs().amax(dim=1))
+
+
+def _newton_step(field, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    r"""$J(y)^{-1} f(y)$ per member, whether it could be taken (a regular $J$, a finite step), and $J$."""
+    jacobians = _jacobians(field, y)
+    step, info = torch.linalg.solve_ex(jacobians, _field(field, y).unsqueeze(2))
+    step = step.squeeze(2)
+    return step, (info == 0) & torch.isfinite(step).all(dim=1), jacobians
+
+
+def classify_steady_states(field, y: Tensor, tolerance: float = 1e-6) -> dict[str, Tensor]:
+    r"""Whether each member's state `y` is a steady state, $\max_i |f_i(y)| < $ `tolerance`
+    $\cdot (1 + \max_i |y_i|)$, and a stable one (every eigenvalue of its Jacobian with negative real part).
+
+    Returns `{"residual": (M,), "steady": (M,), "stable": (M,), "eigenvalues": (M, V)}`; a member
+    whose Jacobian is not finite has NaN eigenvalues and is not stable.
+    """
+    eigenvalues, finite = _eigenvalues(_jacobians(field, y))
+    residual, steady = _steady(_field(field, y), y, tolerance)
+    return {
+        "residual": residual,
+        "steady": steady,
+        "stable": steady & finite & (eigenvalues.real < 0).all(dim=1),
+        "eigenvalues": eigenvalues,
+    }
+
+
+def _eigenvalues(jacobians: Tensor) -> tuple[Tensor, Tensor]:
+    """Each Jacobian's eigenvalues (NaN where it is not finite), and whether it is finite."""
+    finite = torch.isfinite(jacobians).flatten(1).all(dim=1)
+    eye = torch.eye(jacobians.shape[-1], dtype=jacobians.dtype, device=jacobians.device)
+    # LAPACK refuses a whole batch for one matrix that is not finite: those are stood in for by -I
+    eigenvalues = torch.linalg.eigvals(torch.where(finite[:, None, None], jacobians, -eye))
+    return torch.where(finite[:, None], eigenvalues, torch.full_like(eigenvalues, float("nan"))), finite
+
+
+def polish_steady_states(field, y: Tensor, iterations: int = 8, tolerance: float = 1e-12) -> tuple[Tensor, Tensor]:
+    r"""Newton's method on $f(y^*) = 0$ for every member at once, $y \leftarrow y - J(y)^{-1} f(y)$
+    (one `jacrev` and one batched `torch.linalg.solve_ex` per iteration), until every member's
+    residual is below `tolerance` $\cdot (1 + \max_i |y_i|)$ or `iterations` run out.
+
+    From a state within the basin of Newton's method (an integration stopped near a steady state)
+    it converges quadratically; from elsewhere it may reach any root of $f$, stable or not, or none:
+    compare the result with the start before trusting it. A member whose Jacobian is singular or
+    whose Newton step is not finite keeps its last state.
+
+    Returns:
+        The polished states `(members, variables)`, and `(members,)` whether each converged.
+    """
+    if iterations < 1:
+        raise ValueError(f"iterations: must be >= 1, got {iterations}")
+    y = y.clone()
+    with torch.no_grad():
+        _, converged = _steady(_field(field, y), y, tolerance)
+        for _ in range(iterations):
+            if bool(converged.all()):
+                break
+            step, regular, _ = _newton_step(field, y)
+            y = torch.where((~converged & regular).unsqueeze(1), y - step, y)
+            _, converged = _steady(_field(field, y), y, tolerance)
+    return y, converged
+
+
+def settle_at_rest(field, y: Tensor, rtol: float, atol: float, iterations: int = 6) -> tuple[Tensor, Tensor]:
+    r"""The stable steady state by each member of `y`, found by the chord method at an integration's tolerance.
+
+    From `y` (members an integration found at rest, their field within the tolerance), the chord
+    method (Newton's with the Jacobian of the start, factored once),
+    $y \leftarrow y - J(y_0)^{-1} f(y)$, runs until its correction $\delta$ is within the tolerance,
+    $\lVert \delta / (a_{tol} + r_{tol}|y|) \rVert_{\mathrm{rms}} \le 1$ (the norm of an
+    integrator's error test), for every member, or `iterations` run out. So close to the root it
+    contracts by about $\lVert J(y_0)^{-1} (J(y) - J(y_0)) \rVert$ per iteration, a small multiple
+    of the tolerance: once a correction is within the tolerance the state is exact to far below
+    it. One `jacrev` per call: a second Jacobian costs more than the iterations it would save.
+    Unlike `polish_steady_states`, whose residual test asks for the rounding level of float64,
+    the tolerance is the integration's, so float32 members settle too.
+
+    Returns:
+        The states reached `(members, variables)`, and `(members,)` whether each is a stable steady
+        state: the corrections got within the tolerance, and every eigenvalue of the Jacobian has a
+        negative real part (`_stable`). The others (a saddle, a singular Jacobian, no convergence)
+        keep the state they were left in.
+    """
+    if iterations < 1:
+        raise ValueError(f"iterations: must be >= 1, got {iterations}")
+    y = y.clone()
+    within = torch.zeros(len(y), dtype=torch.bool, device=y.device)
+    with torch.no_grad():
+        jacobians = _jacobians(field, y)
+        factors, pivots, info = torch.linalg.lu_factor_ex(jacobians)
+        regular = info == 0
+        for _ in range(iterations):
+            step = torch.linalg.lu_solve(factors, pivots, _field(field, y).unsqueeze(2)).squeeze(2)
+            regular &= torch.isfinite(step).all(dim=1)
+            moves = ~within & regular
+            y = torch.where(moves.unsqueeze(1), y - step, y)
+            size = (step / (y.abs() * rtol + atol)).square().mean(dim=1).sqrt()
+            within |= moves & (size <= 1.0)
+            if bool((within | ~regular).all()):
+                break
+        stable = _stable(jacobians)  # at the start, within a few tolerances of the root
+    return y, within & regular & stable & torch.isfinite(y).all(dim=1)
+
+
+def _stable(jacobians: Tensor) -> Tensor:
+    r"""Whether every eigenvalue of each `(members, V, V)` Jacobian has a negative real part: for
+    $V \le 2$ in closed form (a negative trace and a positive determinant), on a GPU by
+    `stable_by_squaring` (`torch.linalg.eigvals` runs there on the host, a matrix at a time), else
+    by the eigenvalues. A Jacobian that is not finite (a float32 Hill term past its range) is not
+    stable."""
+    size = jacobians.shape[-1]
+    if size == 1:
+        return jacobians[:, 0, 0] < 0
+    if size == 2:
+        a, b, c, d = jacobians[:, 0, 0], jacobians[:, 0, 1], jacobians[:, 1, 0], jacobians[:, 1, 1]
+        return (a + d < 0) & (a * d - b * c > 0)
+    if jacobians.is_cuda:
+        return stable_by_squaring(jacobians)
+    return _stable_by_eigenvalues(jacobians)
+
+
+def _stable_by_eigenvalues(jacobians: Tensor) -> Tensor:
+    eigenvalues, finite = _eigenvalues(jacobians)
+    return finite & (eigenvalues.real < 0).all(dim=1)
+
+
+def stable_by_squaring(jacobians: Tensor, squarings: int = 32, margin: float = 1e-6) -> Tensor:
+    r"""Whether every eigenvalue of each Jacobian has a negative real part, by matrix products.
+
+    The Cayley transform $C = (sI - J)^{-1}(sI + J)$, $s > 0$, maps the open left half-plane onto
+    the open unit disc, so $J$ is stable exactly when $C$'s spectral radius $\rho(C) < 1$.
+    Squaring a normalised $C$ `squarings` times gives Gelfand's estimate
+    $\log \rho(C) \approx \log\lVert C^{2^m}\rVert / 2^m = \sum_{k=0}^{m} 2^{-k} \log n_k$, with
+    $n_k$ the Frobenius norm of the $k$-th power before normalising. $s$ is the mean of $|J_{ii}|$.
+    Members whose estimate is within `margin` of 0, or not finite, are decided by
+    `torch.linalg.eigvals`. Batched matrix products only, in float64: a GPU's way to classify
+    millions of members where `eigvals` would copy each to the host.
+    """
+    work = jacobians.double()
+    eye = torch.eye(work.shape[-1], dtype=work.dtype, device=work.device)
+    scale = work.diagonal(dim1=1, dim2=2).abs().mean(dim=1).clamp_min(1e-300)[:, None, None]
+    power, info = torch.linalg.solve_ex(scale * eye - work, scale * eye + work)
+    log_radius = torch.zeros(len(work), dtype=work.dtype, device=work.device)
+    for k in range(squarings + 1):
+        norm = torch.linalg.matrix_norm(power).clamp_min(1e-300)
+        log_radius += norm.log() / 2.0**k
+        if k < squarings:
+            power = power / norm[:, None, None]
+            power = power @ power
+    stable = log_radius < -margin
+    undecided = ((log_radius.abs() <= margin) | ~torch.isfinite(log_radius) | (info != 0)).nonzero().squeeze(1)
+    if len(undecided):
+        stable[undecided] = _stable_by_eigenvalues(jacobians[undecided])
+    return stable
