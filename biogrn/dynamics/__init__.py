@@ -29,9 +29,10 @@ from biogrn.dynamics._solvers import METHODS, MethodInfo, check_stability, integ
 from biogrn.dynamics._state import GeneState
 from biogrn.dynamics._steady_states import (
     classify_steady_states,
+    decay_rates_by_squaring,
     polish_steady_states,
     settle_at_rest,
-    stable_by_squaring,
+    slowest_decay_rates,
 )
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "check_finite_members",
     "check_stability",
     "classify_steady_states",
+    "decay_rates_by_squaring",
     "fixed_grid",
     "hill_activation",
     "hill_repression",
@@ -59,7 +61,7 @@ __all__ = [
     "propagate",
     "settle_at_rest",
     "shifted_hill",
-    "stable_by_squaring",
+    "slowest_decay_rates",
     "translation",
     "uses_fused_step",
 ]

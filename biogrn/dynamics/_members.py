@@ -126,6 +126,14 @@ def _field_of(field, rows: Tensor, t: Tensor, y: Tensor):
     return field.subset(rows) if hasattr(field, "subset") else _Rows(field, t, y, rows)
 
 
+def _settles_by(y: Tensor, steady: Tensor, scale: Tensor, decay: Tensor, horizon: Tensor) -> Tensor:
+    r"""Whether each member will be within its tolerance of its steady state by its next output:
+    $d\, e^{-\lambda \Delta t / 2} \le 1$ for $d = \lVert (y - y^*) / \text{scale} \rVert_{\mathrm{rms}}$,
+    the slowest decay rate $\lambda$ halved against the linearisation's error; $d \le 1$ at any horizon."""
+    distance = _rms((y - steady) / scale)
+    return (distance.log() <= 0.5 * decay * horizon).squeeze(1)
+
+
 def check_finite_members(solution: Tensor, who: str) -> None:
     """Raise `DivergedError` naming how many members of `solution` `(times, members, variables)` left
     the finite numbers, and the first of them; nothing when every state is finite."""
@@ -158,14 +166,17 @@ def integrate_members(
         stop_at_rest: end each member once it is within its tolerance of a stable steady state,
             the steady-state event of GRiNS and diffrax made exact. After an accepted step whose
             field is within the tolerance, $\lVert f(y) / (a_{tol} + r_{tol}|y|)
-            \rVert_{\mathrm{rms}} \le 1$, the chord method (Newton's with one Jacobian) finds the
-            steady state $y^*$ there (`settle_at_rest`, one `torch.func.jacrev` per call: the
-            field must be differentiable by it; it runs once 1/64 of the batch waits for it, or
-            every 16 iterations). If $y^*$ is stable, the member ends at the first accepted step with
-            $\lVert (y - y^*) / (a_{tol} + r_{tol}|y|) \rVert_{\mathrm{rms}} \le 1$, the norm
-            of the step's own error test (a slow decay leaves $y$ many tolerances away when its
-            field first is within one), and its later outputs are $y^*$. By a saddle, or where
-            the chord method fails, it goes on and is tested again once its time since `times[0]` has
+            \rVert_{\mathrm{rms}} \le 1$, the chord method (Newton's with one Jacobian) finds
+            the steady state $y^*$ there (`settle_at_rest`, one `torch.func.jacrev` per call:
+            the field must be differentiable by it; it runs once 1/64 of the batch waits for
+            it, or every 16 iterations). If $y^*$ is stable, the member ends at the first
+            accepted step from which it will be within its tolerance of $y^*$ at its next
+            output time, $d\,e^{-\lambda \Delta t / 2} \le 1$ for $d = \lVert (y - y^*) /
+            (a_{tol} + r_{tol}|y|) \rVert_{\mathrm{rms}}$ (the norm of the step's own error
+            test), $\lambda$ the slowest decay rate of the Jacobian and $\Delta t$ the time to
+            that output (a slow decay leaves $y$ many tolerances away when its field first is
+            within one), and its later outputs are $y^*$. By a saddle, or where the chord
+            method fails, it goes on and is tested again once its time since `times[0]` has
             doubled. A member placed by a stable state that then moves elsewhere runs to the end.
 
     Returns:
@@ -206,9 +217,11 @@ def integrate_members(
     retried = torch.zeros_like(h, dtype=torch.bool)
     dense = torch.tensor(_DENSE, dtype=y0.dtype, device=y0.device)
     working = n_members
-    # stop_at_rest: each member's stable steady state, once the chord method has found one (`known`), and the time
+    # stop_at_rest: each member's stable steady state and its slowest decay rate, once the chord method has found
+    # them (`known`), and the time
     # since times[0] before which a member where it found none is not tested again
     steady, known = torch.zeros_like(y), torch.zeros(n_members, dtype=torch.bool, device=y0.device)
+    decay = torch.zeros_like(h)
     next_rest_test = torch.zeros_like(h)
     iterations_since_chord = 0
     for _ in range(max_steps):
@@ -244,7 +257,8 @@ def integrate_members(
         if stop_at_rest:
             ready = moved & (output_next <= last)
             y_scale = y.abs().mul_(rtol).add_(atol)
-            near = ready & known & (_rms((y - steady) / y_scale).squeeze(1) <= 1.0)
+            horizon = times[output_next.clamp_max(last)].unsqueeze(1) - t  # to the next output to be written
+            near = ready & known & _settles_by(y, steady, y_scale, decay, horizon)
             candidates = ready & ~known & (t - times[0] >= next_rest_test).squeeze(1)
             candidates &= _rms(k1 / y_scale).squeeze(1) <= 1.0
             flags += [candidates.sum(), near.any()]
@@ -272,10 +286,10 @@ def integrate_members(
             if n_candidates * _CHORD_SHARE >= working or (n_candidates and iterations_since_chord >= _CHORD_EVERY):
                 iterations_since_chord = 0
                 rows = candidates.nonzero().squeeze(1)
-                states, stable = settle_at_rest(_field_of(field, rows, t, y), y[rows], rtol, atol)
-                steady[rows], known[rows] = states, stable
+                states, stable, rates = settle_at_rest(_field_of(field, rows, t, y), y[rows], rtol, atol)
+                steady[rows], known[rows], decay[rows] = states, stable, rates.unsqueeze(1)
                 next_rest_test[rows] = 2 * (t[rows] - times[0])  # by a saddle, or the chord failed: later
-                near |= candidates & known & (_rms((y - steady) / y_scale).squeeze(1) <= 1.0)
+                near |= candidates & known & _settles_by(y, steady, y_scale, decay, horizon)
                 any_near = bool(near.any())
             if any_near:
                 rows = near.nonzero().squeeze(1)
@@ -291,7 +305,7 @@ def integrate_members(
             keep = (output <= last).nonzero().squeeze(1)
             field = field.subset(keep)
             y, k1, t, h, retried, output, members = (x[keep] for x in (y, k1, t, h, retried, output, members))
-            steady, known, next_rest_test = steady[keep], known[keep], next_rest_test[keep]
+            steady, known, decay, next_rest_test = steady[keep], known[keep], decay[keep], next_rest_test[keep]
             working = n_unfinished
     raise RuntimeError(
         f"integrate_members: {n_unfinished} of {n_members} members had not reached t = {float(times[-1]):g} "

@@ -12,7 +12,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["classify_steady_states", "polish_steady_states", "settle_at_rest", "stable_by_squaring"]
+__all__ = [
+    "classify_steady_states",
+    "decay_rates_by_squaring",
+    "polish_steady_states",
+    "settle_at_rest",
+    "slowest_decay_rates",
+]
 
 
 def _field(field, y: Tensor) -> Tensor:
@@ -93,8 +99,9 @@ def polish_steady_states(field, y: Tensor, iterations: int = 8, tolerance: float
     return y, converged
 
 
-def settle_at_rest(field, y: Tensor, rtol: float, atol: float, iterations: int = 6) -> tuple[Tensor, Tensor]:
-    r"""The stable steady state by each member of `y`, found by the chord method at an integration's tolerance.
+def settle_at_rest(field, y: Tensor, rtol: float, atol: float, iterations: int = 6) -> tuple[Tensor, Tensor, Tensor]:
+    r"""The stable steady state by each member of `y`, found by the chord method at an integration's
+    tolerance, and its slowest decay rate.
 
     From `y` (members an integration found at rest, their field within the tolerance), the chord
     method (Newton's with the Jacobian of the start, factored once),
@@ -108,10 +115,11 @@ def settle_at_rest(field, y: Tensor, rtol: float, atol: float, iterations: int =
     the tolerance is the integration's, so float32 members settle too.
 
     Returns:
-        The states reached `(members, variables)`, and `(members,)` whether each is a stable steady
-        state: the corrections got within the tolerance, and every eigenvalue of the Jacobian has a
-        negative real part (`_stable`). The others (a saddle, a singular Jacobian, no convergence)
-        keep the state they were left in.
+        The states reached `(members, variables)`; `(members,)` whether each is a stable steady
+        state (the corrections got within the tolerance, and the slowest decay rate is positive);
+        and `(members,)` that rate, $\min_k -\mathrm{Re}\,\lambda_k$ of the Jacobian at the start
+        (`slowest_decay_rates`). The others (a saddle, a singular Jacobian, no convergence) keep
+        the state they were left in.
     """
     if iterations < 1:
         raise ValueError(f"iterations: must be >= 1, got {iterations}")
@@ -130,48 +138,57 @@ def settle_at_rest(field, y: Tensor, rtol: float, atol: float, iterations: int =
             within |= moves & (size <= 1.0)
             if bool((within | ~regular).all()):
                 break
-        stable = _stable(jacobians)  # at the start, within a few tolerances of the root
-    return y, within & regular & stable & torch.isfinite(y).all(dim=1)
+        rates = slowest_decay_rates(jacobians)  # at the start, within a few tolerances of the root
+    return y, within & regular & (rates > 0) & torch.isfinite(y).all(dim=1), rates
 
 
-def _stable(jacobians: Tensor) -> Tensor:
-    r"""Whether every eigenvalue of each `(members, V, V)` Jacobian has a negative real part: for
-    $V \le 2$ in closed form (a negative trace and a positive determinant), on a GPU by
-    `stable_by_squaring` (`torch.linalg.eigvals` runs there on the host, a matrix at a time), else
-    by the eigenvalues. A Jacobian that is not finite (a float32 Hill term past its range) is not
-    stable."""
+def slowest_decay_rates(jacobians: Tensor) -> Tensor:
+    r"""Each `(members, V, V)` Jacobian's slowest decay rate $\min_k -\mathrm{Re}\,\lambda_k$:
+    positive exactly when every eigenvalue has a negative real part (a stable steady state).
+
+    For $V \le 2$ in closed form ($\lambda = \mathrm{tr}/2 \pm \sqrt{\mathrm{tr}^2/4 - \det}$), on
+    a GPU by `decay_rates_by_squaring` (a lower bound where stable: `torch.linalg.eigvals` runs
+    there on the host, a matrix at a time), else by the eigenvalues. NaN where the Jacobian is
+    not finite (a float32 Hill term past its range): not stable.
+    """
     size = jacobians.shape[-1]
     if size == 1:
-        return jacobians[:, 0, 0] < 0
+        return -jacobians[:, 0, 0]
     if size == 2:
         a, b, c, d = jacobians[:, 0, 0], jacobians[:, 0, 1], jacobians[:, 1, 0], jacobians[:, 1, 1]
-        return (a + d < 0) & (a * d - b * c > 0)
+        half_trace = (a + d) / 2
+        discriminant = half_trace.square() - (a * d - b * c)
+        return -(half_trace + discriminant.clamp_min(0).sqrt())
     if jacobians.is_cuda:
-        return stable_by_squaring(jacobians)
-    return _stable_by_eigenvalues(jacobians)
+        return decay_rates_by_squaring(jacobians)
+    return _decay_rates_by_eigenvalues(jacobians)
 
 
-def _stable_by_eigenvalues(jacobians: Tensor) -> Tensor:
-    eigenvalues, finite = _eigenvalues(jacobians)
-    return finite & (eigenvalues.real < 0).all(dim=1)
+def _decay_rates_by_eigenvalues(jacobians: Tensor) -> Tensor:
+    return -_eigenvalues(jacobians)[0].real.amax(dim=1)  # NaN eigenvalues where not finite: NaN
 
 
-def stable_by_squaring(jacobians: Tensor, squarings: int = 32, margin: float = 1e-6) -> Tensor:
-    r"""Whether every eigenvalue of each Jacobian has a negative real part, by matrix products.
+def decay_rates_by_squaring(jacobians: Tensor, squarings: int = 32, margin: float = 1e-6) -> Tensor:
+    r"""Each Jacobian's slowest decay rate, bounded from below by matrix products: positive
+    exactly when every eigenvalue has a negative real part.
 
     The Cayley transform $C = (sI - J)^{-1}(sI + J)$, $s > 0$, maps the open left half-plane onto
     the open unit disc, so $J$ is stable exactly when $C$'s spectral radius $\rho(C) < 1$.
     Squaring a normalised $C$ `squarings` times gives Gelfand's estimate
     $\log \rho(C) \approx \log\lVert C^{2^m}\rVert / 2^m = \sum_{k=0}^{m} 2^{-k} \log n_k$, with
-    $n_k$ the Frobenius norm of the $k$-th power before normalising. $s$ is the mean of $|J_{ii}|$.
-    Members whose estimate is within `margin` of 0, or not finite, are decided by
-    `torch.linalg.eigvals`. Batched matrix products only, in float64: a GPU's way to classify
-    millions of members where `eigvals` would copy each to the host.
+    $n_k$ the Frobenius norm of the $k$-th power before normalising; $s$ is the mean of $|J_{ii}|$.
+    An eigenvalue $-a + ib$ of $J$ whose image has $|\mu|^2 = ((s - a)^2 + b^2) / ((s + a)^2 + b^2)
+    \le \rho^2$ has $a \ge s (1 - \rho) / (1 + \rho)$ (equality for a real eigenvalue), the rate
+    returned (negative where $\rho > 1$), with
+    $\rho$ raised by `margin` in the log against the estimate's error. Members whose estimate is
+    within `margin` of 0, or not finite, get their exact rate from `torch.linalg.eigvals`.
+    Batched matrix products only, in float64: a GPU's way to classify millions of members where
+    `eigvals` would copy each to the host.
     """
     work = jacobians.double()
     eye = torch.eye(work.shape[-1], dtype=work.dtype, device=work.device)
-    scale = work.diagonal(dim1=1, dim2=2).abs().mean(dim=1).clamp_min(1e-300)[:, None, None]
-    power, info = torch.linalg.solve_ex(scale * eye - work, scale * eye + work)
+    scale = work.diagonal(dim1=1, dim2=2).abs().mean(dim=1).clamp_min(1e-300)
+    power, info = torch.linalg.solve_ex(scale[:, None, None] * eye - work, scale[:, None, None] * eye + work)
     log_radius = torch.zeros(len(work), dtype=work.dtype, device=work.device)
     for k in range(squarings + 1):
         norm = torch.linalg.matrix_norm(power).clamp_min(1e-300)
@@ -179,8 +196,9 @@ def stable_by_squaring(jacobians: Tensor, squarings: int = 32, margin: float = 1
         if k < squarings:
             power = power / norm[:, None, None]
             power = power @ power
-    stable = log_radius < -margin
+    radius = (log_radius + margin).exp()
+    rates = (scale * (1 - radius) / (1 + radius)).to(jacobians.dtype)
     undecided = ((log_radius.abs() <= margin) | ~torch.isfinite(log_radius) | (info != 0)).nonzero().squeeze(1)
     if len(undecided):
-        stable[undecided] = _stable_by_eigenvalues(jacobians[undecided])
-    return stable
+        rates[undecided] = _decay_rates_by_eigenvalues(jacobians[undecided])
+    return rates

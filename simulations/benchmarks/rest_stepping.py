@@ -1,11 +1,11 @@
 """Members stopping at their steady state against members integrated to the end: seconds and error.
 
     python simulations/benchmarks/rest_stepping.py [--members 1000000 100000] [--dtype float32] [--device cpu]
-        [--rtol 1e-5] [--atol 1e-6]
+        [--rtol 1e-5] [--atol 1e-6] [--outputs 21]
 
 The toggle switch and a random RACIPE network (`Network.random`, 20 genes, 40 edges), RACIPE
 parameter sets (Sobol) and random initial states in 0..100, integrated with a step per member
-(`integrate_members`) over t = 0..200 with 21 output times, at GRiNS's settings by default
+(`integrate_members`) over t = 0..200 with 21 output times (`--outputs`), at GRiNS's settings by default
 (rtol 1e-5, atol 1e-6, float32): to the end, and with `stop_at_rest` (members end once within
 their tolerance of a stable steady state found by Newton). A member count of 0 skips that
 network. Error: the largest relative error, over all output times and `--sample` random members,
@@ -26,7 +26,7 @@ from racipe_stepping import dop853, relative_error
 from biogrn.dynamics import integrate_members
 from biogrn.grn import Network, ShiftedHill, sample_parameters, toggle_switch
 
-T_END, OUTPUTS = 200.0, 21
+T_END = 200.0
 
 
 class CountedRows(torch.nn.Module):
@@ -49,6 +49,7 @@ def main(argv=None) -> int:
     parser.add_argument("--members", type=int, nargs=2, default=[1_000_000, 100_000], help="toggle, random network")
     parser.add_argument("--sample", type=int, default=100, help="random members checked against DOP853")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--outputs", type=int, default=21, help="evenly spaced output times, t = 0 and 200 included")
     parser.add_argument("--rtol", type=float, default=1e-5)
     parser.add_argument("--atol", type=float, default=1e-6)
     parser.add_argument("--seed", type=int, default=0)
@@ -56,9 +57,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
     networks = {"toggle switch": toggle_switch(1).network, "random, 20 genes": Network.random(20, 40, args.seed)}
-    times = torch.linspace(0, T_END, OUTPUTS, dtype=torch.float64)
+    times = torch.linspace(0, T_END, args.outputs, dtype=torch.float64)
     print(
-        f"t = 0..{T_END:g}, {OUTPUTS} output times, rtol {args.rtol:g}, atol {args.atol:g}, {args.dtype}; "
+        f"t = 0..{T_END:g}, {args.outputs} output times, rtol {args.rtol:g}, atol {args.atol:g}, {args.dtype}; "
         f"device {device}" + (f" ({torch.get_num_threads()} threads)" if device.type == "cpu" else "")
     )
     print(

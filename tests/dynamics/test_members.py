@@ -253,6 +253,32 @@ def test_a_member_at_rest_gives_its_steady_state_to_the_later_outputs_and_leaves
     assert not torch.equal(moving[-1], moving[-2])
 
 
+@settings(max_examples=50, deadline=None)
+@given(st.floats(1e-3, 1e3), st.floats(1e-3, 10.0), st.floats(0.0, 1e3))
+def test_a_member_ends_when_its_distance_will_have_decayed_within_tolerance_by_its_next_output(distance, rate, horizon):
+    """d e^(-rate horizon / 2) <= 1: the distance to the steady state in tolerances, decaying at
+    half the slowest rate until the next output is written."""
+    from biogrn.dynamics._members import _settles_by
+
+    steady = torch.zeros(1, 3, dtype=F64)
+    scale = torch.full((1, 3), 1e-6, dtype=F64)
+    y = torch.full((1, 3), distance * 1e-6, dtype=F64)  # rms distance = `distance` tolerances
+    ends = _settles_by(y, steady, scale, torch.tensor([[rate]], dtype=F64), torch.tensor([[horizon]], dtype=F64))
+    assert bool(ends) == (distance * np.exp(-rate * horizon / 2) <= 1 + 1e-12)
+
+
+def test_a_member_at_rest_before_an_output_it_cannot_reach_within_tolerance_goes_on_to_it():
+    """dy/dt = -y / 100 from 1, rtol = atol = 1e-6: the field is within the tolerance near y = 1e-4,
+    a hundred tolerances from the steady state 0. The output at t = 950 is the solution's there, not
+    the steady state's; the one at t = 3000 is the steady state, exactly."""
+    field = LinearDecay(torch.tensor([[0.01]], dtype=F64))
+    times = torch.tensor([0.0, 950.0, 3000.0], dtype=F64)
+    solution = integrate_members(field, torch.ones(1, 1, dtype=F64), times, rtol=1e-6, atol=1e-6, stop_at_rest=True)
+    exact = torch.exp(-0.01 * times).view(-1, 1, 1)
+    assert ((solution - exact).abs() <= 1e-6 * (1 + exact)).all() and solution[1].item() > 5e-5
+    assert solution[-1].item() == 0.0
+
+
 class Bistable(torch.nn.Module):
     """A symmetric toggle switch (RACIPE's form) written without `subset`: members ride along."""
 

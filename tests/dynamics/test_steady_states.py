@@ -6,7 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
-from biogrn.dynamics import classify_steady_states, polish_steady_states, settle_at_rest, stable_by_squaring
+from biogrn.dynamics import (
+    classify_steady_states,
+    decay_rates_by_squaring,
+    polish_steady_states,
+    settle_at_rest,
+    slowest_decay_rates,
+)
 from biogrn.grn import repressilator, toggle_switch
 
 F64 = torch.float64
@@ -67,38 +73,37 @@ def test_a_singular_jacobian_keeps_the_state_and_says_it_did_not_converge():
         polish_steady_states(field, start, iterations=0)
 
 
-def _stable_by_eigenvalues(jacobians: torch.Tensor) -> torch.Tensor:
-    return (torch.linalg.eigvals(jacobians).real < 0).all(dim=1)
+def _decay_rates(jacobians: torch.Tensor) -> torch.Tensor:
+    return -torch.linalg.eigvals(jacobians).real.amax(dim=1)
 
 
 def _random_jacobians(members: int, variables: int, seed: int) -> torch.Tensor:
     """Random matrices shifted to put about half of them on either side of stability, with their
-    rightmost eigenvalue kept at least 1e-3 of the scale from the imaginary axis."""
+    rightmost eigenvalue kept at least 1e-3 from the imaginary axis."""
     generator = torch.Generator().manual_seed(seed)
     matrices = torch.randn(members, variables, variables, dtype=F64, generator=generator)
     rightmost = torch.linalg.eigvals(matrices).real.amax(dim=1)
     shift = rightmost - torch.rand(members, dtype=F64, generator=generator) * 2 + 1
     shifted = matrices - shift[:, None, None] * torch.eye(variables, dtype=F64)
-    margin = torch.linalg.eigvals(shifted).real.amax(dim=1).abs()
-    return shifted[margin > 1e-3]
+    return shifted[_decay_rates(shifted).abs() > 1e-3]
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(1, 6), st.integers(0, 2**31 - 1))
-def test_stability_by_closed_form_and_by_squaring_is_stability_by_eigenvalues(variables, seed):
-    from biogrn.dynamics._steady_states import _stable
-
+def test_decay_rates_in_closed_form_are_the_eigenvalues_and_by_squaring_bound_them_with_their_sign(variables, seed):
     jacobians = _random_jacobians(64, variables, seed)
-    expected = _stable_by_eigenvalues(jacobians)
-    assert torch.equal(_stable(jacobians), expected)
-    assert torch.equal(stable_by_squaring(jacobians), expected)
-    assert torch.equal(stable_by_squaring(jacobians.float()), expected)
+    exact = _decay_rates(jacobians)
+    torch.testing.assert_close(slowest_decay_rates(jacobians), exact, rtol=1e-9, atol=1e-12)
+    for dtype in (F64, torch.float32):
+        bound = decay_rates_by_squaring(jacobians.to(dtype)).double()
+        assert torch.equal(bound > 0, exact > 0)
+        assert (bound[exact > 0] <= exact[exact > 0] * (1 + 1e-4)).all()  # a lower bound where stable
 
 
 def test_squaring_leaves_a_matrix_on_the_imaginary_axis_to_the_eigenvalues():
     rotation = torch.tensor([[[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -1.0]]], dtype=F64)  # eigenvalues +-i, -1
-    assert not stable_by_squaring(rotation).item()
-    assert stable_by_squaring(rotation - 1e-3 * torch.eye(3, dtype=F64)).item()
+    assert decay_rates_by_squaring(rotation).item() == pytest.approx(0.0, abs=1e-12)
+    assert decay_rates_by_squaring(rotation - 1e-3 * torch.eye(3, dtype=F64)).item() > 0
 
 
 @settings(max_examples=30, deadline=None)
@@ -109,8 +114,10 @@ def test_an_affine_field_settles_at_its_centre_exactly_when_it_is_stable(variabl
     centre = torch.randn(len(jacobians), variables, dtype=F64, generator=generator) * 10
     start = centre * (1 + 1e-3 * torch.randn(centre.shape, dtype=F64, generator=generator))
     field = Affine(jacobians.to(dtype), centre.to(dtype))
-    settled, stable = settle_at_rest(field, start.to(dtype), rtol=1e-5, atol=1e-6)
-    assert torch.equal(stable, _stable_by_eigenvalues(jacobians))
+    settled, stable, rates = settle_at_rest(field, start.to(dtype), rtol=1e-5, atol=1e-6)
+    exact = _decay_rates(jacobians)
+    assert torch.equal(stable, exact > 0)
+    torch.testing.assert_close(rates.double(), exact, rtol=1e-3 if dtype == torch.float32 else 1e-9, atol=1e-5)
     scale = 1e-5 * centre.abs() + 1e-6  # the chord of an affine field is Newton: exact in one step, to rounding
     well_conditioned = torch.linalg.cond(jacobians) < 1e3
     error = ((settled.double() - centre).abs() / scale).amax(dim=1)
@@ -119,21 +126,20 @@ def test_an_affine_field_settles_at_its_centre_exactly_when_it_is_stable(variabl
 
 def test_settle_refuses_no_iterations_and_a_singular_jacobian_does_not_settle():
     field = lambda t, y: y.square() - 1.0  # J = 2y: singular at y = 0
-    states, stable = settle_at_rest(field, torch.tensor([[0.0], [-0.999]], dtype=F64), rtol=1e-8, atol=1e-10)
+    states, stable, rates = settle_at_rest(field, torch.tensor([[0.0], [-0.999]], dtype=F64), rtol=1e-8, atol=1e-10)
     assert not stable[0] and states[0, 0] == 0.0
     assert stable[1] and states[1, 0] == pytest.approx(-1.0, abs=1e-12)  # f' = -2 at -1: stable
+    assert rates[1] == pytest.approx(1.998)  # -f' at the start, -0.999
     with pytest.raises(ValueError, match="iterations: must be >= 1, got 0"):
         settle_at_rest(field, torch.zeros(1, 1, dtype=F64), 1e-6, 1e-8, iterations=0)
 
 
 def test_a_jacobian_that_is_not_finite_is_not_stable_and_leaves_the_others_classified():
-    from biogrn.dynamics._steady_states import _stable
-
     jacobians = -torch.eye(3, dtype=F64).repeat(3, 1, 1)
     jacobians[1, 0, 2] = float("nan")
     jacobians[2, 1, 1] = float("inf")
-    assert _stable(jacobians).tolist() == [True, False, False]
-    assert stable_by_squaring(jacobians).tolist() == [True, False, False]
+    for rates in (slowest_decay_rates(jacobians), decay_rates_by_squaring(jacobians)):
+        assert rates[0] == pytest.approx(1.0, rel=1e-3) and rates[1:].isnan().all()
     field = lambda t, y: -y * torch.tensor([[1.0], [float("nan")], [1.0]], dtype=F64)
     found = classify_steady_states(field, torch.zeros(3, 3, dtype=F64))
     assert found["stable"].tolist() == [True, False, True] and found["eigenvalues"][1].isnan().all()
