@@ -218,8 +218,7 @@ def integrate_members(
     dense = torch.tensor(_DENSE, dtype=y0.dtype, device=y0.device)
     working = n_members
     # stop_at_rest: each member's stable steady state and its slowest decay rate, once the chord method has found
-    # them (`known`), and the time
-    # since times[0] before which a member where it found none is not tested again
+    # them (`known`), and the time since times[0] before which a member where it found none is not tested again
     steady, known = torch.zeros_like(y), torch.zeros(n_members, dtype=torch.bool, device=y0.device)
     decay = torch.zeros_like(h)
     next_rest_test = torch.zeros_like(h)
@@ -297,7 +296,7 @@ def integrate_members(
                 out[index, members[rows[rows_of]]] = steady[rows[rows_of]]
                 output[rows] = last + 1
                 t[rows] = end
-                n_unfinished = int((output <= last).sum())
+                n_unfinished -= len(rows)  # each was unfinished (`ready`), and is now done
         if n_unfinished == 0:
             check_finite_members(out, "integrate_members")
             return out

@@ -38,14 +38,6 @@ def _steady(f: Tensor, y: Tensor, tolerance: float) -> tuple[Tensor, Tensor]:
     return residual, residual < tolerance * (1 + y.abs().amax(dim=1))
 
 
-def _newton_step(field, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    r"""$J(y)^{-1} f(y)$ per member, whether it could be taken (a regular $J$, a finite step), and $J$."""
-    jacobians = _jacobians(field, y)
-    step, info = torch.linalg.solve_ex(jacobians, _field(field, y).unsqueeze(2))
-    step = step.squeeze(2)
-    return step, (info == 0) & torch.isfinite(step).all(dim=1), jacobians
-
-
 def classify_steady_states(field, y: Tensor, tolerance: float = 1e-6) -> dict[str, Tensor]:
     r"""Whether each member's state `y` is a steady state, $\max_i |f_i(y)| < $ `tolerance`
     $\cdot (1 + \max_i |y_i|)$, and a stable one (every eigenvalue of its Jacobian with negative real part).
@@ -89,13 +81,17 @@ def polish_steady_states(field, y: Tensor, iterations: int = 8, tolerance: float
         raise ValueError(f"iterations: must be >= 1, got {iterations}")
     y = y.clone()
     with torch.no_grad():
-        _, converged = _steady(_field(field, y), y, tolerance)
+        f = _field(field, y)
+        _, converged = _steady(f, y, tolerance)
         for _ in range(iterations):
             if bool(converged.all()):
                 break
-            step, regular, _ = _newton_step(field, y)
-            y = torch.where((~converged & regular).unsqueeze(1), y - step, y)
-            _, converged = _steady(_field(field, y), y, tolerance)
+            step, info = torch.linalg.solve_ex(_jacobians(field, y), f.unsqueeze(2))
+            step = step.squeeze(2)
+            moves = ~converged & (info == 0) & torch.isfinite(step).all(dim=1)
+            y = torch.where(moves.unsqueeze(1), y - step, y)
+            f = _field(field, y)
+            _, converged = _steady(f, y, tolerance)
     return y, converged
 
 
@@ -179,9 +175,9 @@ def decay_rates_by_squaring(jacobians: Tensor, squarings: int = 32, margin: floa
     $n_k$ the Frobenius norm of the $k$-th power before normalising; $s$ is the mean of $|J_{ii}|$.
     An eigenvalue $-a + ib$ of $J$ whose image has $|\mu|^2 = ((s - a)^2 + b^2) / ((s + a)^2 + b^2)
     \le \rho^2$ has $a \ge s (1 - \rho) / (1 + \rho)$ (equality for a real eigenvalue), the rate
-    returned (negative where $\rho > 1$), with
-    $\rho$ raised by `margin` in the log against the estimate's error. Members whose estimate is
-    within `margin` of 0, or not finite, get their exact rate from `torch.linalg.eigvals`.
+    returned (negative where $\rho > 1$), with $\rho$ raised by `margin` in the log against the
+    estimate's error. Members whose estimate is within `margin` of 0, or not finite, get their
+    exact rate from `torch.linalg.eigvals`.
     Batched matrix products only, in float64: a GPU's way to classify millions of members where
     `eigvals` would copy each to the host.
     """

@@ -33,7 +33,7 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # JAX and torch
 
 import numpy as np
 import torch
-from racipe_stepping import dop853
+from racipe_stepping import dop853, relative_error
 from regulator_overhead import median_time
 
 from biogrn.grn import Network, ShiftedHill, toggle_switch, write_topo
@@ -205,10 +205,6 @@ def jax_device() -> str:
     import jax
 
     return str(jax.devices()[0].device_kind)
-
-
-def relative_error(states: np.ndarray, truth: np.ndarray) -> float:
-    return float((np.abs(states - truth) / np.maximum(np.abs(truth), 1e-3)).max())
 
 
 class _Rows:
