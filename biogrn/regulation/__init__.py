@@ -3,6 +3,8 @@ r"""The regulation of a model: which tensors, their gates, the drive, the regula
 - `_tensors`: which tensors of a model are regulated and how their genes are laid out.
 - `_gate`: `GeneGate`, the mask (and Hill gate) as a parametrization, recording $\sum g^2$.
 - `_drive`: the drive $u$ of Eq. 1 from the recorded gradients or Hebbian co-activity.
+- `_gradients`, `_moments`: what the drive reads, $\sum g^2$ recorded per step or read per interval
+  from the optimizer's second moment.
 - `_attachment`, `_clock`, `_edits`: the gates on a model, the clock, what a decision does to
   weights and optimizer state.
 - `_norms`: `following_norms`, the batch norm that reads each unit, gated with the unit's gene.
@@ -19,6 +21,7 @@ from biogrn.regulation._edits import WeightEditor, reset_optimizer_entries
 from biogrn.regulation._factory import make_policy, transcription_from_config
 from biogrn.regulation._gate import GeneGate, gated_modules
 from biogrn.regulation._hebbian import HebbianRecorder
+from biogrn.regulation._moments import OptimizerMoments, second_moment_of
 from biogrn.regulation._norms import following_norms
 from biogrn.regulation._regulator import Regulator, regulate
 from biogrn.regulation._regulator_config import RegulatorConfig, make_config
@@ -30,6 +33,7 @@ __all__ = [
     "GeneDrive",
     "GeneGate",
     "HebbianRecorder",
+    "OptimizerMoments",
     "RankSync",
     "RegulatedTensor",
     "Regulator",
@@ -48,6 +52,7 @@ __all__ = [
     "refuse_sharded",
     "regulate",
     "reset_optimizer_entries",
+    "second_moment_of",
     "select_tensors",
     "transcription_from_config",
 ]

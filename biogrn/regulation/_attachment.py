@@ -141,11 +141,33 @@ class Attachment:
         """
         if not self._direct_weights:
             return
-        present = [(r, w.grad) for r, w in zip(self._direct_records, self._direct_weights) if w.grad is not None]
+        present = [
+            (r, w.grad)
+            for r, w in zip(self._direct_records, self._direct_weights)
+            if w.grad is not None and (r.summing or r.last_grad is not None)
+        ]
         if present:
             record_gradients([r for r, _ in present], [g for _, g in present])
         if self.any_pruned:
             torch._foreach_mul_(self._masked_tensors, self._mask_views)
+
+    def read_moments(self, optimizer: torch.optim.Optimizer | None) -> None:
+        """Take the stored-zeros tensors' intervals from `optimizer`'s second moments (None: record them).
+
+        Only there is the optimizer's gradient the dense gradient of the effective weight; a gated
+        tensor's optimizer sees the gradient through the gate, so it keeps recording.
+        """
+        for record, weight in zip(self._direct_records, self._direct_weights):
+            if record.moments is not None:
+                record.moments = None
+                record.reset()
+            if optimizer is not None and record.recording:
+                record.read_moments(optimizer, weight)
+
+    @property
+    def gated_recording(self) -> list[str]:
+        """Names of the tensors whose gate records $g^2$ in the backward pass."""
+        return [t.name for t, g, r in zip(self.tensors, self.gates, self.records) if g is not None and r.recording]
 
     def stored_bias(self, index: int) -> Tensor | None:
         """The stored bias of tensor `index` when its unit gene masks it, else None."""

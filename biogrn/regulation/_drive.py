@@ -1,7 +1,8 @@
 r"""The drive $u$ of Eq. 1: what the training tells each gene between two integrations.
 
 From the gradients $g_t = \partial L/\partial w^{\text{eff}}_t$ recorded over the $T$ backward
-passes since the last integration:
+passes since the last integration (or their mean square read from the optimizer's second moment,
+each step weighted by $\beta^{T-t}$: `OptimizerMoments`):
 
 - `taylor` (default): $u = |w| \cdot \sqrt{\tfrac1T\sum_t g_t^2}$, a first-order Taylor saliency
   with the root-mean-square gradient (it equals $\overline{|g w|}$ when $|g|$ is steady, and is
@@ -43,7 +44,7 @@ def connection_drive(
     kind: str,
     weight: Tensor,
     grad_sq_sum: Tensor,
-    n_backward: int,
+    n_backward: float | Tensor,
     active: Tensor,
     out: Tensor | None = None,
     scratch: Tensor | None = None,
@@ -53,8 +54,11 @@ def connection_drive(
     Args:
         kind: one of `DRIVES`.
         weight: the stored weight; pruned entries are zero (the Regulator keeps them so).
-        grad_sq_sum: $\\sum_t g_t^2$ over the recorded backward passes, weight-shaped.
-        n_backward: number of backward passes recorded ($T$); 0 gives zero gradient terms.
+        grad_sq_sum: $\\sum_t g_t^2$ over the recorded backward passes, weight-shaped (or their
+            weighted sum, read from the optimizer's moments: `OptimizerMoments`).
+        n_backward: number of backward passes recorded ($T$), or the total weight of the steps; 0
+            gives zero gradient terms. A tensor (a count kept on the device) is not compared on
+            the host: its interval's sum is zero when it is.
         active: broadcastable to the weight: True, or 1.0, where the connection is unpruned; a
             mask of +0.0 and 1.0 in the weight's dtype (the regulator's) is read as it is.
         out, scratch: weight-shaped buffers for the result and for $|w|$: the same operations
@@ -65,8 +69,10 @@ def connection_drive(
     magnitude = torch.abs(weight, out=scratch) if scratch is not None else weight.abs()
     if kind == "magnitude":
         return magnitude if out is None else out.copy_(magnitude)
-    if n_backward == 0:
+    if not torch.is_tensor(n_backward) and n_backward == 0:
         return torch.zeros_like(weight) if out is None else out.zero_()
+    if torch.is_tensor(n_backward):
+        n_backward = n_backward.clamp_min(torch.finfo(grad_sq_sum.dtype).tiny)
     rms = (
         torch.div(grad_sq_sum, n_backward, out=out).sqrt_() if out is not None else grad_sq_sum.div(n_backward).sqrt_()
     )
@@ -139,12 +145,13 @@ class GeneDrive:
             weight = tensor.original.detach()
             active = self.mask[sl].view(tensor.gene_view_shape)  # 0.0 and 1.0
             kind = "taylor" if self.kind == "hebbian" else self.kind  # conv layers: taylor
+            grad_sq, n_backward = record.interval() if kind != "magnitude" else (record.grad_sq, 0)
             if tensor.genes == "connection" and weight.dtype == dtype:
                 scratch = self._scratch.setdefault(i, torch.empty_like(weight))
                 out = u[sl].view(tensor.weight_shape)
-                connection_drive(kind, weight, record.grad_sq, record.n_backward, active, out=out, scratch=scratch)
+                connection_drive(kind, weight, grad_sq, n_backward, active, out=out, scratch=scratch)
             else:
-                u[sl] = tensor.per_gene(connection_drive(kind, weight, record.grad_sq, record.n_backward, active))
+                u[sl] = tensor.per_gene(connection_drive(kind, weight, grad_sq, n_backward, active))
         self._neutralise_and_normalize(u)
         return u
 

@@ -124,6 +124,9 @@ class WeightEditor:
             _fill_genes(tensor, weight, genes, 0.0)
             if self.regrow_init == "normal" and edit.n_regrown[index]:
                 self._draw_regrown(tensor, sl, weight, genes[grown])
+            moments = self.attachment.records[index].moments
+            if moments is not None:  # the drive's interval survives the reset of these moments
+                moments.rebase(genes, dim0=tensor.genes == "unit")
             for value in _entry_state(self.optimizer, weight):
                 _fill_genes(tensor, value, genes, 0.0)
             # unit genes: the bias and the batch norm of a unit are per-gene vectors

@@ -3,13 +3,17 @@ r"""What the drive reads from training: $\sum_t g_t^2$ of each regulated tensor'
 $g = \partial L / \partial w^{\text{eff}}$, the gradient of the effective weight, dense: a pruned
 connection's $g$ is recorded too, so that it can earn its way back. Two ways fill a record: a
 `GeneGate` parametrization at each backward pass, or the regulator's step from the stored
-weight's own `.grad` (the mask path, where the stored weight is the effective one).
+weight's own `.grad` (the mask path, where the stored weight is the effective one). On the mask
+path a record may instead read the interval from the optimizer's second moment
+(`OptimizerMoments`), and then nothing is recorded per step.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from biogrn.regulation._moments import OptimizerMoments
 
 __all__ = ["GradientRecord", "record_gradients"]
 
@@ -29,6 +33,8 @@ class GradientRecord:
         self.grad_sq = torch.zeros(shape, dtype=dtype, device=device) if record else None
         self.last_grad = torch.zeros(shape, dtype=dtype, device=device) if keep_last else None
         self.n_backward = 0
+        self.moments: OptimizerMoments | None = None
+        """Set by `read_moments`: the interval comes from the optimizer, not from `add`."""
         self.enabled = True
         """Whether the next gradient enters the sum (`record_every` skips some); the last
         gradient is kept regardless."""
@@ -37,9 +43,33 @@ class GradientRecord:
     def recording(self) -> bool:
         return self.grad_sq is not None
 
+    @property
+    def summing(self) -> bool:
+        """Whether `add` sums the next gradient (recording, enabled, and not read from moments)."""
+        return self.grad_sq is not None and self.enabled and self.moments is None
+
+    def read_moments(self, optimizer: torch.optim.Optimizer, param: Tensor) -> None:
+        """From now on take each interval from `optimizer`'s second moment of `param` (`OptimizerMoments`).
+
+        The interval restarts here: what was recorded so far is dropped.
+        """
+        if self.grad_sq is None:
+            raise ValueError("a record that keeps no sum of g^2 has no interval to read")
+        self.moments = OptimizerMoments(optimizer, param, self.grad_sq)
+        self.n_backward = 0
+
+    def interval(self) -> tuple[Tensor, float | Tensor]:
+        r"""The interval's (weighted) $\sum g^2$ and the total weight of its steps: their count when recorded.
+
+        With moments this consumes the snapshot: `reset` must follow before the next interval.
+        """
+        if self.moments is not None:
+            self.n_backward = self.moments.read()
+        return self.grad_sq, self.n_backward
+
     def add(self, grad: Tensor) -> None:
         """Take one gradient."""
-        if self.grad_sq is not None and self.enabled:
+        if self.summing:
             self.grad_sq.addcmul_(grad, grad)
             self.n_backward += 1
         if self.last_grad is not None:
@@ -47,14 +77,16 @@ class GradientRecord:
 
     def reset(self) -> None:
         """Start a new interval (the last gradient is kept)."""
-        if self.grad_sq is not None:
+        if self.moments is not None:
+            self.moments.start()
+        elif self.grad_sq is not None:
             self.grad_sq.zero_()
         self.n_backward = 0
 
 
 def record_gradients(records: list[GradientRecord], grads: list[Tensor]) -> None:
     """`add` for many records at once: one multi-tensor `addcmul_` (and `copy_`) for them all."""
-    summed = [(r, g) for r, g in zip(records, grads) if r.grad_sq is not None and r.enabled]
+    summed = [(r, g) for r, g in zip(records, grads) if r.summing]
     if summed:
         torch._foreach_addcmul_([r.grad_sq for r, _ in summed], [g for _, g in summed], [g for _, g in summed])
         for record, _ in summed:

@@ -39,6 +39,7 @@ from biogrn.regulation._factory import make_policy, transcription_from_config
 from biogrn.regulation._gate import GeneGate
 from biogrn.regulation._gradients import GradientRecord
 from biogrn.regulation._hebbian import HebbianRecorder
+from biogrn.regulation._moments import second_moment_of
 from biogrn.regulation._norms import following_norms
 from biogrn.regulation._regulator_config import RegulatorConfig, make_config
 from biogrn.regulation._tensors import RegulatedTensor, select_tensors
@@ -167,6 +168,8 @@ class Regulator:
         self._attached = True
         if optimizer is not None:
             self.attach_optimizer(optimizer)
+        elif config.drive_source == "optimizer":
+            self._choose_drive_source(None)
         self._mask_changed()
         if allow is not None:  # connections outside the structural mask never exist
             self.allow.copy_(self._flat_allow(allow))
@@ -225,10 +228,39 @@ class Regulator:
             if id(tensor.original) not in held:
                 raise ValueError(f"optimizer: it does not hold the regulated weight {tensor.name!r}")
         self.editor.optimizer = optimizer
+        self._choose_drive_source(optimizer)
+
+    def _choose_drive_source(self, optimizer: torch.optim.Optimizer | None) -> None:
+        """Read the drive's intervals from `optimizer`'s second moments where `drive_source` allows it.
+
+        Raises:
+            ValueError: `drive_source` is `optimizer` and something stops it (named).
+        """
+        source = self.config.drive_source
+        if source == "gradients" or not self.policy.uses_expression:
+            return
+        why = None if optimizer is None else second_moment_of(optimizer)
+        if optimizer is None:
+            why = "no optimizer is attached (pass optimizer= to regulate)"
+        elif why is None and self.config.record_every > 1:
+            why = f"record_every is {self.config.record_every}"
+        elif why is None and source == "optimizer" and self.attachment.gated_recording:
+            why = (
+                f"{self.attachment.gated_recording} record through a gate (gate 'hill', policy 'listing', "
+                "or a parametrization of their own), where the optimizer sees the gated gradient"
+            )
+        if why is not None and source == "optimizer":
+            raise ValueError(f"drive_source: 'optimizer' cannot be read: {why}")
+        self.attachment.read_moments(optimizer if why is None else None)
 
     @property
     def optimizer(self) -> torch.optim.Optimizer | None:
         return self.editor.optimizer
+
+    @property
+    def drive_sources(self) -> list[str]:
+        """Where each regulated tensor's drive interval comes from: `optimizer` or `gradients`."""
+        return ["optimizer" if r.moments is not None else "gradients" for r in self.records]
 
     @property
     def records(self) -> list[GradientRecord]:
@@ -505,6 +537,7 @@ class Regulator:
             "allow": self.allow.clone(),
             "grad_sq": [r.grad_sq.clone() if r.grad_sq is not None else None for r in self.records],
             "n_backward": [r.n_backward for r in self.records],
+            "drive_moments": [r.moments.state_dict() if r.moments is not None else None for r in self.records],
             **self.clock.state_dict(),
             "policy": self.policy.state_dict(),
             "generator": self.generator.get_state(),
@@ -537,10 +570,19 @@ class Regulator:
         self.mask.copy_(state["mask"])
         self._mask_changed()
         self.allow.copy_(state["allow"])
-        for record, grad_sq, n in zip(self.records, state["grad_sq"], state["n_backward"]):
+        moments = state.get("drive_moments", [None] * len(self.records))  # absent: taken before moments
+        taken = ["optimizer" if m is not None else "gradients" for m in moments]
+        if taken != self.drive_sources:
+            raise ValueError(
+                f"state_dict: its drive read the tensors' intervals from {taken}, this Regulator's from "
+                f"{self.drive_sources}: set drive_source (and the optimizer) as when the state was taken"
+            )
+        for record, grad_sq, n, moment in zip(self.records, state["grad_sq"], state["n_backward"], moments):
             if grad_sq is not None:
                 record.grad_sq.copy_(grad_sq)
             record.n_backward = int(n)
+            if moment is not None:
+                record.moments.load_state_dict(moment)
         self.clock.load_state_dict(state)
         self._enable_records()
         self.policy.load_state_dict(state["policy"])

@@ -68,6 +68,12 @@ class RegulatorConfig(BaseModel):
     hebbian_rate: float = Field(default=0.01, gt=0.0, le=1.0)
     """Rate of the running mean activity (drive `hebbian`)."""
     normalize_drive: bool = True
+    drive_source: Literal["auto", "optimizer", "gradients"] = "auto"
+    """Where the drive's mean square gradient comes from. `optimizer`: the optimizer's own second
+    moment (Adam, AdamW, NAdam, RAdam, RMSprop, Adagrad), one pass per interval and none per step,
+    each step weighted by $\\beta^{T-t}$ (biogrn.regulation.OptimizerMoments); `gradients`: every
+    gradient recorded at its step; `auto`: `optimizer` where it can be (stored-zeros tensors, such an
+    optimizer, `record_every` 1), else `gradients`."""
     record_every: int = Field(default=1, ge=1)
     """Add the gradient of steps 0, k, 2k, ... of each integration interval to the drive (k = 1:
     every step). A subsample estimates the same root-mean-square gradient with fewer passes over
@@ -151,6 +157,11 @@ class RegulatorConfig(BaseModel):
             raise ValueError(
                 f"record_every: {self.record_every} exceeds integrate_every = {self.integrate_every}; "
                 "an interval records its first step only, so give at most integrate_every"
+            )
+        if self.drive_source == "optimizer" and self.record_every > 1:
+            raise ValueError(
+                f"record_every: {self.record_every} subsamples recorded gradients; drive_source 'optimizer' "
+                "reads every step from the optimizer's moments (give record_every 1 or drive_source 'gradients')"
             )
         if self.policy == "nm" and self.nm_n >= self.nm_m:
             raise ValueError(f"nm_n: {self.nm_n} must be below nm_m = {self.nm_m}")

@@ -38,7 +38,7 @@ def overhead(build, x, y, device, repeats: int, **settings) -> tuple[float, floa
         reg = None
         if label == "regulated":
             reg = biogrn.regulate(model, optimizer=opt, **settings)
-            prune_once(reg, device)
+            prune_once(reg, device, x, y)
         runs[label] = (model, opt, reg, x, y)
     times = interleaved_step_times(runs, every, repeats, device)
     connections = sum(t.original.numel() for t in runs["regulated"][2].tensors)

@@ -78,14 +78,15 @@ def training_steps(device, repeats: int, batch: int) -> dict[str, float]:
     x = torch.randn(batch, 1024, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
     runs = {}
-    for label, compile_ in (
+    for label, settings in (
         ("plain (Adam)", None),
-        ("regulated (Adam + reg.step)", False),
-        ("regulated, compile=True", True),
+        ("regulated (Adam + reg.step; drive from Adam's moments)", {}),
+        ("regulated, drive_source='gradients' (every gradient recorded)", {"drive_source": "gradients"}),
+        ("regulated, compile=True", {"compile": True}),
     ):
         model = make_model(device)
         opt = torch.optim.Adam(model.parameters(), 1e-3)
-        reg = None if compile_ is None else biogrn.regulate(model, optimizer=opt, compile=compile_)
+        reg = None if settings is None else biogrn.regulate(model, optimizer=opt, **settings)
         if reg is not None:
             prune_once(reg, device)
         runs[label] = (model, opt, reg, x, y)
@@ -112,14 +113,16 @@ def interleaved_step_times(runs: dict, every: int, repeats: int, device) -> dict
     return {label: statistics.median(t) for label, t in times.items()}
 
 
-def prune_once(reg, device) -> None:
-    """A realistic drive (recorded gradients of one step), one integration, one update: the first
-    tau (mu + 0.5 sigma) prunes about 60% of every layer."""
-    gen = torch.Generator(device=device).manual_seed(0)
-    for record in reg.records:
-        record.grad_sq.copy_(torch.rand(record.grad_sq.shape, generator=gen, device=device))
-        record.n_backward = 1
-    reg.clock.steps_since_integration = 10
+def prune_once(reg, device, x=None, y=None, steps: int = 10) -> None:
+    """A drive from `steps` Adam steps on the batch `x, y` (default: random MLP inputs; recorded or
+    read from the moments, as the regulator is set), one integration, one update: the first tau
+    (mu + 0.5 sigma) prunes about 60% of every layer."""
+    if x is None:
+        gen = torch.Generator(device=device).manual_seed(0)
+        x = torch.randn(64, 1024, generator=gen, device=device)
+        y = torch.randint(0, 10, (64,), generator=gen, device=device)
+    for _ in range(steps):
+        train_step(reg.model, reg.optimizer, reg, x, y)
     reg.integrate()
     reg.update()
 
