@@ -67,6 +67,14 @@ def second_moment_of(optimizer: object) -> str | None:
     return None
 
 
+def host_number(step: float | Tensor) -> float | Tensor:
+    """A step count kept on the host (the default) as a float, read for free; one kept on a device
+    (capturable or fused CUDA optimizers) stays a tensor there, so that reading it syncs nothing."""
+    if torch.is_tensor(step) and step.device.type == "cpu":
+        return float(step)
+    return step
+
+
 class OptimizerMoments:
     r"""One regulated weight's interval of $g^2$, from its optimizer's second moment.
 
@@ -99,11 +107,7 @@ class OptimizerMoments:
         state = self.optimizer.state.get(self.param)
         if not state or self.key not in state:
             return None, 0.0
-        step = state["step"]
-        # a step count on the host (the default) is read for free; on a device it stays there
-        if torch.is_tensor(step) and step.device.type == "cpu":
-            step = float(step)
-        return state[self.key], step
+        return state[self.key], host_number(state["step"])
 
     def start(self) -> None:
         """Begin an interval here: $S = v$, origin = the step count."""

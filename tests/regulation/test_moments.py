@@ -277,3 +277,31 @@ def test_resuming_mid_interval_from_moments_continues_bit_identically():
     assert torch.equal(reg.genes.y, reg2.genes.y)
     assert torch.equal(reg.mask, reg2.mask)
     assert all(torch.equal(a, b) for a, b in zip(model.parameters(), model2.parameters()))
+
+
+def test_a_step_count_kept_on_the_device_gives_the_same_interval(monkeypatch):
+    """Capturable and fused CUDA optimizers keep the step count on the device; the interval is then
+    computed with tensor powers and no host read. Here the CPU stands in for the device."""
+    from biogrn.regulation import _moments
+
+    results = []
+    for on_device in (False, True):
+        if on_device:
+            monkeypatch.setattr(_moments, "host_number", lambda step: step)
+        gen = torch.Generator().manual_seed(3)
+        param = nn.Parameter(torch.randn(4, 5, generator=gen, dtype=F64))
+        optimizer = torch.optim.Adam([param], betas=(0.9, 0.99))
+        param.grad = torch.randn(4, 5, generator=gen, dtype=F64)
+        optimizer.step()
+        moments = OptimizerMoments(optimizer, param, torch.empty_like(param))
+        for step in range(7):
+            if step == 3:
+                moments.rebase(torch.tensor([0, 7, 19]))
+                reset_optimizer_entries(optimizer, param, torch.rand(4, 5, generator=gen) < 0)
+            param.grad = torch.randn(4, 5, generator=gen, dtype=F64)
+            optimizer.step()
+        weight = moments.read()
+        assert torch.is_tensor(weight) == on_device
+        results.append((moments.snapshot.clone(), float(weight)))
+    assert torch.allclose(results[0][0], results[1][0], rtol=1e-6, atol=0)  # beta^T in float32
+    assert results[0][1] == pytest.approx(results[1][1], rel=1e-6)  # the step count is float32
