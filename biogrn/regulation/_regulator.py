@@ -570,7 +570,11 @@ class Regulator:
         self.mask.copy_(state["mask"])
         self._mask_changed()
         self.allow.copy_(state["allow"])
-        moments = state.get("drive_moments", [None] * len(self.records))  # absent: taken before moments
+        moments = state.get("drive_moments")
+        if moments is None:  # taken before the drive could read moments: it recorded every gradient
+            moments = [None] * len(self.records)
+            if self.config.drive_source == "auto":  # continue as it was taken
+                self.attachment.read_moments(None)
         taken = ["optimizer" if m is not None else "gradients" for m in moments]
         if taken != self.drive_sources:
             raise ValueError(

@@ -258,7 +258,28 @@ def test_a_state_is_refused_by_a_regulator_that_reads_its_drive_elsewhere():
     del older["drive_moments"]  # a state taken before the drive could read moments
     recording.load_state_dict(older)
     with pytest.raises(ValueError, match=r"from \['gradients', 'gradients'\], this Regulator's from \['optimizer'"):
-        reading.load_state_dict(older)
+        reading.load_state_dict(older)  # drive_source 'optimizer' was asked for explicitly
+
+
+def test_a_state_taken_before_moments_resumes_as_it_was_taken_under_auto():
+    """A checkpoint from before `drive_source` recorded every gradient; a default ('auto') regulator
+    that loads it records again, and continues exactly as the recording run does."""
+    settings_ = dict(optimizer="adam", update_every=6, policy="target", start_epoch=0)
+    model, opt, reg = make_run("gradients", **settings_)
+    train(model, opt, reg, epochs=1, steps=7)
+    train(model, opt, reg, epochs=1, steps=6, end_epochs=False)  # mid-interval
+    state = copy.deepcopy({"model": model.state_dict(), "opt": opt.state_dict(), "reg": reg.state_dict()})
+    del state["reg"]["drive_moments"]
+    train(model, opt, reg, epochs=2, steps=7)
+    model2, opt2, reg2 = make_run("auto", **settings_)
+    assert reg2.drive_sources == ["optimizer", "optimizer"]
+    model2.load_state_dict(state["model"])
+    opt2.load_state_dict(state["opt"])
+    reg2.load_state_dict(state["reg"])
+    assert reg2.drive_sources == ["gradients", "gradients"]
+    train(model2, opt2, reg2, epochs=2, steps=7)
+    assert torch.equal(reg.genes.y, reg2.genes.y)
+    assert torch.equal(reg.mask, reg2.mask)
 
 
 def test_resuming_mid_interval_from_moments_continues_bit_identically():
