@@ -76,8 +76,9 @@ class RegulatorConfig(BaseModel):
     optimizer, `record_every` 1), else `gradients`."""
     record_every: int = Field(default=1, ge=1)
     """Add the gradient of steps 0, k, 2k, ... of each integration interval to the drive (k = 1:
-    every step). A subsample estimates the same root-mean-square gradient with fewer passes over
-    the weights, and a noisier one: docs/benchmarks.md measures its cost and its effect on accuracy
+    every step; k > 1 records gradients, so `drive_source` `auto` records and `optimizer` is
+    refused). A subsample estimates the same root-mean-square gradient with fewer passes over the
+    weights, and a noisier one: docs/benchmarks.md measures its cost and its effect on accuracy
     (at 90% sparsity it costs the `hysteresis` policy about 4 points on digits)."""
 
     # -- Eq. 2: importance ---------------------------------------------------------------------------
