@@ -192,6 +192,8 @@ class Trainer:
             "device": str(self.device),
             "n_parameters": sum(p.numel() for p in self.model.parameters()),
             "n_regulated": regulated,
+            # where each regulated tensor's drive came from, as `auto` resolved it (docs/choices.md)
+            "drive_sources": ",".join(self.regulator.drive_sources) if self.regulator is not None else "",
             "epochs_planned": self.config.training.epochs,
             **package_versions(),
             **({"stopped": self.stopped} if self.stopped else {}),

@@ -1,5 +1,6 @@
 """`biogrn run` / `biogrn report` end to end, crash and resume, and refusals of bad input."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -56,6 +57,8 @@ def test_run_writes_records_with_the_schema_and_figures(tmp_path, capsys):
         assert np.isfinite(float(records["test_accuracy"]))
         for key in ("config", "seed", "torch_version", "torchdiffeq_version", "biogrn_version", "device"):
             assert key in records.attrs
+        n_regulated = len(json.loads(records.attrs["config"])["model"]["hidden"]) + 1
+        assert records.attrs["drive_sources"] == ",".join(["optimizer"] * n_regulated)  # Adam, gate mask
     for figure in ("training.png", "expression.png", "threshold.png", "traces.png"):
         assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     state = torch.load(out / "checkpoint.pt", weights_only=True)
@@ -71,6 +74,7 @@ def test_run_writes_records_with_the_schema_and_figures(tmp_path, capsys):
 def test_dense_run_records_no_pruning(tmp_path):
     records = biogrn.runs.run(load_run_config(tiny_config(tmp_path, pruning="none")), tmp_path / "dense", quiet=True)
     assert (records["sparsity"] == 0).all() and records["tau"].isnull().all() and records.sizes["update"] == 0
+    assert records.attrs["drive_sources"] == ""
     assert not (tmp_path / "dense" / "expression.png").exists()
 
 
