@@ -244,6 +244,9 @@ class Regulator:
             why = "no optimizer is attached (pass optimizer= to regulate)"
         elif why is None and self.config.record_every > 1:
             why = f"record_every is {self.config.record_every}"
+        elif why is None and self.mask.dtype not in (torch.float32, torch.float64):
+            # a half-precision moment cannot resolve beta's increments: its (1 - beta^T) share drowns in rounding
+            why = f"the regulated weights are {self.mask.dtype}, and so is the optimizer's second moment"
         elif why is None and source == "optimizer" and self.attachment.gated_recording:
             why = (
                 f"{self.attachment.gated_recording} record through a gate (gate 'hill', policy 'listing', "

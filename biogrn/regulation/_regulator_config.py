@@ -73,7 +73,7 @@ class RegulatorConfig(BaseModel):
     moment (Adam, AdamW, NAdam, RAdam, RMSprop, Adagrad), one pass per interval and none per step,
     each step weighted by $\\beta^{T-t}$ (biogrn.regulation.OptimizerMoments); `gradients`: every
     gradient recorded at its step; `auto`: `optimizer` where it can be (stored-zeros tensors, such an
-    optimizer, `record_every` 1), else `gradients`."""
+    optimizer, float32 or float64 weights, `record_every` 1), else `gradients`."""
     record_every: int = Field(default=1, ge=1)
     """Add the gradient of steps 0, k, 2k, ... of each integration interval to the drive (k = 1:
     every step; k > 1 records gradients, so `drive_source` `auto` records and `optimizer` is

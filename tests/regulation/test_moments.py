@@ -203,6 +203,18 @@ def test_auto_reads_moments_where_it_can(optimizer, overrides, sources):
     assert reg.drive_sources == sources
 
 
+def test_half_precision_weights_record_their_gradients():
+    """A bfloat16 second moment moves by (1 - beta_2) v per step, below its own resolution: it is
+    not read. `auto` records; an explicit 'optimizer' is refused naming the dtype."""
+    model = nn.Sequential(nn.Linear(10, 24), nn.ReLU(), nn.Linear(24, 3)).to(torch.bfloat16)
+    opt = torch.optim.Adam(model.parameters())
+    assert biogrn.regulate(model, optimizer=opt).drive_sources == ["gradients", "gradients"]
+    model = nn.Sequential(nn.Linear(10, 24), nn.ReLU(), nn.Linear(24, 3)).to(torch.bfloat16)
+    opt = torch.optim.Adam(model.parameters())
+    with pytest.raises(ValueError, match="the regulated weights are torch.bfloat16"):
+        biogrn.regulate(model, optimizer=opt, drive_source="optimizer")
+
+
 @pytest.mark.parametrize(
     "optimizer, overrides, message",
     [
