@@ -69,10 +69,10 @@ def connection_drive(
     magnitude = torch.abs(weight, out=scratch) if scratch is not None else weight.abs()
     if kind == "magnitude":
         return magnitude if out is None else out.copy_(magnitude)
-    if not torch.is_tensor(n_backward) and n_backward == 0:
-        return torch.zeros_like(weight) if out is None else out.zero_()
     if torch.is_tensor(n_backward):
         n_backward = n_backward.clamp_min(torch.finfo(grad_sq_sum.dtype).tiny)
+    elif n_backward == 0:
+        return torch.zeros_like(weight) if out is None else out.zero_()
     rms = (
         torch.div(grad_sq_sum, n_backward, out=out).sqrt_() if out is not None else grad_sq_sum.div(n_backward).sqrt_()
     )

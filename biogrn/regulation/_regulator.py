@@ -168,7 +168,7 @@ class Regulator:
         self._attached = True
         if optimizer is not None:
             self.attach_optimizer(optimizer)
-        elif config.drive_source == "optimizer":
+        else:
             self._choose_drive_source(None)
         self._mask_changed()
         if allow is not None:  # connections outside the structural mask never exist
@@ -239,10 +239,11 @@ class Regulator:
         source = self.config.drive_source
         if source == "gradients" or not self.policy.uses_expression:
             return
-        why = None if optimizer is None else second_moment_of(optimizer)
         if optimizer is None:
             why = "no optimizer is attached (pass optimizer= to regulate)"
-        elif why is None and self.config.record_every > 1:
+        else:
+            why = second_moment_of(optimizer)
+        if why is None and self.config.record_every > 1:
             why = f"record_every is {self.config.record_every}"
         elif why is None and self.mask.dtype not in (torch.float32, torch.float64):
             # a half-precision moment cannot resolve beta's increments: its (1 - beta^T) share drowns in rounding
