@@ -1,14 +1,16 @@
 """What the regulator adds to the traffic of DistributedDataParallel, measured on two ranks.
 
-    cd simulations/benchmarks && python distributed_traffic.py [--backend gloo] [--width 1024]
+    cd simulations/benchmarks && python distributed_traffic.py [--backend gloo] [--width 1024] [--ranks 2]
 
-Two processes train an MLP (width-width-width-10, 2.1 M connections at width 1024) under DDP for
+Two processes (`--ranks`) train an MLP (width-width-width-10, 2.1 M connections at width 1024) under DDP for
 one integration interval (`integrate_every` steps) in each regulated setting, and print per
 setting: the bytes the regulator all-reduces per integration (`Regulator.bytes_reduced`), DDP's
 gradient bytes per step (every parameter, every step), their ratio per step, and the median wall
 time of one regulator reduction against one DDP step on this machine. Not in the table: gated
 RigL and the listing policy also average their last gradient once per update (per epoch by
-default), the weights' size again. On CUDA machines run it with `--backend nccl` (one GPU per rank).
+default), the weights' size again. On CUDA machines run it with `--backend nccl` (one GPU per rank;
+`--ranks 1` on a single GPU: the bytes are what every rank would send, the time is the backend's
+single-rank all-reduce of them, a device-side copy with no link in it).
 """
 
 from __future__ import annotations
@@ -59,14 +61,23 @@ def worker(rank: int, world: int, init: str, backend: str, width: int, interval:
                     if device.type == "cuda":
                         torch.cuda.synchronize()
                     step_times.append(time.perf_counter() - started)
-            before = reg.bytes_reduced
+            # the integration's reduction alone, sent as RankSync.mean_ sends it; on one rank RankSync
+            # sends nothing, so it is sent here directly to time the backend's own single-rank path
+            records = reg._rank_local_records()
+            per_integration = sum(t.numel() * t.element_size() for t in records)
             started = time.perf_counter()
-            reg.bytes_reduced += reg.sync.mean_(reg._rank_local_records())  # the integration's reduction alone
+            for handle in [dist.all_reduce(t, async_op=True) for t in records]:
+                handle.wait()
+            if records:
+                torch._foreach_div_(records, world)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             reduce_times.append(time.perf_counter() - started)
-            per_integration = reg.bytes_reduced - before
+            before = reg.bytes_reduced
             reg.step()  # the integration itself (its reduction again, as in training)
+            if world > 1 and reg.bytes_reduced - before != per_integration:
+                sent = reg.bytes_reduced - before
+                raise AssertionError(f"{label}: the regulator sent {sent} bytes, not {per_integration}")
         ddp_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
         if rank == 0:
             queue.put(
@@ -83,8 +94,12 @@ def main() -> None:
     parser.add_argument("--backend", default="gloo", choices=["gloo", "nccl"])
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--integrate-every", type=int, default=50)
+    parser.add_argument("--ranks", type=int, default=2, help="processes; NCCL needs one GPU each")
     args = parser.parse_args()
-    world = 2
+    world = args.ranks
+    if args.backend == "nccl" and world > torch.cuda.device_count():
+        gpus = torch.cuda.device_count()
+        raise SystemExit(f"--ranks {world}: NCCL needs one GPU per rank and this machine has {gpus}")
     context = mp.get_context("spawn")
     queue = context.SimpleQueue()
     with tempfile.TemporaryDirectory() as folder:
