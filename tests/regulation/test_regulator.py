@@ -548,3 +548,70 @@ def test_a_gene_edit_counts_what_the_masks_hold(seed, prune_share, grow_share):
         genes, grown = edit.of_tensor(index, s.start)
         assert genes.tolist() == (prune[s] | grow[s]).nonzero().squeeze(1).tolist()
         assert grown.tolist() == grow[s][genes].tolist()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"drive_source": "gradients"},
+        {"gate": "hill"},
+        {"drive": "hebbian"},
+        {"genes": "unit"},
+        {"method": "euler", "step_size": 1.0},
+        {"policy": "hysteresis"},
+        {"update_every": 4},
+    ],
+    ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "defaults",
+)
+def test_no_device_state_is_read_back_in_a_step_nor_in_an_integration_on_the_cpu(overrides):
+    """The CPU stand-in for CUDA's sync debug mode (biogrn.testing.DeviceReads), so that CI guards
+    it: no read of the model's, optimizer's or regulator's tensors back to the host in `reg.step()`,
+    integrations included. The drive takes the GPU's branch (no host check of its layer sums).
+    Adaptive methods (torchdiffeq's dopri5) read their error norms back by design, and are left out."""
+    from biogrn.testing import DeviceReads, optimizer_host_tensors
+
+    x, y = make_data()
+    model = make_mlp()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    settings_ = {"integrate_every": 5, "start_epoch": 0, **overrides}
+    reg = biogrn.regulate(model, optimizer=opt, **settings_)
+    reg.drive.host_checks = False
+    for step in range(12):  # two integrations
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x[:32]), y[:32]).backward()
+        opt.step()
+        with DeviceReads([reg, model, opt], exclude=optimizer_host_tensors(opt)) as reads:
+            reg.step()
+        if "update_every" in overrides and (step + 1) % overrides["update_every"] == 0:
+            continue  # a prune + rewire update reads its counts back (Eq. 3's draw); it is not an ordinary step
+        assert reads.total == 0, f"step {step + 1}: {dict(reads.sites)}"
+    assert reg.step_count == 12
+
+
+@pytest.mark.parametrize("policy", ["paper", "target", "hysteresis", "nm", "magnitude", "set", "rigl"])
+def test_an_updates_host_reads_grow_with_the_layers_not_with_the_connections(policy):
+    """A prune + rewire update reads counts back (a handful per layer: Eq. 3's draw, the edits' sizes),
+    never a number per connection: the same reads at 24 and at 96 hidden units."""
+    from biogrn.testing import DeviceReads, optimizer_host_tensors
+
+    x, y = make_data()
+    reads_per_epoch = {}
+    for hidden in (24, 96):
+        model = make_mlp(hidden=hidden)
+        opt = torch.optim.Adam(model.parameters(), 1e-3)
+        reg = biogrn.regulate(model, optimizer=opt, integrate_every=3, start_epoch=0, policy=policy)
+        reg.drive.host_checks = False
+        reads_per_epoch[hidden] = []
+        for _ in range(3):
+            for i in range(0, 96, 32):
+                opt.zero_grad()
+                nn.functional.cross_entropy(model(x[i : i + 32]), y[i : i + 32]).backward()
+                opt.step()
+                reg.step()
+            with DeviceReads([reg, model, opt], exclude=optimizer_host_tensors(opt)) as reads:
+                reg.epoch_end()
+            reads_per_epoch[hidden].append(reads.total)
+        assert 0 < reg.sparsity() < 1
+    assert reads_per_epoch[24] == reads_per_epoch[96]
+    assert max(reads_per_epoch[96]) <= 10 * 3  # three regulated layers
