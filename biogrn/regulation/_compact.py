@@ -48,13 +48,16 @@ class SparseLinear(nn.Module):
             csr = weight.detach().to_sparse_csr()
             index = torch.int32 if max(weight.shape) < 2**31 and csr.values().numel() < 2**31 else torch.int64
             # int32 indices: 8 bytes per non-zero instead of 12, so CSR is smaller than dense below 50% density
-            csr = torch.sparse_csr_tensor(
-                csr.crow_indices().to(index),
-                csr.col_indices().to(index),
-                csr.values(),
-                csr.shape,
-                check_invariants=False,
-            )  # built by torch itself
+            # built by torch itself: no check. Said by the context too, since torch 2.11 warns that checks
+            # are "implicitly disabled" when only the argument says so
+            with torch.sparse.check_sparse_tensor_invariants(enable=False):
+                csr = torch.sparse_csr_tensor(
+                    csr.crow_indices().to(index),
+                    csr.col_indices().to(index),
+                    csr.values(),
+                    csr.shape,
+                    check_invariants=False,
+                )
             self.weight = nn.Parameter(csr, requires_grad=False)
         self.bias = nn.Parameter(bias.detach().clone(), requires_grad=False) if bias is not None else None
 

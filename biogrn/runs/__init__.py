@@ -22,7 +22,13 @@ from biogrn.runs._directories import LOCK_FILE, claim_directory, free_name, lock
 from biogrn.runs._files import CHECKPOINT_FILE, CONFIG_FILE, RECORDS_FILE
 from biogrn.runs._loop import CLASSIFICATION, REGRESSION, EpochResult, Objective, evaluate, fit, train_epoch
 from biogrn.runs._metrics import forecast_errors, group_metrics, predict, seasonal_naive
-from biogrn.runs._ranks import RankShard, launch_torchrun, launched_by_torchrun, process_group_from_environment
+from biogrn.runs._ranks import (
+    RankShard,
+    launch_torchrun,
+    launched_by_torchrun,
+    process_group_backend,
+    process_group_from_environment,
+)
 from biogrn.runs._records import (
     VARIABLES,
     ConnectionTrace,
@@ -93,6 +99,7 @@ __all__ = [
     "parse_run_config",
     "point_name",
     "predict",
+    "process_group_backend",
     "process_group_from_environment",
     "quantiles",
     "read_records",

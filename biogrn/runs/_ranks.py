@@ -1,6 +1,6 @@
 """Runs over several processes: `biogrn run` under torchrun, or launching torchrun itself.
 
-Under torchrun (`WORLD_SIZE` > 1 in the environment) the command joins the process group and
+Under torchrun (or `WORLD_SIZE` > 1 in the environment) the command joins the process group and
 every rank builds the same run: the same data splits, model, regulator and random streams.
 Training batches come from a `DistributedSampler` (each rank a share of the global batch);
 validation and test splits are cut into disjoint `RankShard`s whose sums are added across ranks;
@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import torch
 import torch.distributed as dist
 from torch.utils.data import Dataset, Sampler
 
@@ -38,21 +39,29 @@ class RankShard(Sampler[int]):
 
 
 def launched_by_torchrun() -> bool:
-    """Whether this process is one of several that torchrun started (`WORLD_SIZE` > 1)."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    """Whether torchrun started this process (`TORCHELASTIC_RUN_ID` set, one process or several),
+    or the environment names more than one rank (`WORLD_SIZE` > 1, as other launchers set it)."""
+    return "TORCHELASTIC_RUN_ID" in os.environ or int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def process_group_backend() -> str:
+    """gloo for CPU tensors and, where torch has NCCL and this machine a GPU, NCCL for CUDA tensors.
+
+    A CUDA build of torch on a machine without a GPU has NCCL but cannot start it ("no GPUs
+    found"), so NCCL is asked for only where a GPU is seen.
+    """
+    return "cpu:gloo,cuda:nccl" if dist.is_nccl_available() and torch.cuda.is_available() else "gloo"
 
 
 @contextmanager
 def process_group_from_environment() -> Iterator[None]:
-    """Join torchrun's process group for the block when the environment names more than one rank.
-
-    The backend is gloo for CPU tensors and, where torch has it, NCCL for CUDA tensors, chosen per
-    tensor by torch.
+    """Join the launcher's process group for the block (`launched_by_torchrun`); a torchrun run of
+    one process joins a group of one. The backend: `process_group_backend`, chosen per tensor by torch.
     """
     if not launched_by_torchrun() or dist.is_initialized():
         yield
         return
-    dist.init_process_group("cpu:gloo,cuda:nccl" if dist.is_nccl_available() else "gloo")
+    dist.init_process_group(process_group_backend())
     try:
         yield
     finally:

@@ -24,6 +24,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 import xarray as xr
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
@@ -190,6 +191,8 @@ class Trainer:
             "policy": policy,
             "data_source": self.data.source,
             "device": str(self.device),
+            "ranks": self.ranks.world_size,
+            "process_group_backend": dist.get_backend() if dist.is_initialized() else "none",
             "n_parameters": sum(p.numel() for p in self.model.parameters()),
             "n_regulated": regulated,
             # where each regulated tensor's drive came from, as `auto` resolved it (docs/choices.md)

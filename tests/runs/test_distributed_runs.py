@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import torch
+import torch.distributed as dist
 import xarray as xr
 
 from biogrn.runs import load_checkpoint, read_records
@@ -108,3 +110,39 @@ def test_ranks_given_different_runs_are_refused_on_every_rank(tmp_path):
         assert "were given different runs; differing: regulator.epochs, training.epochs" in err
         assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_nccl_is_asked_for_only_where_a_gpu_is_seen(monkeypatch):
+    """A CUDA build of torch on a machine without a GPU has NCCL but cannot start it."""
+    from biogrn.runs import process_group_backend
+
+    monkeypatch.setattr(dist, "is_nccl_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert process_group_backend() == "gloo"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert process_group_backend() == "cpu:gloo,cuda:nccl"
+    monkeypatch.setattr(dist, "is_nccl_available", lambda: False)
+    assert process_group_backend() == "gloo"
+
+
+def test_a_one_process_torchrun_run_joins_a_group_of_one_and_says_so(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text(CONFIG.format(epochs=2))
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "1"]
+    launched = subprocess.run(
+        [*command, "-m", "biogrn", "run", str(config), "--out", str(tmp_path / "one"), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    records = read_records(tmp_path / "one")
+    assert records.attrs["ranks"] == 1 and records.attrs["complete"] == 1
+    assert records.attrs["process_group_backend"] == ("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
+    plain = subprocess.run(biogrn("run", str(config), "--out", str(tmp_path / "plain"), "--quiet"), timeout=300)
+    assert plain.returncode == 0
+    alone = read_records(tmp_path / "plain")
+    assert alone.attrs["ranks"] == 1 and alone.attrs["process_group_backend"] == "none"
+    xr.testing.assert_identical(
+        without_timing(alone).drop_attrs(), without_timing(records).drop_attrs()
+    )  # a group of one changes nothing of the training
