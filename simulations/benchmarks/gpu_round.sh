@@ -10,7 +10,7 @@
 #     bash simulations/benchmarks/gpu_round.sh step        # issue 13: step overhead, 67 M genes, host syncs, CUDA tests
 #     bash simulations/benchmarks/gpu_round.sh size        # issue 13: overhead to 100 M+ connections, ResNet-18
 #     bash simulations/benchmarks/gpu_round.sh grn         # issue 16: biogrn against GRiNS, toggle_solves
-#     bash simulations/benchmarks/gpu_round.sh scale       # issues 14 and 17: NCCL, torchrun, 2:4 speed
+#     bash simulations/benchmarks/gpu_round.sh scale       # issues 14 and 17: NCCL, two ranks on CUDA, 2:4 speed
 #
 # The caps add up to about 28 minutes: run the parts in the order of the issues' priority (step,
 # grn, scale, size) and read `status`'s budget_left_s before each.
@@ -115,10 +115,13 @@ policy = "target"
 target_sparsity = 0.8
 start_epoch = 1
 TOML
-    run 150 torchrun --standalone --nproc-per-node 1 -m biogrn run "$config" --out "$out/nccl_run"
+    run 120 torchrun --standalone --nproc-per-node 1 -m biogrn run "$config" --out "$out/nccl_run"
+    # two ranks on the one GPU (gloo carries CUDA tensors; NCCL refuses two ranks on one GPU)
+    run 120 $python -m pytest -q -p no:cacheprovider tests/regulation/test_distributed.py \
+        tests/runs/test_distributed_runs.py::test_a_one_process_torchrun_run_joins_a_group_of_one_and_says_so
     cd simulations/benchmarks || exit 1
     run 90 $python distributed_traffic.py --backend nccl --ranks 1
-    run 200 $python semi_structured_speed.py --widths 1024 4096 8192 --batches 64 1024 8192
+    run 180 $python semi_structured_speed.py --widths 1024 4096 8192 --batches 64 1024 8192
     ;;
 *)
     echo "gpu_round.sh: unknown part '$part' (wheels, step, size, grn or scale)" >&2

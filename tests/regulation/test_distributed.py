@@ -1,4 +1,7 @@
-"""The regulator under DistributedDataParallel: two CPU processes (gloo), different data per rank.
+"""The regulator under DistributedDataParallel: two processes (gloo), different data per rank.
+
+On the CPU, and on a GPU where there is one: both processes on `cuda:0`, gloo carrying the CUDA
+tensors (its all-reduce and broadcast take them; NCCL refuses two ranks on one GPU).
 
 Every policy, both gates: gene state, masks, tau, sigma, history and weights are bitwise equal on
 the two ranks after several updates (compared with all_gather); on the stored-zeros path a 2-rank
@@ -20,18 +23,18 @@ WORKER = textwrap.dedent(
     from torch.nn.parallel import DistributedDataParallel
     import biogrn
 
-    rank, world, init = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    rank, world, init, device = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], torch.device(sys.argv[4])
     dist.init_process_group("gloo", init_method=f"file://{init}", rank=rank, world_size=world)
     torch.set_num_threads(1)
     CASES = [("paper", "mask"), ("paper", "hill"), ("target", "mask"), ("magnitude", "mask"), ("set", "mask"),
              ("rigl", "mask"), ("listing", "mask"), ("paper", "hebbian")]
     B, EPOCHS, STEPS = 8, 4, 6
 
-    def flat_state(reg, model):
+    def flat_state(reg, model):  # on the CPU: gloo gathers CPU tensors only
         taus = [t for update in reg.history for t in update["tau"]]
-        parts = [reg.genes.y.flatten().double(), reg.mask.double(), torch.tensor(taus, dtype=torch.float64),
+        parts = [reg.genes.y.flatten().double().cpu(), reg.mask.double().cpu(), torch.tensor(taus, dtype=torch.float64),
                  torch.tensor([reg.sigma, float(len(reg.history))], dtype=torch.float64)]
-        parts += [p.detach().flatten().double() for p in model.parameters()]
+        parts += [p.detach().flatten().double().cpu() for p in model.parameters()]
         return torch.cat(parts)
 
     for policy, gate in CASES:
@@ -40,17 +43,18 @@ WORKER = textwrap.dedent(
         settings = dict(policy=policy, gate=gate, drive=drive, integrate_every=3, start_epoch=0, epochs=EPOCHS,
                         target_sparsity=0.5, drop_fraction=0.3, tau_sigmas=0.0, seed=7)
         torch.manual_seed(0)
-        model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+        model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4)).to(device)
         reference = copy.deepcopy(model)
         optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
         reg = biogrn.regulate(model, optimizer=optimizer, **settings)  # before DDP wraps the model
-        ddp = DistributedDataParallel(model)
+        ddp = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
         ref_optimizer = torch.optim.Adam(reference.parameters(), lr=0.02)
         ref_reg = biogrn.regulate(reference, optimizer=ref_optimizer, **settings)
         for epoch in range(EPOCHS):
             for step in range(STEPS):
                 g = torch.Generator().manual_seed(1000 * epoch + step)
                 x, y = torch.randn(world * B, 16, generator=g), torch.randint(0, 4, (world * B,), generator=g)
+                x, y = x.to(device), y.to(device)
                 local = slice(rank * B, (rank + 1) * B)
                 optimizer.zero_grad()
                 nn.functional.cross_entropy(ddp(x[local]), y[local]).backward()
@@ -96,13 +100,16 @@ WORKER = textwrap.dedent(
 )
 
 
-def test_every_rank_holds_the_same_genes_masks_and_history_under_ddp(tmp_path):
+@pytest.mark.parametrize(
+    "device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU"))]
+)
+def test_every_rank_holds_the_same_genes_masks_and_history_under_ddp(tmp_path, device):
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
     init = tmp_path / "rendezvous"
     processes = [
         subprocess.Popen(
-            [sys.executable, "-X", "faulthandler", str(worker), str(rank), "2", str(init)],
+            [sys.executable, "-X", "faulthandler", str(worker), str(rank), "2", str(init), device],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
