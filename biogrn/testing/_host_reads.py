@@ -13,8 +13,8 @@ torch that asked for it.
 
 What it cannot see: a tensor made from nothing in the roots (a factory call) and read back before
 it meets device state; on a GPU that is a device tensor too. Tensors that stay on the CPU by
-design on a GPU as well (PyTorch's optimizers keep their step counter there unless `capturable`
-or `fused`) are left out with `exclude`.
+design on a GPU as well are left out with `exclude`; an optimizer's step counters, which PyTorch
+keeps there unless `capturable` or `fused`, are left out without being named.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ _METHODS = ("tolist", "numpy", "cpu", "__array__")
 
 def reachable_tensors(roots: Iterable, exclude: Iterable[torch.Tensor] = ()) -> list[torch.Tensor]:
     """Every tensor reachable from `roots` through containers, modules (parameters, buffers,
-    gradients) and the attributes of biogrn objects, except those in `exclude` (by identity)."""
+    gradients), optimizers (their state, less `optimizer_host_tensors`) and the attributes of biogrn
+    objects, except those in `exclude` (by identity)."""
     excluded = {id(t) for t in exclude}
     seen, found, stack = set(), [], list(roots)
     while stack:
@@ -65,14 +66,14 @@ def reachable_tensors(roots: Iterable, exclude: Iterable[torch.Tensor] = ()) -> 
             continue
         seen.add(id(item))
         if isinstance(item, torch.Tensor):
-            if id(item) not in excluded:
-                found.append(item)
-                if item.grad is not None:
-                    stack.append(item.grad)
+            found.append(item)
+            if item.grad is not None:
+                stack.append(item.grad)
         elif isinstance(item, nn.Module):
             stack.extend(item.parameters())
             stack.extend(item.buffers())
-        elif isinstance(item, torch.optim.Optimizer):
+        elif isinstance(item, torch.optim.Optimizer):  # its step counters on the host are not device state
+            excluded.update(id(t) for t in optimizer_host_tensors(item))
             stack.extend(item.state.values())
         elif isinstance(item, list | tuple | set | frozenset):
             stack.extend(item)
@@ -81,7 +82,7 @@ def reachable_tensors(roots: Iterable, exclude: Iterable[torch.Tensor] = ()) -> 
         elif type(item).__module__.startswith("biogrn"):
             stack.extend(getattr(item, "__dict__", {}).values())
             stack.extend(getattr(item, name) for name in getattr(type(item), "__slots__", ()) if hasattr(item, name))
-    return found
+    return [t for t in found if id(t) not in excluded]  # after the walk: whichever path reached them first
 
 
 def optimizer_host_tensors(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
@@ -97,7 +98,7 @@ def optimizer_host_tensors(optimizer: torch.optim.Optimizer) -> list[torch.Tenso
 class DeviceReads(TorchDispatchMode):
     """Count the host reads of device state inside the `with` block.
 
-        with DeviceReads([reg, model, optimizer], exclude=optimizer_host_tensors(optimizer)) as reads:
+        with DeviceReads([reg, model, optimizer]) as reads:
             reg.step()
         assert reads.total == 0, reads.sites
 
@@ -138,7 +139,7 @@ class DeviceReads(TorchDispatchMode):
         return True
 
     def _count(self, operation: str) -> None:
-        frames = [f for f in traceback.extract_stack()[:-2] if "/torch/" not in f.filename and f.filename != __file__]
+        frames = [f for f in traceback.extract_stack() if "/torch/" not in f.filename and f.filename != __file__]
         where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
         self.sites[(operation, where)] += 1
 

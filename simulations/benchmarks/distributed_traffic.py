@@ -61,15 +61,16 @@ def worker(rank: int, world: int, init: str, backend: str, width: int, interval:
                     if device.type == "cuda":
                         torch.cuda.synchronize()
                     step_times.append(time.perf_counter() - started)
-            # the integration's reduction alone, sent as RankSync.mean_ sends it; on one rank RankSync
-            # sends nothing, so it is sent here directly to time the backend's own single-rank path
+            # the integration's reduction alone; on one rank RankSync sends nothing, so there it is sent
+            # here directly, to time the backend's own single-rank path
             records = reg._rank_local_records()
             per_integration = sum(t.numel() * t.element_size() for t in records)
             started = time.perf_counter()
-            for handle in [dist.all_reduce(t, async_op=True) for t in records]:
-                handle.wait()
-            if records:
-                torch._foreach_div_(records, world)
+            if world > 1:
+                reg.sync.mean_(records)
+            else:
+                for handle in [dist.all_reduce(t, async_op=True) for t in records]:
+                    handle.wait()
             if device.type == "cuda":
                 torch.cuda.synchronize()
             reduce_times.append(time.perf_counter() - started)

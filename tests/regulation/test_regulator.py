@@ -569,7 +569,7 @@ def test_no_device_state_is_read_back_in_a_step_nor_in_an_integration_on_the_cpu
     it: no read of the model's, optimizer's or regulator's tensors back to the host in `reg.step()`,
     integrations included. The drive takes the GPU's branch (no host check of its layer sums).
     Adaptive methods (torchdiffeq's dopri5) read their error norms back by design, and are left out."""
-    from biogrn.testing import DeviceReads, optimizer_host_tensors
+    from biogrn.testing import DeviceReads
 
     x, y = make_data()
     model = make_mlp()
@@ -581,7 +581,7 @@ def test_no_device_state_is_read_back_in_a_step_nor_in_an_integration_on_the_cpu
         opt.zero_grad()
         nn.functional.cross_entropy(model(x[:32]), y[:32]).backward()
         opt.step()
-        with DeviceReads([reg, model, opt], exclude=optimizer_host_tensors(opt)) as reads:
+        with DeviceReads([reg, model, opt]) as reads:
             reg.step()
         if "update_every" in overrides and (step + 1) % overrides["update_every"] == 0:
             continue  # a prune + rewire update reads its counts back (Eq. 3's draw); it is not an ordinary step
@@ -593,7 +593,7 @@ def test_no_device_state_is_read_back_in_a_step_nor_in_an_integration_on_the_cpu
 def test_an_updates_host_reads_grow_with_the_layers_not_with_the_connections(policy):
     """A prune + rewire update reads counts back (a handful per layer: Eq. 3's draw, the edits' sizes),
     never a number per connection: the same reads at 24 and at 96 hidden units."""
-    from biogrn.testing import DeviceReads, optimizer_host_tensors
+    from biogrn.testing import DeviceReads
 
     x, y = make_data()
     reads_per_epoch = {}
@@ -609,7 +609,7 @@ def test_an_updates_host_reads_grow_with_the_layers_not_with_the_connections(pol
                 nn.functional.cross_entropy(model(x[i : i + 32]), y[i : i + 32]).backward()
                 opt.step()
                 reg.step()
-            with DeviceReads([reg, model, opt], exclude=optimizer_host_tensors(opt)) as reads:
+            with DeviceReads([reg, model, opt]) as reads:
                 reg.epoch_end()
             reads_per_epoch[hidden].append(reads.total)
         assert 0 < reg.sparsity() < 1
