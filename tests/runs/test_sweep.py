@@ -217,3 +217,16 @@ def test_a_finished_point_of_another_configuration_is_refused_not_read_back(tmp_
     changed = {**base, "training": {"epochs": 1, "lr": 0.01}}
     with pytest.raises(ConfigError, match="finished under another configuration"):
         sweep_point(changed, {"seed": 0}, tmp_path, "point")
+
+
+def test_the_mnist1d_baselines_set_each_model_beside_the_published_figure(tmp_path, capsys):
+    script = load_script("mnist1d_baselines")
+    arguments = ["--out", str(tmp_path), "--seeds", "0", "--models", "logistic", "mlp_wide", "--steps", "40"]
+    assert script.main([*arguments, "--num-samples", "500"]) == 0
+    study = xr.load_dataset(tmp_path / "mnist1d_baselines.nc")
+    assert study["test_accuracy"].sizes == {"model": 2, "seed": 1}
+    # The best of the evaluations at steps 0 and 40 includes the last one.
+    assert (study["reference_best"] >= study["reference_accuracy"]).all()
+    table = (tmp_path / "mnist1d_baselines.md").read_text()
+    assert "| logistic | 32 |" in table and "| mlp_wide | 68 |" in table
+    assert "chosen on the test set" in table
