@@ -46,9 +46,10 @@ MODELS = {
 PUBLISHED_AS = {"mlp_wide": "mlp"}
 """Models that are not the paper's, and the published figure they are set beside."""
 STEPS, BATCH, VAL_FRACTION, EVAL_EVERY = 6000, 100, 0.1, 250
+NUM_SAMPLES = Mnist1dSettings().num_samples  # the generator's default: the paper's 5,000
 
 
-def protocol_base(num_samples: int = 5000, steps: int = STEPS) -> dict:
+def protocol_base(num_samples: int = NUM_SAMPLES, steps: int = STEPS) -> dict:
     """The paper's training protocol as a run configuration (dense, MNIST-1D, epochs for `steps`)."""
     n_train = int(0.8 * num_samples) - int(VAL_FRACTION * int(0.8 * num_samples))
     epochs = math.ceil(steps / math.ceil(n_train / BATCH))
@@ -59,7 +60,9 @@ def protocol_base(num_samples: int = 5000, steps: int = STEPS) -> dict:
     }
 
 
-def reference_protocol(model_name: str, seed: int, steps: int = STEPS, num_samples: int = 5000) -> tuple[float, float]:
+def reference_protocol(
+    model_name: str, seed: int, steps: int = STEPS, num_samples: int = NUM_SAMPLES
+) -> tuple[float, float]:
     """The notebooks' `train_model` on the same signals: every training signal, batches in fixed
     order, Adam lr 1e-2. Returns the test accuracy after `steps` steps and the best one seen
     every `EVAL_EVERY` steps (the last included)."""
@@ -120,7 +123,7 @@ def main(argv=None) -> int:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--steps", type=int, default=STEPS, help="optimizer steps (the paper's 6,000)")
-    parser.add_argument("--num-samples", type=int, default=5000, help="signals generated (the paper's 5,000)")
+    parser.add_argument("--num-samples", type=int, default=NUM_SAMPLES, help="signals generated (the paper's 5,000)")
     parser.add_argument(
         "--no-reference",
         dest="reference",

@@ -67,7 +67,7 @@ def reachable_tensors(roots: Iterable, exclude: Iterable[torch.Tensor] = ()) -> 
         seen.add(id(item))
         if isinstance(item, torch.Tensor):
             found.append(item)
-            if item.grad is not None:
+            if item.grad is not None and id(item) not in excluded:  # an excluded tensor's gradient lives beside it
                 stack.append(item.grad)
         elif isinstance(item, nn.Module):
             stack.extend(item.parameters())

@@ -40,6 +40,8 @@ def test_tensors_outside_the_roots_and_excluded_ones_are_not_device_state():
         float(torch.ones(2).sum())  # a factory tensor that never meets device state
         state.add_(1.0)  # computing on the device reads nothing back
     assert reads.total == 0
+    host.grad = torch.tensor(1.0)  # the gradient of an excluded tensor is left out with it
+    assert reachable_tensors([state, host], exclude=[host]) == [state]
     assert torch.Tensor.tolist is not None and "counted" not in torch.Tensor.tolist.__name__  # methods restored
 
 
