@@ -25,7 +25,16 @@ from biogrn.dynamics._kinetics import (
 )
 from biogrn.dynamics._members import check_finite_members, integrate_members
 from biogrn.dynamics._propagator import POLYNOMIALS, affine_step_coefficients, fixed_grid, propagate
-from biogrn.dynamics._solvers import METHODS, MethodInfo, check_stability, integrate, method_info, uses_fused_step
+from biogrn.dynamics._solvers import (
+    MAX_FIXED_STEPS,
+    METHODS,
+    MethodInfo,
+    check_stability,
+    check_step_count,
+    integrate,
+    method_info,
+    uses_fused_step,
+)
 from biogrn.dynamics._state import GeneState
 from biogrn.dynamics._steady_states import (
     classify_steady_states,
@@ -36,6 +45,7 @@ from biogrn.dynamics._steady_states import (
 )
 
 __all__ = [
+    "MAX_FIXED_STEPS",
     "METHODS",
     "POLYNOMIALS",
     "Basal",
@@ -49,6 +59,7 @@ __all__ = [
     "affine_step_coefficients",
     "check_finite_members",
     "check_stability",
+    "check_step_count",
     "classify_steady_states",
     "decay_rates_by_squaring",
     "fixed_grid",

@@ -12,7 +12,16 @@ from torch import Tensor
 from biogrn.dynamics._field import GeneField
 from biogrn.dynamics._propagator import POLYNOMIALS, affine_step_coefficients, fixed_grid, propagate
 
-__all__ = ["METHODS", "MethodInfo", "check_stability", "integrate", "method_info", "uses_fused_step"]
+__all__ = [
+    "MAX_FIXED_STEPS",
+    "METHODS",
+    "MethodInfo",
+    "check_stability",
+    "check_step_count",
+    "integrate",
+    "method_info",
+    "uses_fused_step",
+]
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,26 @@ def check_stability(method: str, step: float, rate: float, what: str = "step") -
         )
 
 
+MAX_FIXED_STEPS = 1_000_000
+"""The most fixed steps one integration may take: beyond it the grid alone takes gigabytes and the
+solver's loop hours, so a `step_size` that asks for more is a slip, refused before anything runs."""
+
+
+def check_step_count(duration: float, step_size: float, what: str = "step_size") -> None:
+    """Refuse a fixed step so small that `duration / step_size` exceeds `MAX_FIXED_STEPS` (or is
+    not finite: a subnormal step overflows the quotient).
+
+    Raises:
+        ValueError: naming `what`, the steps it asks for and the smallest step admitted.
+    """
+    steps = duration / step_size if step_size > 0 else float("inf")
+    if not steps <= MAX_FIXED_STEPS:
+        raise ValueError(
+            f"{what}: {step_size} takes {steps:g} steps over an integration of {duration:g}; at most "
+            f"{MAX_FIXED_STEPS:,} are taken (a step of at least {duration / MAX_FIXED_STEPS:g})"
+        )
+
+
 def _solve(
     field: GeneField, y0: Tensor, drive: Tensor | None, t: Tensor, method: str, rtol: float, atol: float, options: dict
 ) -> Tensor:
@@ -128,7 +157,8 @@ def integrate(
     for the step to read and write.
 
     Raises:
-        ValueError: unknown method, or a fixed step outside the method's admissible region.
+        ValueError: unknown method, a fixed step outside the method's admissible region, or one that
+            takes more than `MAX_FIXED_STEPS` steps.
     """
     global _compiled_solve
     info = method_info(method)
@@ -137,6 +167,7 @@ def integrate(
         step = duration if step_size is None else min(step_size, duration)
         check_stability(method, step, field.fastest_rate)
         if step_size is not None:
+            check_step_count(duration, step_size)
             options["step_size"] = step_size
     if fused and uses_fused_step(field, method):
         if drive is not None:

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from biogrn.core import STRICT, ConfigError, Seed, format_validation_error
-from biogrn.dynamics import check_stability
+from biogrn.dynamics import check_stability, check_step_count, method_info
 
 __all__ = ["RegulatorConfig", "make_config"]
 
@@ -154,6 +154,8 @@ class RegulatorConfig(BaseModel):
         else:
             step, what = self.step_size, "step_size"
         check_stability(self.method, step, max(self.gamma_m, self.gamma_p), what)
+        if self.step_size is not None and method_info(self.method).fixed:
+            check_step_count(interval, self.step_size)
         if self.record_every > self.integrate_every:
             raise ValueError(
                 f"record_every: {self.record_every} exceeds integrate_every = {self.integrate_every}; "

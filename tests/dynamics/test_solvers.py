@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
 from biogrn.dynamics import (
+    MAX_FIXED_STEPS,
     METHODS,
     Basal,
     DriveActivation,
@@ -16,6 +17,7 @@ from biogrn.dynamics import (
     SelfActivation,
     Transcription,
     check_stability,
+    check_step_count,
     integrate,
 )
 from biogrn.testing import linear_cascade
@@ -196,6 +198,18 @@ def test_steps_outside_the_region_are_refused():
         check_stability("leapfrog", 0.1, 1.0)
     integrate(field, torch.zeros(2, 1, dtype=F64), 6.0, "rk4", step_size=3.0)
     integrate(field, torch.zeros(2, 1, dtype=F64), 60.0, "dopri5")
+
+
+def test_a_step_size_that_asks_for_more_than_the_most_fixed_steps_is_refused():
+    check_step_count(0.5 * MAX_FIXED_STEPS, 0.5)  # exactly the most: admitted
+    with pytest.raises(ValueError, match=r"step_size: 0.4999.* takes 1e\+06 steps .* at least 0.5\)"):
+        check_step_count(0.5 * MAX_FIXED_STEPS, 0.5 * (1 - 1e-12))
+    field = cascade_field(1.0, 0.5, 1.0, 0.1)
+    y0 = torch.zeros(2, 1, dtype=F64)
+    for fused in (True, False):  # refused before either path builds its grid
+        with pytest.raises(ValueError, match="step_size: 5e-324 takes inf steps"):
+            integrate(field, y0, 1.0, "rk4", step_size=5e-324, fused=fused)
+    integrate(field, y0, 1.0, "euler", step_size=1e-3)
 
 
 def test_gene_state_views_and_pools():

@@ -325,6 +325,8 @@ def test_named_tensors_and_unknown_names():
         ("colour", "red", "colour"),
         ("integrate_every", 0, "integrate_every"),
         ("dt", 50.0, "admissible region"),
+        ("step_size", 1e-9, "step_size: 1e-09 takes 5e\\+10 steps over an integration of 50"),
+        ("step_size", 5e-324, "step_size: 5e-324 takes inf steps"),  # the quotient overflows
     ],
 )
 def test_bad_settings_raise_value_errors_naming_the_field(field, value, message):
