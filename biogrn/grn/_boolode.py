@@ -50,7 +50,10 @@ class BooleanRules:
 
     `pair_term`, `pair_edge` and `pair_on` list, for every (true row, regulator) pair, the row's
     term, the regulator's edge in `network` and whether the regulator is on in that row;
-    `term_target` is the gene of each term.
+    `term_target` is the gene of each term. `redundant` marks, per edge of `network`, a regulator
+    that a BoolODE rule names but that changes none of its truth table's rows (GSD's CBX2 -> SOX9,
+    absorbed by `SRY or PGD2`): BoolODE keeps it, in the ODE (where it cancels exactly) and in
+    the `refNetwork.csv` BEELINE scores against, so it is kept here too.
     """
 
     network: Network
@@ -58,11 +61,20 @@ class BooleanRules:
     pair_term: np.ndarray
     pair_edge: np.ndarray
     pair_on: np.ndarray
+    redundant: np.ndarray
 
     @classmethod
-    def from_bnet_text(cls, text: str, origin: str = "rules", line_numbers: list[int] | None = None) -> BooleanRules:
+    def from_bnet_text(
+        cls,
+        text: str,
+        origin: str = "rules",
+        line_numbers: list[int] | None = None,
+        named: Mapping[str, list[tuple[str, int]]] | None = None,
+    ) -> BooleanRules:
         """From rules in BooleanNet's `.bnet` form (`target, rule`; `!`, `&`, `|`); `origin` names
-        the source in errors, `line_numbers` the source line of each line of `text`.
+        the source in errors, `line_numbers` the source line of each line of `text`; `named` lists
+        each gene's regulators as its rule names them, with a sign for one the truth table does
+        not decide (BoolODE's rule files; `.bnet` keeps the functional regulators only).
 
         Raises:
             DataError: a rule that does not parse, a regulator that both activates and represses,
@@ -72,11 +84,23 @@ class BooleanRules:
         if primes is None:
             Network.from_bnet_text(text, origin, line_numbers)  # raises, naming the line that does not parse
             raise DataError(f"{origin}: not a Boolean model")
-        return cls.from_primes(primes, origin)
+        return cls.from_primes(primes, origin, named)
 
     @classmethod
-    def from_primes(cls, primes: dict, origin: str) -> BooleanRules:
-        network = Network._from_primes(primes, origin)
+    def from_primes(
+        cls, primes: dict, origin: str, named: Mapping[str, list[tuple[str, int]]] | None = None
+    ) -> BooleanRules:
+        functional = Network._from_primes(primes, origin)
+        network, redundant = functional, np.zeros(functional.n_edges, dtype=bool)
+        if named:
+            have = {(functional.genes[a], functional.genes[b]) for a, b in zip(functional.sources, functional.targets)}
+            extra = [(r, target, sign) for target, rs in named.items() for r, sign in rs if (r, target) not in have]
+            edges = [
+                (functional.genes[a], functional.genes[b], sign)
+                for a, b, sign in zip(functional.sources, functional.targets, functional.signs)
+            ]
+            network = Network.from_edges(functional.genes, edges + extra)
+            redundant = np.arange(network.n_edges) >= functional.n_edges
         sources, targets = np.asarray(network.sources), np.asarray(network.targets)
         term_target, pair_term, pair_edge, pair_on, terms = [], [], [], [], 0
         for gene, name in enumerate(network.genes):  # construction only: one truth table per gene
@@ -94,7 +118,8 @@ class BooleanRules:
             pair_edge.append(np.tile(edges, len(chosen)))
             pair_on.append(chosen.astype(bool).ravel())
             terms += len(chosen)
-        return cls(network, *(np.concatenate(parts) for parts in (term_target, pair_term, pair_edge, pair_on)))
+        parts = (np.concatenate(p) for p in (term_target, pair_term, pair_edge, pair_on))
+        return cls(network, *parts, redundant)
 
 
 class BoolODE(torch.nn.Module):

@@ -2,7 +2,9 @@
 
 - RACIPE / GRiNS `.topo`: a header `Source Target Type`, then one edge per line separated by
   spaces or tabs; Type 1 activates, 2 represses.
-- BEELINE's `refNetwork.csv`: `Gene1,Gene2,Type`, Type `+` or `-` (self-loops allowed).
+- BEELINE's `refNetwork.csv` / `GroundTruthNetwork.csv`: columns `Gene1` (regulator), `Gene2`
+  (target) and `Type` (`+` or `-`) found by name in any order (BoolODE writes `Gene2,Gene1,Type`),
+  separated by commas or tabs; self-loops allowed, repeated rows read once with a warning.
 - BEELINE's `rankedEdges.csv` (an inference's output): tab-separated `Gene1, Gene2, EdgeWeight`,
   strongest first.
 - AnnData `.h5ad` (cells x genes, `.obs` member and time, `.uns` network and parameters), written
@@ -27,8 +29,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from biogrn.core import DataError, atomic_write, read_table
+from biogrn.core import DataError, atomic_write
 from biogrn.grn._boolode import BooleanRules
+from biogrn.grn._edge_tables import read_edge_table, text_of
 from biogrn.grn._network import Network
 
 __all__ = [
@@ -59,14 +62,22 @@ def read_network(path: str | Path) -> Network:
         raise DataError(f"{path}: no such file")
     if path.suffix.lower() == ".topo":
         return _read_topo(path)
-    header = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
-    if header.split() == ["Gene", "Rule"]:
+    header = _header(path)
+    if header[:2] == ["Gene", "Rule"]:
         return _read_boolode(path)
-    columns = [c.strip() for c in header.split(",")]
-    if columns[:3] == ["Gene1", "Gene2", "Type"]:
-        table = read_table(path, ("Gene1", "Gene2", "Type"))
-        return Network.from_rows(path, table["Gene1"], table["Gene2"], table["Type"], BEELINE_TYPES, "Type", "+ or -")
+    if "Gene1" in header and "Gene2" in header:
+        numbers, table = read_edge_table(path, ("Gene1", "Gene2", "Type"))
+        return Network.from_rows(
+            path, table["Gene1"], table["Gene2"], table["Type"], BEELINE_TYPES, "Type", "+ or -", numbers
+        )
     return Network.from_file(path)
+
+
+def _header(path: Path) -> list[str]:
+    """The first line's names, split at commas, tabs or spaces (nothing else is read)."""
+    with open(path, "rb") as stream:
+        first = stream.readline(1 << 16).decode("utf-8-sig", errors="replace")
+    return [name for name in first.replace(",", " ").split() if name]
 
 
 _BOOLEAN_WORDS = {"and": "&", "or": "|", "not": "!"}
@@ -84,55 +95,64 @@ def read_boolean_rules(path: str | Path) -> BooleanRules:
         raise DataError(f"{path}: no such file")
     if path.suffix.lower() == ".bnet":
         return BooleanRules.from_bnet_text(path.read_text(encoding="utf-8"), str(path))
-    header = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
-    if header.split() != ["Gene", "Rule"]:
+    if _header(path)[:2] != ["Gene", "Rule"]:
         raise DataError(f"{path}: line 1: a BoolODE rule file starts with the header 'Gene<TAB>Rule'")
-    text, numbers = _boolode_as_bnet(path)
-    return BooleanRules.from_bnet_text(text, str(path), numbers)
+    text, numbers, named = _boolode_as_bnet(path)
+    return BooleanRules.from_bnet_text(text, str(path), numbers, named)
 
 
 def _read_boolode(path: Path) -> Network:
-    text, numbers = _boolode_as_bnet(path)
-    return Network.from_bnet_text(text, str(path), numbers)
+    return read_boolean_rules(path).network
 
 
-def _boolode_as_bnet(path: Path) -> tuple[str, list[int]]:
-    """A BoolODE rule file as `.bnet` text and the file's line of each rule."""
+def _boolode_regulators(rule: str) -> list[tuple[str, int]]:
+    """A rule's regulators as BoolODE takes them (`utils.getRegulatorsInRule`): every name in its
+    text, parentheses and the words `and`, `or`, `not` aside, with the sign BoolODE's
+    `generateInputFiles` writes (+1 where the name first appears before the first `not`)."""
+    tokens = [t for t in rule.replace("(", " ").replace(")", " ").split(" ") if t]
+    first_not = tokens.index("not") if "not" in tokens else len(tokens)
+    names = [t for t in tokens if t not in _BOOLEAN_WORDS]
+    return [(name, 1 if tokens.index(name) < first_not else -1) for name in dict.fromkeys(names)]
+
+
+def _boolode_as_bnet(path: Path) -> tuple[str, list[int], dict[str, list[tuple[str, int]]]]:
+    """A BoolODE rule file as `.bnet` text, the file's line of each rule, and each gene's
+    regulators as BoolODE names them. A name that has no rule of its own is given BoolODE's
+    (`GenerateModel`): it activates itself, `n = n`, placed after the file's rules."""
     import re
 
-    rules, numbers = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()[1:], start=2):
+    rules, numbers, named = [], [], {}
+    for number, line in enumerate(text_of(path).splitlines()[1:], start=2):
         if not line.strip():
             continue
         fields = line.split("\t")
-        if len(fields) != 2 or not fields[0].strip():
-            raise DataError(f"{path}: line {number}: expected `gene<TAB>rule`, got {line.strip()!r}")
-        rule = re.sub(r"\b(and|or|not)\b", lambda word: _BOOLEAN_WORDS[word.group(1)], fields[1])
-        rules.append(f"{fields[0].strip()}, {rule.strip()}")
+        while len(fields) > 2 and not fields[-1].strip():
+            fields.pop()
+        if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
+            raise DataError(f"{path}: line {number}: expected `gene<TAB>rule`, got {line.strip()[:80]!r}")
+        gene, rule = fields[0].strip(), fields[1].strip()
+        if gene in named:
+            raise DataError(f"{path}: line {number}: {gene} has a rule on an earlier line already")
+        named[gene] = _boolode_regulators(rule)
+        bnet = re.sub(r"\b(and|or|not)\b", lambda word: _BOOLEAN_WORDS[word.group(1)], rule)
+        rules.append(f"{gene}, {bnet}")
         numbers.append(number)
     if not rules:
         raise DataError(f"{path}: no rules")
-    return "\n".join(rules) + "\n", numbers
+    for name in dict.fromkeys(r for regulators in list(named.values()) for r, _ in regulators):
+        if name not in named:
+            named[name] = [(name, 1)]
+            rules.append(f"{name}, {name}")
+            numbers.append(numbers[-1])
+    return "\n".join(rules) + "\n", numbers, named
 
 
 def _read_topo(path: Path) -> Network:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if not lines or lines[0].split() != ["Source", "Target", "Type"]:
-        raise DataError(f"{path}: line 1: a .topo file starts with the header 'Source Target Type'")
-    sources, targets, kinds, numbers = [], [], [], []
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        fields = line.split()
-        if len(fields) != 3:
-            raise DataError(f"{path}: line {number}: {len(fields)} fields, expected Source Target Type")
-        sources.append(fields[0])
-        targets.append(fields[1])
-        kinds.append(fields[2])
-        numbers.append(number)
+    numbers, table = read_edge_table(path, ("Source", "Target", "Type"))
     return Network.from_rows(
-        path, sources, targets, kinds, TOPO_TYPES, "Type", "1 (activation) or 2 (repression)", numbers
-    )
+        path, table["Source"], table["Target"], table["Type"], TOPO_TYPES, "Type", "1 (activation) or 2 (repression)",
+        numbers,
+    )  # fmt: skip
 
 
 def write_topo(network: Network, path: str | Path) -> None:
@@ -281,13 +301,14 @@ class CellData:
     """`.uns["parameters"]`: each simulation parameter as an array over members."""
 
 
-def read_anndata(path: str | Path) -> CellData:
-    """An AnnData `.h5ad` file as `CellData`: `X` (dense or sparse) as cells x genes, `.obs` columns
-    as coordinates, and the network and parameters `write_anndata` puts in `.uns`.
+def read_anndata(path: str | Path, layer: str | None = None) -> CellData:
+    """An AnnData `.h5ad` file as `CellData`: `X` (or the named `layer`; dense or sparse) as cells x
+    genes, `.obs` columns as coordinates, and the network and parameters `write_anndata` puts in `.uns`.
 
     Raises:
-        DataError: a missing file, a file anndata cannot read, a non-finite level (cell and gene
-            named), or a network in `.uns` without `source`, `target` and `sign` of one length.
+        DataError: a missing file, a file anndata cannot read, no `X` (a valid file may hold none)
+            or no such layer, a non-finite level (cell and gene named), or a network in `.uns`
+            without `source`, `target` and `sign` of one length.
     """
     import anndata
     from scipy import sparse
@@ -299,7 +320,13 @@ def read_anndata(path: str | Path) -> CellData:
         data = anndata.read_h5ad(path)
     except Exception as error:  # h5py and anndata raise many kinds for a file that is not theirs
         raise DataError(f"{path}: not an AnnData .h5ad file ({type(error).__name__}: {error})") from None
-    values = data.X.toarray() if sparse.issparse(data.X) else np.asarray(data.X)
+    if layer is not None and layer not in data.layers:
+        raise DataError(f"{path}: no layer {layer!r}; its layers are {sorted(data.layers) or 'none'}")
+    matrix = data.X if layer is None else data.layers[layer]
+    if matrix is None:
+        layers = ", ".join(sorted(data.layers)) or "none"
+        raise DataError(f"{path}: no X matrix (the file holds none); name one of its layers ({layers}) with layer=")
+    values = matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
     cells, genes = list(map(str, data.obs_names)), list(map(str, data.var_names))
     bad = np.argwhere(~np.isfinite(values))
     if len(bad):

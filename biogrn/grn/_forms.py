@@ -1,8 +1,11 @@
 r"""Model forms of a network, batched over parameter sets (a leading *member* axis).
 
-- `ShiftedHill` (RACIPE, Huang et al. 2017), one variable per gene:
-  $\dot x_i = g_i \prod_{j \to i} H^S(x_j; K_{ji}, n_{ji}, \lambda_{ji}) - k_i x_i$, with
-  $\lambda > 1$ for activation and $\lambda < 1$ for repression.
+- `ShiftedHill` (RACIPE, Huang et al. 2017), one variable per gene, exactly as RACIPE-1.0
+  (`Hillshift(...)/lambda` for an activation) and GRiNS (`psH`, `nsH`) write it:
+  $\dot x_i = g_i \prod_{j \to^+ i} H^S(x_j; K_{ji}, n_{ji}, \lambda_{ji}) / \lambda_{ji}
+  \prod_{j \dashv i} H^S(x_j; K_{ji}, n_{ji}, \lambda_{ji}) - k_i x_i$, with $\lambda \ge 1$ for
+  an activation and $\lambda \le 1$ for a repression: every factor lies in $(0, 1]$, so $g_i$ is
+  the gene's largest production and its level never passes $g_i / k_i$ from below.
 - `TwoStage` (the mRNA/protein form of Eq. 1, as BoolODE writes it),
   $\dot m_i = b_i + a_i \prod_{j \to i} H^\pm(p_j; K_{ji}, n_{ji}) - \gamma^m_i m_i$,
   $\dot p_i = \kappa_i m_i - \gamma^p_i p_i$ (the regulators act together, an AND of their inputs).
@@ -41,10 +44,17 @@ def _product_over_regulators(values: Tensor, targets: Tensor, n_genes: int) -> T
 
 
 class ShiftedHill(torch.nn.Module):
-    """RACIPE's one-variable form for a batch of parameter sets.
+    r"""RACIPE's one-variable form for a batch of parameter sets.
 
-    Parameters (`members` leading): `production` and `degradation` `(M, genes)`; `threshold`,
-    `hill` and `fold` `(M, edges)`.
+    $$\dot x_i = g_i \prod_{j \to^+ i} \frac{H^S(x_j; K_{ji}, n_{ji}, \lambda_{ji})}{\lambda_{ji}}
+    \prod_{j \dashv i} H^S(x_j; K_{ji}, n_{ji}, \lambda_{ji}) - k_i x_i,
+    \qquad H^S = \lambda + (1 - \lambda) H^-,$$
+
+    the activating edges (sign +1 in the network) divided by their fold, as RACIPE-1.0 and GRiNS
+    do. Parameters (`members` leading): `production` $g$ and `degradation` $k$ `(M, genes)`;
+    `threshold` $K$, `hill` $n$ and `fold` $\lambda$ `(M, edges)`: $\lambda \ge 1$ on an
+    activating edge (RACIPE's `ActFld`), $\lambda \le 1$ on a repressing one (`InhFld`, 0 for a
+    pure repression).
     """
 
     def __init__(
@@ -54,6 +64,7 @@ class ShiftedHill(torch.nn.Module):
         self.network = network
         self.register_buffer("sources", torch.as_tensor(network.sources, dtype=torch.long))
         self.register_buffer("targets", torch.as_tensor(network.targets, dtype=torch.long))
+        self.register_buffer("activating", torch.as_tensor(network.signs) > 0)
         self.production, self.degradation = production, degradation
         self.threshold, self.hill, self.fold = threshold, hill, fold
         self.variables = list(network.genes)
@@ -61,6 +72,8 @@ class ShiftedHill(torch.nn.Module):
     def rates(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Production and degradation fluxes, each `(M, genes)`; the field is their difference."""
         factors = shifted_hill(x[:, self.sources], self.threshold, self.hill, self.fold)
+        # the divisor is 1 off the activating edges: a pure repression's fold of 0 never divides
+        factors = factors / torch.where(self.activating, self.fold, 1.0)
         made = self.production * _product_over_regulators(factors, self.targets, self.network.n_genes)
         return made, self.degradation * x
 

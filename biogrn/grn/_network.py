@@ -5,16 +5,23 @@ An edge `source -> target` activates (+1) or represses (-1) its target.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from biogrn.core import DataError, read_table
+from biogrn.core import DataError
 from biogrn.grn._boolean import bnet_primes, pyboolnet
 
-__all__ = ["Network"]
+__all__ = ["Network", "RepeatedEdgeWarning"]
+
+_SIGN_WORDS = {1: "activating", -1: "repressing"}
+
+
+class RepeatedEdgeWarning(UserWarning):
+    """A network file lists the same edge, with the same sign, on more than one line."""
 
 
 @dataclass(frozen=True)
@@ -97,17 +104,20 @@ class Network:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Network:
-        """From a CSV with columns `source, target, sign` (sign: +1/-1, or activation/repression).
+        """From a table with columns `source, target, sign` in any order (sign: +1/-1, or
+        activation/repression), separated by commas, tabs or spaces (`read_edge_table`).
 
         Raises:
             DataError: no edges, a missing column or a bad sign, with the file and line.
         """
+        from biogrn.grn._edge_tables import read_edge_table
+
         path = Path(path)
-        table = read_table(path, ("source", "target", "sign"))
+        numbers, table = read_edge_table(path, ("source", "target", "sign"))
         words = {"1": 1, "+1": 1, "+": 1, "activation": 1, "-1": -1, "-": -1, "repression": -1}
         kinds = [k.strip().lower() for k in table["sign"]]
         return cls.from_rows(
-            path, table["source"], table["target"], kinds, words, "sign", "+1, -1, activation or repression"
+            path, table["source"], table["target"], kinds, words, "sign", "+1, -1, activation or repression", numbers
         )
 
     @classmethod
@@ -124,30 +134,43 @@ class Network:
     ) -> Network:
         """From the rows of a network file: `kinds` are read through `meaning` into +1 / -1; genes
         are numbered as they first appear. `numbers` are the rows' line numbers (default: a header,
-        then one row per line).
+        then one row per line). A row that repeats an earlier one exactly is kept once, with a
+        `RepeatedEdgeWarning` naming both lines (BEELINE reads such files, deduplicating them).
 
         Raises:
             DataError: a kind outside `meaning` (`column` and `allowed` name it), an empty gene
-                name, no rows, or an edge given twice; with the file and line.
+                name, no rows, or one pair given both signs (both lines named); with the file and line.
         """
         sources, targets, kinds = list(sources), list(targets), list(kinds)
         numbers = numbers or list(range(2, len(sources) + 2))
-        genes, edges = [], []
+        genes, edges, first = [], [], {}
         for number, a, b, kind in zip(numbers, sources, targets, kinds):
             a, b, kind = str(a).strip(), str(b).strip(), str(kind).strip()
             if kind not in meaning:
                 raise DataError(f"{path}: line {number}: {column} {kind!r} is not {allowed}")
             if not a or not b:
                 raise DataError(f"{path}: line {number}: an empty gene name")
+            sign = meaning[kind]
+            if (a, b) in first:
+                earlier, earlier_sign = first[a, b]
+                if earlier_sign != sign:
+                    raise DataError(
+                        f"{path}: line {number}: {a} -> {b} is {_SIGN_WORDS[sign]} here and "
+                        f"{_SIGN_WORDS[earlier_sign]} on line {earlier}; an edge has one sign"
+                    )
+                warnings.warn(
+                    f"{path}: line {number} repeats line {earlier} ({a} -> {b}); read once",
+                    RepeatedEdgeWarning,
+                    stacklevel=3,
+                )
+                continue
+            first[a, b] = (number, sign)
             genes += [a] if a not in genes else []
             genes += [b] if b not in genes else []  # after `a`: a self-loop `a -> a` names one gene
-            edges.append((a, b, meaning[kind]))
+            edges.append((a, b, sign))
         if not edges:
             raise DataError(f"{path}: no edges (a network file lists one edge per line)")
-        try:
-            return cls.from_edges(genes, edges)
-        except ValueError as error:
-            raise DataError(f"{path}: {error}") from None
+        return cls.from_edges(genes, edges)
 
     @classmethod
     def from_bnet(cls, path: str | Path) -> Network:

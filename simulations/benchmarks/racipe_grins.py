@@ -8,9 +8,8 @@ The toggle switch, or a random RACIPE network (`Network.random(20, 40, 0)`), wri
 file; GRiNS's own RACIPE sampler draws the parameter sets (Sobol) and its initial conditions, and
 both libraries integrate exactly these members from t = 0 to 200 under GRiNS's defaults
 (rtol 1e-5, atol 1e-6, float32, at most 2048 steps). Before any timing, biogrn's field is checked
-against GRiNS's own ODE term on the members' starts (GRiNS divides an activating shifted Hill
-term by its fold, so biogrn's production is GRiNS's over the product of the gene's activating
-folds). GRiNS: Tsit5 per member under `vmap`, each member stopping at its steady state
+against GRiNS's own ODE term on the members' starts (both are RACIPE's form, the activating
+shifted Hill divided by its fold). GRiNS: Tsit5 per member under `vmap`, each member stopping at its steady state
 (diffrax's steady-state event); timed as `topo_simulate` (what its users call: compilation and
 its pandas output included) and as its compiled solver alone after a warm-up call (its best
 case). biogrn, after a warm-up, median of three: one `torchdiffeq` call (dopri5, one step size
@@ -57,16 +56,13 @@ def grins_members(network: Network, name: str, members: int, folder: Path):
 
 
 def as_biogrn(network: Network, parameters, starts, device, dtype) -> tuple[ShiftedHill, torch.Tensor]:
-    """The same members as a `ShiftedHill`. GRiNS's negative shifted Hill is ours with fold = InhFld; its
-    positive one is ours divided by the fold, which goes into the production."""
+    """The same members as a `ShiftedHill`: RACIPE's form, GRiNS's parameters as they are (ActFld and
+    InhFld are the folds; `tests/grn/test_racipe.py` holds the two fields equal)."""
     table = lambda names: np.stack([parameters[n].to_numpy(np.float64) for n in names], axis=1)
     genes = network.genes
     edges = [(genes[a], genes[b], sign) for a, b, sign in zip(network.sources, network.targets, network.signs)]
     folds = table([f"{'ActFld' if sign > 0 else 'InhFld'}_{a}_{b}" for a, b, sign in edges])
     production = table([f"Prod_{g}" for g in genes])
-    for k, (_, target, sign) in enumerate(edges):
-        if sign > 0:
-            production[:, genes.index(target)] /= folds[:, k]
     as_tensor = lambda x: torch.as_tensor(x, dtype=dtype, device=device)
     model = ShiftedHill(
         network,

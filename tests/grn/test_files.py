@@ -67,16 +67,31 @@ def test_beeline_reference_with_self_loops_and_a_topo_file(tmp_path):
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        ("bad.topo", "Source Target\nA B 1\n", "line 1: a .topo file starts with the header"),
+        ("bad.topo", "Source Target\nA B 1\n", "line 1: no column 'Type' .the header names Source, Target."),
         ("bad.topo", "Source Target Type\nA B 1\nA C 3\n", "line 3: Type '3' is not 1 .activation. or 2"),
-        ("bad.topo", "Source Target Type\nA B\n", "line 2: 2 fields, expected Source Target Type"),
+        ("bad.topo", "Source Target Type\nA B\n", r"line 2: 2 field\(s\) where the header names 3"),
         ("bad.topo", "Source Target Type\n", "no edges"),
         ("refNetwork.csv", "Gene1,Gene2,Type\nA,B,+\nA,C,x\n", r"line 3: Type 'x' is not \+ or -"),
-        ("refNetwork.csv", "Gene1,Gene2,Type\nA,B,+\nA,B,-\n", "A -> B is given twice"),
+        (
+            "refNetwork.csv",
+            "Gene1,Gene2,Type\nA,B,+\nA,B,-\n",
+            "line 3: A -> B is repressing here and activating on line 2",
+        ),
+        ("refNetwork.csv", "Gene1,Gene2,Type\nA,B,+\n\nB,A,+,x\n", r"line 4: 4 field\(s\) where the header names 3"),
+        (
+            "net.csv",
+            "source,target,sign\nA,B,1\nA,B,-1\n",
+            "line 3: A -> B is repressing here and activating on line 2",
+        ),
+        ("latin.topo", b"Source Target Type\nA B 1\n" + "Ä B 2\n".encode("latin-1"), "line 3: not UTF-8 text"),
+        ("rules.txt", "Gene\tRule\nA\tnot B\nA\tB\n", "line 3: A has a rule on an earlier line already"),
     ],
 )
 def test_bad_files_name_their_line(tmp_path, name, text, message):
-    (tmp_path / name).write_text(text)
+    if isinstance(text, bytes):
+        (tmp_path / name).write_bytes(text)
+    else:
+        (tmp_path / name).write_text(text)
     with pytest.raises(DataError, match=message) as raised:
         read_network(tmp_path / name)
     assert name in str(raised.value)
@@ -248,3 +263,122 @@ def test_anndata_files_of_scanpy_users_and_bad_ones(tmp_path):
         read_anndata(tmp_path / "text.h5ad")
     with pytest.raises(DataError, match="no such file"):
         read_anndata(tmp_path / "missing.h5ad")
+
+
+def edge_list(network):
+    return sorted(
+        (network.genes[a], network.genes[b], s) for a, b, s in zip(network.sources, network.targets, network.signs)
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("refNetwork.csv", b"Gene2,Gene1,Type\nB,A,+\nA,B,-\nC,B,+\n"),  # BoolODE's generateInputFiles
+        ("refNetwork.csv", b"Type\tGene1\tGene2\r\n+\tA\tB\r\n-\tB\tA\r\n+\tB\tC\r\n"),  # tabs, CRLF
+        ("refNetwork.csv", b"\xef\xbb\xbfGene1,Gene2,Type\r\nA, B ,+\r\n\r\nB,A,-\r\nB,C,+"),  # BOM, no last newline
+        ("randNet.txt", b"Gene1\tGene2\tType\r\nA\tB\t+\r\nB\tA\t-\r\nB\tC\t+\r\n"),  # BoolODE's randNet.txt
+        ("ts.topo", b"Source\tTarget\tType\nA\tB\t1\nB\tA\t2\nB\tC\t1\n"),  # RACIPE-1.0's tabs
+        ("ts.topo", b"\xef\xbb\xbfSource Target Type\r\nA B 1\r\nB A 2\r\nB C 1\r\n"),
+        ("net.csv", b"sign,target,source\nactivation,B,A\n-1,A,B\n+1,C,B\n"),
+    ],
+)
+def test_network_files_are_read_as_the_peers_write_them(tmp_path, name, raw):
+    """Columns by name in any order, commas, tabs or spaces, CRLF, a byte-order mark, blank lines."""
+    (tmp_path / name).write_bytes(raw)
+    assert edge_list(read_network(tmp_path / name)) == [("A", "B", 1), ("B", "A", -1), ("B", "C", 1)]
+
+
+def test_repeated_rows_are_read_once_with_a_warning_naming_both_lines(tmp_path):
+    """BEELINE's own example GroundTruthNetwork.csv (GSD) repeats seven rows; BEELINE reads them once."""
+    from biogrn.grn import RepeatedEdgeWarning
+
+    (tmp_path / "GroundTruthNetwork.csv").write_text("Gene1,Gene2,Type\nA,B,+\nB,A,-\nA,B,+\nA,B,+\n")
+    with pytest.warns(RepeatedEdgeWarning, match="repeats line 2") as caught:
+        network = read_network(tmp_path / "GroundTruthNetwork.csv")
+    assert [str(w.message).split(": ", 1)[1] for w in caught] == [
+        "line 4 repeats line 2 (A -> B); read once",
+        "line 5 repeats line 2 (A -> B); read once",
+    ]
+    assert edge_list(network) == [("A", "B", 1), ("B", "A", -1)]
+
+
+# BoolODE data/GSD.txt, line for line
+GSD_RULES = """Gene\tRule
+UGR\tUGR and not (NR5A1 or WNT4)
+CBX2\tUGR and not (NR0B1 and WNT4 and CTNNB1)
+GATA4\t(UGR or WNT4 or NR5A1 or SRY)
+WT1mKTS\t(UGR or GATA4)
+WT1pKTS\t(UGR or GATA4) and not (WNT4 and CTNNB1)
+NR5A1\t(UGR or CBX2 or WT1mKTS or GATA4) and not (NR0B1 and WNT4)
+NR0B1\t(WT1mKTS or (WNT4 and CTNNB1)) and not (NR5A1 and SOX9)
+SRY\t((NR5A1 and WT1mKTS and CBX2) or (GATA4 and WT1pKTS and CBX2 and NR5A1) or (SOX9 or SRY)) and not (CTNNB1)
+SOX9\t((SOX9 and FGF9) or (SRY or PGD2) or (SRY and CBX2) or (GATA4 and NR5A1 and SRY)) and not (WNT4 or CTNNB1 or FOXL2)
+FGF9\tSOX9 and not WNT4
+PGD2\tSOX9
+DMRT1\t(SRY or SOX9) and not (FOXL2)
+DHH\tSOX9
+DKK1\t(SRY or SOX9)
+AMH\t((SOX9 and GATA4 and NR5A1) or (SOX9 and NR5A1 and GATA4 and WT1mKTS)) and not (NR0B1 and CTNNB1)
+WNT4\t(GATA4 or (CTNNB1 or RSPO1 or NR0B1)) and not (FGF9 or DKK1)
+RSPO1\t(WNT4 or CTNNB1) and not (DKK1)
+FOXL2\t(WNT4 and CTNNB1) and not (DMRT1 or SOX9)
+CTNNB1\t(WNT4 or RSPO1) and not (SRY or (SOX9 and AMH))
+"""  # noqa: E501
+
+
+def test_boolode_rules_keep_every_regulator_they_name(tmp_path):
+    """BoolODE's GSD model (its data/GSD.txt): 79 edges, as BoolODE's refNetwork.csv and BEELINE's
+    ground truth have; the 4 that change no row of the truth table are marked, not dropped, and
+    their term cancels in BoolODE's f (the same f with and without them)."""
+    pytest.importorskip("pyboolnet")
+    from biogrn.grn import BoolODE, read_boolean_rules
+
+    (tmp_path / "GSD.txt").write_bytes(GSD_RULES.replace("\n", "\r\n").encode())
+    rules = read_boolean_rules(tmp_path / "GSD.txt")
+    network = rules.network
+    assert network.n_edges == 79 and read_network(tmp_path / "GSD.txt").n_edges == 79
+    marked = {
+        (network.genes[network.sources[k]], network.genes[network.targets[k]]) for k in np.flatnonzero(rules.redundant)
+    }
+    assert marked == {("CBX2", "SOX9"), ("GATA4", "SOX9"), ("NR5A1", "SOX9"), ("WT1mKTS", "AMH")}
+    form = BoolODE.defaults(rules, members=8)
+    proteins = torch.rand(8, network.n_genes, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 20
+    as_bnet = lambda rule: rule.replace("and", "&").replace("or", "|").replace("not", "!")
+    lines = [line.split("\t") for line in GSD_RULES.splitlines()[1:]]
+    functional = BoolODE.defaults(
+        type(rules).from_bnet_text("\n".join(f"{g}, {as_bnet(r)}" for g, r in lines)), members=8
+    )
+    order = [functional.network.genes.index(g) for g in network.genes]
+    torch.testing.assert_close(
+        form.regulation(proteins), functional.regulation(proteins[:, order])[:, np.argsort(order)]
+    )
+
+
+def test_boolode_gives_a_name_without_a_rule_its_self_activation(tmp_path):
+    """BoolODE's EMT.txt names eight inputs that have no rule; BoolODE gives each `n = n`."""
+    pytest.importorskip("pyboolnet")
+    (tmp_path / "rules.txt").write_text("Gene\tRule\t\nA\tB and not C\n")  # a trailing tab, as dyn-converging.txt
+    assert edge_list(read_network(tmp_path / "rules.txt")) == [
+        ("B", "A", 1),
+        ("B", "B", 1),
+        ("C", "A", -1),
+        ("C", "C", 1),
+    ]
+
+
+def test_read_anndata_refuses_a_file_without_x_or_reads_a_named_layer(tmp_path):
+    anndata = pytest.importorskip("anndata")
+    from biogrn.grn import read_anndata
+
+    counts = np.arange(6, dtype=np.float32).reshape(3, 2)
+    data = anndata.AnnData(obs=pd.DataFrame(index=["c0", "c1", "c2"]), var=pd.DataFrame(index=["g0", "g1"]))
+    data.layers["counts"] = counts
+    data.write_h5ad(tmp_path / "no_x.h5ad")
+    with pytest.raises(
+        DataError, match=r"no_x.h5ad: no X matrix .the file holds none.; name one of its layers .counts."
+    ):
+        read_anndata(tmp_path / "no_x.h5ad")
+    with pytest.raises(DataError, match=r"no layer 'raw'; its layers are \['counts'\]"):
+        read_anndata(tmp_path / "no_x.h5ad", layer="raw")
+    np.testing.assert_array_equal(read_anndata(tmp_path / "no_x.h5ad", layer="counts").expression.values, counts)
