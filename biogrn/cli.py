@@ -151,6 +151,17 @@ def format_report(records: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
+MOST_PANELS = 36
+"""`simulate`'s figure shows at most this many variables (the first ones; its title says so)."""
+
+SIMULATION_MODELS = {
+    "toggle": "the toggle switch of Gardner et al. 2000 (their fitted parameters)",
+    "repressilator": "the repressilator of Elowitz & Leibler 2000 (two-stage, Box 1 parameters)",
+    "racipe": "RACIPE (shifted Hill, one variable per gene; RACIPE's sampled parameter sets)",
+    "boolode": "BoolODE (its Boolean rules as Hill terms, mRNA and protein; BoolODE's default parameters)",
+}
+
+
 def simulate_command(
     network: str,
     out: Path | None,
@@ -163,19 +174,31 @@ def simulate_command(
     stepping: str = "member",
     stop_at_rest: bool = False,
 ) -> int:
-    """A preset (`toggle`, `repressilator`) or a network CSV, simulated for many members at once."""
+    """A preset (`toggle`, `repressilator`), a network file in RACIPE's form, or a BoolODE rule file
+    in BoolODE's, simulated for many members at once; every output names the model that ran."""
     import torch
-    from matplotlib.figure import Figure
 
-    from biogrn.grn import ShiftedHill, read_network, repressilator, sample_parameters, simulate, toggle_switch
+    from biogrn.grn import (
+        BoolODE,
+        ShiftedHill,
+        racipe_initial_states,
+        read_boolean_rules,
+        read_network,
+        repressilator,
+        sample_parameters,
+        simulate,
+        toggle_switch,
+    )
+    from biogrn.grn._files import is_boolode_rules
 
-    if network == "toggle":
-        n_variables = 2
-    elif network == "repressilator":
-        n_variables = 6
+    if network in ("toggle", "repressilator"):
+        kind, n_variables = network, 2 if network == "toggle" else 6
+    elif is_boolode_rules(Path(network)):
+        rules = read_boolean_rules(network)
+        kind, n_variables = "boolode", 2 * rules.network.n_genes
     else:
         graph = read_network(network)
-        n_variables = graph.n_genes
+        kind, n_variables = "racipe", graph.n_genes
     # the trajectory, and the adaptive solver's state and stages (dopri5: 7) with a margin
     needed = 8 * members * n_variables * (points + 16)
     require_memory(
@@ -184,32 +207,72 @@ def simulate_command(
     out = free_name(Path(DEFAULT_SIMULATION)) if out is None else out
     claim_directory(out)
     generator = torch.Generator().manual_seed(seed)
-    if network == "toggle":
+    if kind == "toggle":
         model = toggle_switch(members, iptg=iptg)
         y0 = 200 * torch.rand(members, 2, generator=generator, dtype=torch.float64)
-    elif network == "repressilator":
+    elif kind == "repressilator":
         model = repressilator(members, hill=2.0 if hill is None else hill)
         y0 = 50 * torch.rand(members, 6, generator=generator, dtype=torch.float64)
+    elif kind == "boolode":
+        model = BoolODE.defaults(rules, members)
+        # BoolODE's members share its defaults; they start from mRNA levels uniform in 0..mu/gamma_m
+        highest = model.transcription / model.gamma_m
+        m0 = highest * torch.rand(members, rules.network.n_genes, generator=generator, dtype=torch.float64)
+        y0 = torch.cat([m0, model.translation * m0 / model.gamma_p], dim=1)
     else:
         model = ShiftedHill(graph, **sample_parameters(graph, members, "sobol", seed))
-        y0 = 100 * torch.rand(members, graph.n_genes, generator=generator, dtype=torch.float64)
+        y0 = racipe_initial_states(model, generator)
     times = torch.linspace(0, t_end, points, dtype=torch.float64)
     result = simulate(model, y0, times, stepping=stepping, stop_at_rest=stop_at_rest)
-    result.attrs.update(network=network, seed=seed, iptg=iptg, stepping=stepping, stop_at_rest=int(stop_at_rest))
+    result.attrs.update(
+        network=network,
+        model=kind,
+        model_description=SIMULATION_MODELS[kind],
+        seed=seed,
+        iptg=iptg,
+        stepping=stepping,
+        stop_at_rest=int(stop_at_rest),
+    )
     result.to_netcdf(out / "simulation.nc", engine="netcdf4")
-    variables = list(result["variable"].values)
-    figure = Figure(figsize=(4 * len(variables), 3.4), layout="constrained")
-    for ax, variable in zip(np.atleast_1d(figure.subplots(1, len(variables))), variables):
-        ax.plot(result["time"], result["state"].sel(variable=variable).values[:, : min(members, 20)], alpha=0.6)
-        ax.set(xlabel="time", ylabel=str(variable), title=str(variable))
-    figure.savefig(out / "simulation.png", dpi=100)
+    _simulation_figure(result, out / "simulation.png", f"{Path(network).name}: {SIMULATION_MODELS[kind]}", members)
     final = result["state"].isel(time=-1)
+    variables = list(result["variable"].values)
+    print(f"{network}: model {SIMULATION_MODELS[kind]}")
     print(
-        f"{network}: {members} members, {len(variables)} variables, t = 0..{t_end:g}; final state, mean over "
-        f"members: " + ", ".join(f"{v} {float(final.sel(variable=v).mean()):.3g}" for v in variables)
+        f"{members} members, {len(variables)} variables, t = 0..{t_end:g}; final state, mean over members: "
+        + ", ".join(f"{v} {float(final.sel(variable=v).mean()):.3g}" for v in variables[:MOST_PANELS])
+        + (f", ... ({len(variables) - MOST_PANELS} more in simulation.nc)" if len(variables) > MOST_PANELS else "")
     )
     print(f"wrote {out / 'simulation.nc'} and {out / 'simulation.png'}")
     return 0
+
+
+def _simulation_figure(result, path: Path, title: str, members: int) -> None:
+    """Trajectories of up to 20 members, one panel per variable (the first `MOST_PANELS`) in a grid;
+    a log axis on a panel whose positive levels span more than two decades."""
+    from matplotlib.figure import Figure
+
+    variables = list(result["variable"].values)
+    shown = variables[:MOST_PANELS]
+    columns = min(6, len(shown))
+    rows = -(-len(shown) // columns)
+    figure = Figure(figsize=(3.0 * columns, 2.3 * rows + 0.6), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
+    for ax, variable in zip(axes, shown):
+        levels = result["state"].sel(variable=variable).values[:, : min(members, 20)]
+        ax.plot(result["time"], levels, alpha=0.6, linewidth=0.9)
+        positive = levels[levels > 0]
+        if len(positive) and positive.max() > 100 * positive.min():
+            ax.set_yscale("log")
+        ax.set_title(str(variable), fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(shown) :]:
+        ax.set_visible(False)
+    for ax in axes[(rows - 1) * columns : rows * columns]:
+        ax.set_xlabel("time", fontsize=8)
+    more = f"; {len(shown)} of {len(variables)} variables shown" if len(variables) > len(shown) else ""
+    figure.suptitle(f"{title}{more}", fontsize=10)
+    figure.savefig(path, dpi=100)
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -245,10 +308,13 @@ def parser() -> argparse.ArgumentParser:
         "--nproc", type=int, default=1, help="processes on this machine (torchrun; one per GPU when there are GPUs)"
     )
 
-    simulate_parser = commands.add_parser("simulate", help="simulate a gene regulatory network (preset or CSV)")
+    simulate_parser = commands.add_parser(
+        "simulate", help="simulate a gene regulatory network (preset, network file or BoolODE rules)"
+    )
     simulate_parser.add_argument(
         "network",
-        help="'toggle', 'repressilator', a RACIPE .topo, a BEELINE refNetwork.csv, or a source,target,sign CSV",
+        help="'toggle', 'repressilator', a RACIPE .topo, a BEELINE refNetwork.csv or a source,target,sign CSV "
+        "(RACIPE's form), or a BoolODE rule file (BoolODE's form)",
     )
     simulate_parser.add_argument(
         "--out",

@@ -73,6 +73,12 @@ def read_network(path: str | Path) -> Network:
     return Network.from_file(path)
 
 
+def is_boolode_rules(path: Path) -> bool:
+    """Whether `path` is a BoolODE rule file (its header `Gene<TAB>Rule`), which `simulate` runs in
+    BoolODE's form; False for a missing file (`read_network` names it)."""
+    return path.is_file() and path.suffix.lower() != ".topo" and _header(path)[:2] == ["Gene", "Rule"]
+
+
 def _header(path: Path) -> list[str]:
     """The first line's names, split at commas, tabs or spaces (nothing else is read)."""
     with open(path, "rb") as stream:

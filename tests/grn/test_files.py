@@ -117,7 +117,41 @@ def test_simulate_reads_a_topo_file(tmp_path, capsys):
         main(["simulate", str(tmp_path / "ts.topo"), "--members", "8", "--points", "5", "--out", str(tmp_path / "sim")])
         == 0
     )
-    assert "ts.topo: 8 members, 2 variables" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ts.topo: model RACIPE (shifted Hill" in out and "8 members, 2 variables" in out
+
+
+def test_simulate_runs_a_boolode_rule_file_in_boolodes_form_and_names_it(tmp_path, capsys):
+    """A rule file runs BoolODE's form (mRNA and protein per gene), and the terminal, the records and
+    the figure's title say which model ran."""
+    pytest.importorskip("pyboolnet")
+    import xarray as xr
+
+    from biogrn.cli import main
+
+    (tmp_path / "rules.txt").write_text("Gene\tRule\nA\tnot B\nB\tnot A\n")
+    out = tmp_path / "sim"
+    assert main(["simulate", str(tmp_path / "rules.txt"), "--members", "6", "--points", "5", "--out", str(out)]) == 0
+    assert "rules.txt: model BoolODE" in capsys.readouterr().out
+    result = xr.load_dataset(out / "simulation.nc")
+    assert result.attrs["model"] == "boolode" and result.attrs["model_description"].startswith("BoolODE")
+    assert list(result["variable"].values) == ["m_A", "m_B", "p_A", "p_B"]
+    assert float(result["transcription"].max()) == 20.0  # BoolODE's parameters.yaml
+
+
+def test_simulate_draws_a_grid_for_many_genes(tmp_path, capsys):
+    """A 40-gene chain: a grid of at most 36 panels (the title says how many of the 40), not one row."""
+    import matplotlib.image
+
+    from biogrn.cli import main
+
+    lines = "\n".join(f"g{i},g{i + 1},{1 if i % 2 else -1}" for i in range(39))
+    (tmp_path / "chain.csv").write_text(f"source,target,sign\n{lines}\n")
+    out = tmp_path / "sim"
+    assert main(["simulate", str(tmp_path / "chain.csv"), "--members", "4", "--points", "5", "--out", str(out)]) == 0
+    assert "(4 more in simulation.nc)" in capsys.readouterr().out
+    height, width, _ = matplotlib.image.imread(out / "simulation.png").shape
+    assert width <= 1900 and height > 1000  # 6 columns, 6 rows
 
 
 @pytest.mark.parametrize("network", ["toggle", "repressilator"])
