@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -63,11 +63,21 @@ def _generate(settings: Mnist1dSettings) -> dict[str, np.ndarray]:
     return {key: data[key] for key in ("x", "y", "x_test", "y_test")}
 
 
-def mnist1d(settings: Mnist1dSettings | None = None, val_fraction: float = 0.15, seed: int = 0) -> Splits:
+PROBE_SEED_OFFSET = 1
+"""A probe set is made by the same generator with its seed moved by this much: other signals, drawn
+the same way."""
+
+
+def mnist1d(
+    settings: Mnist1dSettings | None = None, val_fraction: float = 0.15, seed: int = 0, probe_signals: int = 0
+) -> Splits:
     """MNIST-1D as train / val / test `Splits`: 40 features (`final_seq_length`), 10 classes.
 
     Test is the generator's test part; val is `val_fraction` of its training part, drawn with
-    `seed` (the run's seed), train the rest. The signals depend on `settings.seed` alone.
+    `seed` (the run's seed), train the rest. The signals depend on `settings.seed` alone. With
+    `probe_signals`, `Splits.probe` holds that many more signals, made by the generator with seed
+    `settings.seed + PROBE_SEED_OFFSET` (its training and test parts together): a held-out set for
+    the expression probe, as large as a reliable removal cost needs.
     """
     settings = settings or Mnist1dSettings()
     data = _generate(settings)
@@ -91,4 +101,16 @@ def mnist1d(settings: Mnist1dSettings | None = None, val_fraction: float = 0.15,
         n_features=x.shape[1],
         n_classes=10,
         source=source,
+        probe=_probe_signals(settings, probe_signals) if probe_signals else None,
     )
+
+
+def _probe_signals(settings: Mnist1dSettings, count: int) -> TensorDataset:
+    """`count` signals of the generator at seed `settings.seed + PROBE_SEED_OFFSET`."""
+    # the generator makes num_samples rounded down to a multiple of 10 (a tenth per class), split
+    # into its training and test parts: both together are the probe set
+    total = max(-(-count // 10) * 10, 20)
+    data = _generate(replace(settings, seed=settings.seed + PROBE_SEED_OFFSET, num_samples=total))
+    x = np.concatenate([data["x"], data["x_test"]])[:count]
+    y = np.concatenate([data["y"], data["y_test"]])[:count]
+    return TensorDataset(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long))

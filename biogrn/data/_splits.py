@@ -44,6 +44,9 @@ class Splits:
     """Where the examples came from (a data set name or a file path), for the records."""
     image_shape: tuple[int, ...] | None = None
     """`(channels, height, width)` when the flat features are images (augmentation needs it)."""
+    probe: TensorDataset | None = None
+    """Held-out examples for the expression probe's removal cost (`biogrn.runs._probe`), disjoint
+    from every split; None where the data set makes none (the probe then takes validation examples)."""
 
 
 def split_arrays(

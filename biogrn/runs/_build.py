@@ -53,7 +53,9 @@ def load_data(config, seed: int) -> Splits:
     if config.name == "digits":
         return digits(config.val_fraction, config.test_fraction, seed)
     if config.name == "mnist1d":
-        return mnist1d(Mnist1dSettings(**config.mnist1d.model_dump()), config.val_fraction, seed)
+        settings = config.mnist1d.model_dump()
+        probe_signals = settings.pop("probe_signals")
+        return mnist1d(Mnist1dSettings(**settings), config.val_fraction, seed, probe_signals)
     if config.name == "npz":
         return read_npz(config.path, config.val_fraction, config.test_fraction, seed)
     if config.name == "csv":

@@ -9,9 +9,10 @@ The schema (docs/records.md) in short:
 - (update): update_step, update_epoch, update_sigma; (update, layer): update_tau,
   update_n_pruned, update_n_regrown, update_sparsity
 - (trace_step, connection): trace_w, trace_m, trace_p, trace_mask
-- (probe): probe_epoch, probe_loss; (probe, probe_sample): probe_gene, probe_loss_change,
-  probe_expression, probe_magnitude, probe_taylor, probe_score; (probe, score): probe_spearman,
-  probe_auroc
+- (probe): probe_epoch, probe_loss, probe_reliability; (probe, probe_sample): probe_gene,
+  probe_layer, probe_loss_change (and its halves probe_loss_change_first, _second),
+  probe_expression, probe_magnitude, probe_taylor, probe_fisher, probe_score; (probe, score):
+  probe_spearman, probe_within_spearman, probe_auroc
 - (): test_loss, test_accuracy (NaN until the run completes)
 
 Every value is computed on the model's device and read back once per epoch.
@@ -35,6 +36,9 @@ from biogrn.regulation import Regulator
 from biogrn.runs._files import RECORDS_FILE
 from biogrn.runs._loop import EpochResult
 from biogrn.runs._probe import PROBE_SCORES
+
+_EARLIER_PROBE_SCORES = ("expression", "magnitude", "taylor", "score")
+"""The scores of probes recorded before `fisher` (checkpoints of earlier runs resume with them)."""
 
 __all__ = [
     "VARIABLES",
@@ -86,26 +90,44 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "trace_p": (("trace_step", "connection"), "1", "protein level p of the traced connection's gene"),
     "trace_mask": (("trace_step", "connection"), "1", "1 if the traced connection is active, 0 if pruned"),
     "probe_epoch": (("probe",), "1", "epoch after whose training the probe measured (before its prune/rewire update)"),
-    "probe_loss": (("probe",), "nat", "cross-entropy on the probe set with every sampled gene in place"),
+    "probe_loss": (("probe",), "nat", "cross-entropy on the reference set with every sampled gene in place"),
+    "probe_reliability": (
+        ("probe",),
+        "1",
+        "Spearman's rho between the loss changes on the reference set's two halves (split-half reliability)",
+    ),
     "probe_gene": (
         ("probe", "probe_sample"),
         "1",
         "flat gene index of the sampled gene (-1: no gene, fewer were active)",
     ),
+    "probe_layer": (("probe", "probe_sample"), "1", "index of the gene's regulated tensor (-1: no gene)"),
     "probe_loss_change": (
         ("probe", "probe_sample"),
         "nat",
-        "exact change of the probe-set loss when the gene is removed (its weights, and a unit's bias, zeroed)",
+        "exact change of the reference-set loss when the gene is removed (its weights, and a unit's bias, zeroed)",
     ),
+    "probe_loss_change_first": (("probe", "probe_sample"), "nat", "the loss change on the reference set's first half"),
+    "probe_loss_change_second": (("probe", "probe_sample"), "nat", "the loss change on its second half"),
     "probe_expression": (("probe", "probe_sample"), "1", "protein level p of the gene (Eq. 1)"),
     "probe_magnitude": (("probe", "probe_sample"), "1", "|w| of the gene (the fan-in mean for a unit)"),
     "probe_taylor": (
         ("probe", "probe_sample"),
         "nat",
-        "-sum of w g over the gene's weights (g the probe-set gradient): the first-order estimate of the loss change",
+        "-sum of w g over the gene's weights (g the estimate set's mean gradient): the first-order estimate",
+    ),
+    "probe_fisher": (
+        ("probe", "probe_sample"),
+        "nat",
+        "sum of w^2 mean(g^2) over the gene's weights (each estimate-set example's gradient): empirical Fisher",
     ),
     "probe_score": (("probe", "probe_sample"), "1", "Eq. 2 importance S of the gene"),
     "probe_spearman": (("probe", "score"), "1", "Spearman's rank correlation of the score with the loss change"),
+    "probe_within_spearman": (
+        ("probe", "score"),
+        "1",
+        "the same within each regulated tensor, averaged over those with at least 20 sampled genes",
+    ),
     "probe_auroc": (
         ("probe", "score"),
         "1",
@@ -287,7 +309,9 @@ class Recorder:
                 "loss": loss,
                 **{name: np.asarray(values).tolist() for name, values in measured.items()},
                 "spearman": [summary["spearman"][s] for s in PROBE_SCORES],
+                "within_spearman": [summary["within_spearman"][s] for s in PROBE_SCORES],
                 "auroc": [summary["auroc"][s] for s in PROBE_SCORES],
+                "reliability": summary["reliability"],
             }
         )
 
@@ -389,18 +413,32 @@ class Recorder:
         def padded(key: str, fill, dtype) -> np.ndarray:
             out = np.full((len(self.probes), width), fill, dtype=dtype)
             for i, probe in enumerate(self.probes):
-                out[i, : len(probe[key])] = probe[key]
+                values = probe.get(key, [])  # a probe recorded before the key existed has none
+                out[i, : len(values)] = values
             return out
 
-        n_scores = len(PROBE_SCORES)
+        def per_score(key: str) -> np.ndarray:
+            out = np.full((len(self.probes), len(PROBE_SCORES)), NAN)
+            for i, probe in enumerate(self.probes):
+                values = probe.get(key, [])
+                names = PROBE_SCORES if len(values) == len(PROBE_SCORES) else _EARLIER_PROBE_SCORES[: len(values)]
+                for name, value in zip(names, values):
+                    out[i, PROBE_SCORES.index(name)] = value
+            return out
+
         return {
             "probe_epoch": np.asarray([p["epoch"] for p in self.probes], dtype=np.int64),
             "probe_loss": np.asarray([p["loss"] for p in self.probes], dtype=np.float64),
+            "probe_reliability": np.asarray([p.get("reliability", NAN) for p in self.probes], dtype=np.float64),
             "probe_gene": padded("gene", -1, np.int64),
+            "probe_layer": padded("layer", -1, np.int64),
             "probe_loss_change": padded("loss_change", NAN, np.float64),
+            "probe_loss_change_first": padded("loss_change_first", NAN, np.float64),
+            "probe_loss_change_second": padded("loss_change_second", NAN, np.float64),
             **{f"probe_{name}": padded(name, NAN, np.float64) for name in PROBE_SCORES},
-            "probe_spearman": np.asarray([p["spearman"] for p in self.probes], dtype=np.float64).reshape(-1, n_scores),
-            "probe_auroc": np.asarray([p["auroc"] for p in self.probes], dtype=np.float64).reshape(-1, n_scores),
+            "probe_spearman": per_score("spearman"),
+            "probe_within_spearman": per_score("within_spearman"),
+            "probe_auroc": per_score("auroc"),
         }
 
 

@@ -71,6 +71,10 @@ class Mnist1dConfig(BaseModel):
     final_seq_length: int = Field(default=_GENERATOR.final_seq_length, ge=2)
     seed: Seed = _GENERATOR.seed
     """Seed of the generator: the signals depend on it alone, not on the run's seed."""
+    probe_signals: int = Field(default=0, ge=0, le=1_000_000)
+    """Signals of a held-out set for the expression probe's removal cost (`records.probe_genes`),
+    made by the generator at `seed + 1`: other signals than the run's, drawn the same way. 0: the
+    probe takes the validation examples after its estimate set."""
 
     @model_validator(mode="after")
     def _check(self) -> Mnist1dConfig:
@@ -227,7 +231,9 @@ class RecordsConfig(BaseModel):
     probe_every: PositiveInt = 5
     """Epochs between two probes (every multiple of it, and the last epoch)."""
     probe_examples: PositiveInt = 512
-    """Validation examples the probe's loss is measured on (the first ones)."""
+    """Validation examples (the first ones) of the probe's estimate set, on which the gradient-based
+    scores (Taylor, Fisher) are taken. The removal cost is measured on a disjoint reference set:
+    MNIST-1D's `data.mnist1d.probe_signals`, else the validation examples after these."""
 
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")

@@ -70,6 +70,8 @@ class Trainer:
         if world > 1 and self.device.type == "cuda":  # torchrun: one device per process of a machine
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         self.data = load_data(config.data, config.seed)
+        if config.records.probe_genes:
+            self._probe_sets()  # refused before training: the probe needs a disjoint reference set
         n_parameters = parameter_count(config.model, self.data.n_features, self.data.n_classes, self.data.image_shape)
         require_memory(
             training_bytes(config, self.data.n_features, self.data.n_classes, self.data.image_shape),
@@ -304,14 +306,31 @@ class Trainer:
         every = self.config.records.probe_every
         return bool(self.config.records.probe_genes) and (epoch % every == 0 or epoch == self.config.training.epochs)
 
-    def _probe(self, epoch: int) -> None:
-        """What the expression knows, before this epoch's prune/rewire update (docs/records.md)."""
+    def _probe_sets(self) -> tuple[tuple, tuple]:
+        """The probe's estimate set (the first `records.probe_examples` validation examples) and its
+        disjoint reference set (the data's probe set, else the validation examples after them).
+
+        Raises:
+            ConfigError: no reference set of at least 2 examples.
+        """
         x, y = self.data.val.tensors
         n = self.config.records.probe_examples
+        if self.data.probe is not None:
+            return (x[:n], y[:n]), self.data.probe.tensors
+        if len(x) - n < 2:
+            raise ConfigError(
+                f"records.probe_examples: {n} of the {len(x)} validation examples leave no reference set for the "
+                "probe's removal cost (it needs 2 or more, disjoint); lower it, or set data.mnist1d.probe_signals"
+            )
+        return (x[:n], y[:n]), (x[n:], y[n:])
+
+    def _probe(self, epoch: int) -> None:
+        """What the expression knows, before this epoch's prune/rewire update (docs/records.md)."""
+        estimate, reference = self._probe_sets()
         measured = probe_expression(
             self.regulator,
-            x[:n],
-            y[:n],
+            estimate,
+            reference,
             self.config.records.probe_genes,
             stream_seed(self.config.seed, f"probe-{epoch}"),
         )

@@ -166,10 +166,10 @@ def test_cultural_adaptation_with_real_group_labels(tmp_path, capsys):
 def test_expression_knows_tabulates_each_score_per_probe(tmp_path, capsys):
     script = load_script("expression_knows")
     arguments = ["--out", str(tmp_path), "--seeds", "0", "1", "--epochs", "4", "--presets", "mnist1d-mlp"]
-    assert script.main(arguments) == 0
+    assert script.main([*arguments, "--probe-signals", "400"]) == 0
     result = xr.load_dataset(tmp_path / "expression_knows.nc")
     assert result["probe_spearman"].dims == ("preset", "seed", "probe", "score")
-    assert np.isfinite(result["probe_auroc"]).all()
+    assert np.isfinite(result["probe_auroc"]).all() and np.isfinite(result["probe_reliability"]).all()
     table = (tmp_path / "expression_knows.md").read_text()
     assert "| mnist1d-mlp | 4 |" in table and "expression - magnitude" in table
 
