@@ -25,6 +25,7 @@ __all__ = [
     "DriveActivation",
     "PoolRepression",
     "SelfActivation",
+    "SignedDriveActivation",
     "Transcription",
     "hill_activation",
     "hill_repression",
@@ -150,6 +151,30 @@ class DriveActivation:
         # no `_nonnegative` pass: a -0 gives x^-n = +-inf, and 1 / (+-inf + K^-n) = +-0, a zero either way
         torch.clamp_min(u, 0.0, out=out).pow_(-self.hill).add_(inverse_half_power).reciprocal_()
         return self.rate * inverse_half_power
+
+
+@dataclass(frozen=True)
+class SignedDriveActivation:
+    r"""Transcription by a signed drive: $a = v_u\,\sigma(u / K_u) = v_u / (1 + e^{-u/K_u})$.
+
+    For drives that may be negative (`movement`, normalised by the layer's root mean square, 0
+    neutral): the rate lies in $(0, v_u)$, so $m, p \ge 0$ for every $u$; it is $v_u/2$, basal,
+    at $u = 0$, and rises with $u$ with slope $v_u / (4 K_u)$ there. Constant over an interval.
+    """
+
+    rate: float
+    half: float
+    r"""$K_u$: the drive (in layer RMS units) that moves the rate from $v_u/2$ to $0.73\,v_u$."""
+
+    additive = True
+    uses_state = False
+
+    def __call__(self, m: Tensor, p: Tensor, u: Tensor, pool: Tensor | None) -> Tensor:
+        return self.rate * torch.sigmoid(u / self.half)
+
+    def write(self, u: Tensor, out: Tensor) -> Tensor:
+        """The term of drive `u`, written into `out` (which may be `u`)."""
+        return torch.sigmoid(torch.div(u, self.half, out=out), out=out).mul_(self.rate)
 
 
 @dataclass(frozen=True)

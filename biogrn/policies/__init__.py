@@ -13,7 +13,7 @@ r"""Mask policies: what one prune/rewire update decides, from a frozen view of t
 """
 
 from biogrn.policies._base import Decision, Policy, PolicyView
-from biogrn.policies._baselines import ListingPolicy, MagnitudePolicy, RigLPolicy, SETPolicy
+from biogrn.policies._baselines import ListingPolicy, MagnitudePolicy, MovementPolicy, RigLPolicy, SETPolicy
 from biogrn.policies._gene import GenePolicy
 from biogrn.policies._hysteresis import HysteresisPolicy, expression_quantile
 from biogrn.policies._importance import importance, normalize_per_layer
@@ -47,6 +47,7 @@ __all__ = [
     "HysteresisPolicy",
     "ListingPolicy",
     "MagnitudePolicy",
+    "MovementPolicy",
     "PaperSigma",
     "PaperThreshold",
     "Policy",

@@ -51,6 +51,10 @@ class PolicyView:
     last_gradient: Tensor | None = None
     """$|g|$ of the last backward pass per gene ($g$ the dense gradient of the effective weight);
     present only for policies that declare `needs_last_gradient`."""
+    movement: Tensor | None = None
+    """Movement pruning's accumulated score $S = -\\sum_t w_t g_t$ per gene since attachment ($w$
+    the stored weight, $g$ the dense gradient of the effective one); present only for policies that
+    declare `needs_movement`."""
     n_active: tuple[int, ...] | None = None
     """Active genes of each regulated tensor, when the regulator has them counted (else None:
     policies count `active` themselves)."""
@@ -86,12 +90,14 @@ class Policy(ABC):
     """What one prune/rewire update decides, and what the regulator must do for it.
 
     Class attributes tell the regulator what to maintain: `uses_expression` (integrate Eq. 1 and
-    record the drive), `needs_last_gradient` (keep the last dense gradient), `zeroes_pruned` (zero
-    pruned weights and reset their optimizer moments; `False` changes the mask only).
+    record the drive), `needs_last_gradient` (keep the last dense gradient), `needs_movement`
+    (accumulate $-\\sum_t w_t g_t$ per gene), `zeroes_pruned` (zero pruned weights and reset their
+    optimizer moments; `False` changes the mask only).
     """
 
     uses_expression: ClassVar[bool] = False
     needs_last_gradient: ClassVar[bool] = False
+    needs_movement: ClassVar[bool] = False
     zeroes_pruned: ClassVar[bool] = True
 
     @property

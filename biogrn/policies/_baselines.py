@@ -24,7 +24,7 @@ from biogrn.policies._rewiring import draw_without_replacement, mean_distance, r
 from biogrn.policies._schedules import drop_fraction
 from biogrn.policies._thresholds import ScheduledThreshold, lowest_active
 
-__all__ = ["ListingPolicy", "MagnitudePolicy", "RigLPolicy", "SETPolicy"]
+__all__ = ["ListingPolicy", "MagnitudePolicy", "MovementPolicy", "RigLPolicy", "SETPolicy"]
 
 
 class MagnitudePolicy(Policy):
@@ -44,6 +44,52 @@ class MagnitudePolicy(Policy):
         scopes = slices if self.scope == "layer" else [slice(0, view.n_genes)]
         prune, tau = self.threshold.select(view.magnitude, active, scopes, [0] * len(scopes), view.epochs_done)
         return Decision(prune, torch.zeros_like(active), tau if len(scopes) == len(slices) else tau.expand(len(slices)))
+
+    def state_dict(self) -> dict:
+        return {"threshold": self.threshold.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.threshold.load_state_dict(state["threshold"])
+
+
+class MovementPolicy(Policy):
+    r"""Hard movement pruning (Sanh, Wolf & Rush 2020): each layer keeps the top $(1 - s)$ of its
+    connections by the accumulated score $S = -\sum_t (\partial L/\partial W')_t \odot W_t$, $s$
+    the cubic schedule to the target sparsity.
+
+    $W' = W \odot M$ is the masked weight and $W$ the stored one: pruned weights are kept, not
+    zeroed (`zeroes_pruned = False`), take no gradient (it reaches them through the mask), and keep
+    accumulating score, so the mask is recomputed from scratch at every update and a pruned weight
+    returns when its score climbs back into the top $(1 - s)$, as under the paper's straight-through
+    top-k. $S$ is the paper's score under gradient descent on the scores (its section 4); the
+    released code instead trains $S$ as a parameter with its own optimizer, which this policy does not
+    reproduce. The mask moves at each update (`update_every` steps, or once per epoch), the paper's at
+    every step.
+
+    Args:
+        threshold: the schedule to the target sparsity.
+    """
+
+    needs_movement, zeroes_pruned = True, False
+
+    def __init__(self, threshold: ScheduledThreshold):
+        self.threshold = threshold
+
+    def decide(self, view: PolicyView) -> Decision:
+        if view.movement is None:
+            raise ValueError("MovementPolicy: the view carries no movement score (the regulator tracks it)")
+        s = self.threshold.sparsity(view.epochs_done)
+        keep = torch.zeros_like(view.active)
+        taus = []
+        for sl in view.slices:  # one top-k per layer: each has its own size
+            allowed = view.allow[sl]
+            k = min(round((1.0 - s) * (sl.stop - sl.start)), int(allowed.sum()))
+            ranked = torch.where(allowed, view.movement[sl], -math.inf)
+            top = torch.topk(ranked, k)
+            keep[sl][top.indices] = True
+            taus.append(top.values[-1] if k > 0 else ranked.new_tensor(math.inf))
+        active = view.active
+        return Decision(active & ~keep, keep & ~active, torch.stack(taus))
 
     def state_dict(self) -> dict:
         return {"threshold": self.threshold.state_dict()}

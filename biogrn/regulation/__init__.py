@@ -16,7 +16,7 @@ r"""The regulation of a model: which tensors, their gates, the drive, the regula
 
 from biogrn.regulation._compact import SparseLinear, compact_structured, compact_unstructured, count_parameters
 from biogrn.regulation._distributed import RankSync, refuse_sharded
-from biogrn.regulation._drive import DRIVES, GeneDrive, connection_drive, reduce_to_units
+from biogrn.regulation._drive import DRIVE_KINDS, DRIVES, DriveKind, GeneDrive, connection_drive, reduce_to_units
 from biogrn.regulation._edits import WeightEditor, reset_optimizer_entries
 from biogrn.regulation._factory import make_policy, transcription_from_config
 from biogrn.regulation._gate import GeneGate, gated_modules
@@ -30,6 +30,8 @@ from biogrn.regulation._tensors import DEFAULT_TYPES, RegulatedTensor, select_te
 __all__ = [
     "DEFAULT_TYPES",
     "DRIVES",
+    "DRIVE_KINDS",
+    "DriveKind",
     "GeneDrive",
     "GeneGate",
     "HebbianRecorder",

@@ -60,6 +60,7 @@ class Attachment:
         record: bool,
         keep_last: bool,
         unit_genes: bool,
+        movement: bool = False,
         stored_zeros: bool = True,
         norms: list[nn.Module | None] | None = None,
     ):
@@ -77,7 +78,9 @@ class Attachment:
         for index, (tensor, sl) in enumerate(zip(tensors, slices)):
             shape = tensor.gene_view_shape
             weight = tensor.original
-            self.records.append(GradientRecord(tensor.weight_shape, mask.dtype, mask.device, record, keep_last))
+            self.records.append(
+                GradientRecord(tensor.weight_shape, mask.dtype, mask.device, record, keep_last, movement)
+            )
             bias = self._unit_bias(tensor) if unit_genes else None
             norm = self.norms[index]
             direct = (
@@ -144,12 +147,20 @@ class Attachment:
         present = [
             (r, w.grad)
             for r, w in zip(self._direct_records, self._direct_weights)
-            if w.grad is not None and (r.summing or r.last_grad is not None)
+            if w.grad is not None and (r.summing or r.last_grad is not None or r.movement is not None)
         ]
         if present:
             record_gradients([r for r, _ in present], [g for _, g in present])
         if self.any_pruned:
             torch._foreach_mul_(self._masked_tensors, self._mask_views)
+        self.snapshot()
+
+    def snapshot(self) -> None:
+        """Keep each mask-path weight as the movement records' next $w_t$ (after every step and every
+        edit of the mask: the weight the next forward pass reads)."""
+        moving = [(r, w) for r, w in zip(self._direct_records, self._direct_weights) if r.movement is not None]
+        for record, weight in moving:
+            record.snapshot(weight)
 
     def read_moments(self, optimizer: torch.optim.Optimizer | None) -> None:
         """Take the stored-zeros tensors' intervals from `optimizer`'s second moments (None: record them).

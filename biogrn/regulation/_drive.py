@@ -11,21 +11,33 @@ each step weighted by $\beta^{T-t}$: `OptimizerMoments`):
   $u = \overline{|w|}_{\text{active}} \sqrt{\overline{g^2}}$, so it can earn its way back.
 - `grad`: $u = \sqrt{\overline{g^2}}$.
 - `magnitude`: $u = |w|$ (zero for pruned connections).
+- `fisher`: $u = w^2\,\overline{g^2}$, the empirical-Fisher (diagonal) estimate of the loss
+  change of removing the connection (optimal brain damage with the Fisher for the Hessian): the
+  square of `taylor`'s, pruned connections likewise at $\overline{|w|}_{\text{active}}$.
+- `movement` (signed): $u = -\tfrac1T \sum_t w_t g_t$, movement pruning's score (Sanh, Wolf &
+  Rush 2020) over the interval, with $w_t$ the weight of step $t$'s forward pass: positive where
+  the weight moves away from zero, negative where training shrinks it. A pruned connection
+  (stored zero) is driven by what a regrown weight moving with its gradient would score,
+  $\overline{|w|}_{\text{active}} \sqrt{\overline{g^2}} \ge 0$.
 - `hebbian`: pre/post co-activity with homeostasis (`HebbianRecorder`), on Linear layers; other
   regulated layers keep `taylor`.
 
 For unit genes (one per output unit or channel) the drive is the mean over the unit's fan-in.
-With `normalize_drive`, $u$ is divided by its mean over the layer, so that the Hill constant
-$K_u = 1$ means "the layer's average saliency".
+With `normalize_drive`, a non-negative $u$ is divided by its mean over the layer, so that the Hill
+constant $K_u = 1$ means "the layer's average saliency"; a signed $u$ (`movement`) is divided by
+its root mean square over the layer, keeping 0 as the neutral value, and drives
+`SignedDriveActivation` ($v\,\sigma(u/K)$, basal at $u = 0$) instead of the Hill activation.
 
 A gene whose drive is not finite (a gradient of the interval overflowed, as mixed precision's
 scaled gradients do when GradScaler skips a step) takes the neutral value instead: the mean of
-its layer's finite drives, 1 after normalisation. It is counted (`GeneDrive.non_finite`, on the
+its layer's finite drives, 1 after normalisation (0 for a signed drive). It is counted (`GeneDrive.non_finite`, on the
 device) and neither pushes its gene up nor down, so one bad sample never makes the gene state
 NaN.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -35,9 +47,34 @@ from biogrn.regulation._gradients import GradientRecord
 from biogrn.regulation._hebbian import HebbianRecorder
 from biogrn.regulation._tensors import RegulatedTensor
 
-__all__ = ["DRIVES", "GeneDrive", "connection_drive", "reduce_to_units"]
+__all__ = ["DRIVES", "DRIVE_KINDS", "DriveKind", "GeneDrive", "connection_drive", "reduce_to_units"]
 
-DRIVES = ("taylor", "grad", "magnitude")
+
+@dataclass(frozen=True)
+class DriveKind:
+    """One drive of Eq. 1: its closed form, its sign, what it records per step and what that costs."""
+
+    name: str
+    closed_form: str
+    signed: bool
+    """Whether $u$ may be negative (normalised by the layer's RMS, 0 neutral, `SignedDriveActivation`)."""
+    records: str
+    """What each training step adds (besides nothing): `g^2` (the drive's $\\sum g^2$, or the optimizer's
+    second moment read once per interval), or `g^2, w g` (and $\\sum w_t g_t$, one more pass)."""
+
+
+DRIVE_KINDS = {
+    kind.name: kind
+    for kind in (
+        DriveKind("taylor", "|w| sqrt(mean g^2)", signed=False, records="g^2"),
+        DriveKind("grad", "sqrt(mean g^2)", signed=False, records="g^2"),
+        DriveKind("magnitude", "|w|", signed=False, records="nothing"),
+        DriveKind("fisher", "w^2 mean g^2", signed=False, records="g^2"),
+        DriveKind("movement", "-mean_t w_t g_t", signed=True, records="g^2, w g"),
+    )
+}
+"""Every drive `connection_drive` computes (the `hebbian` drive reads co-activity instead)."""
+DRIVES = tuple(DRIVE_KINDS)
 
 
 def connection_drive(
@@ -48,6 +85,8 @@ def connection_drive(
     active: Tensor,
     out: Tensor | None = None,
     scratch: Tensor | None = None,
+    movement: Tensor | None = None,
+    n_movement: int = 0,
 ) -> Tensor:
     """Per-connection drive, weight-shaped.
 
@@ -63,9 +102,18 @@ def connection_drive(
             mask of +0.0 and 1.0 in the weight's dtype (the regulator's) is read as it is.
         out, scratch: weight-shaped buffers for the result and for $|w|$: the same operations
             in place, with no temporary tensors (the regulator reuses them every interval).
+        movement, n_movement: $\\sum_t w_t g_t$ and its step count (`movement` only).
     """
     if kind not in DRIVES:
         raise ValueError(f"drive: {kind!r} is unknown; choose one of {DRIVES}")
+    if kind == "movement":
+        if movement is None:
+            raise ValueError("drive: 'movement' needs the interval's sum of w g (a record that tracks movement)")
+        reach = connection_drive("taylor", weight, grad_sq_sum, n_backward, active)  # pruned: ref |w| rms g
+        moved = movement / max(n_movement, 1)
+        return torch.where(active.bool(), -moved, reach)
+    if kind == "fisher":
+        return connection_drive("taylor", weight, grad_sq_sum, n_backward, active, out, scratch).square_()
     magnitude = torch.abs(weight, out=scratch) if scratch is not None else weight.abs()
     if kind == "magnitude":
         return magnitude if out is None else out.copy_(magnitude)
@@ -119,6 +167,7 @@ class GeneDrive:
     ):
         self.tensors, self.records, self.mask, self.slices = tensors, records, mask, slices
         self.kind, self.normalize = kind, normalize
+        self.signed = kind in DRIVE_KINDS and DRIVE_KINDS[kind].signed
         self.hebbian, self.hebbian_index = hebbian, dict(hebbian_index or {})
         self._u: Tensor | None = None
         self._scratch: dict[int, Tensor] = {}
@@ -146,7 +195,12 @@ class GeneDrive:
             active = self.mask[sl].view(tensor.gene_view_shape)  # 0.0 and 1.0
             kind = "taylor" if self.kind == "hebbian" else self.kind  # conv layers: taylor
             grad_sq, n_backward = record.interval() if kind != "magnitude" else (record.grad_sq, 0)
-            if tensor.genes == "connection" and weight.dtype == dtype:
+            if kind == "movement":
+                drive = connection_drive(
+                    kind, weight, grad_sq, n_backward, active, movement=record.movement, n_movement=record.n_movement
+                )
+                u[sl] = tensor.per_gene(drive)
+            elif tensor.genes == "connection" and weight.dtype == dtype:
                 scratch = self._scratch.setdefault(i, torch.empty_like(weight))
                 out = u[sl].view(tensor.weight_shape)
                 connection_drive(kind, weight, grad_sq, n_backward, active, out=out, scratch=scratch)
@@ -163,6 +217,9 @@ class GeneDrive:
         number back costs nothing, the layer sums that the mean needs anyway say whether any entry
         is non-finite, and the common case takes the one division.
         """
+        if self.signed:
+            self._signed_neutralise_and_normalize(u)
+            return
         if self.host_checks:
             sums = torch.stack([u[s].sum() for s in self.slices])
             if bool(torch.isfinite(sums).all()):
@@ -183,6 +240,19 @@ class GeneDrive:
                 torch.where(ok, part, one, out=part)
             else:
                 torch.where(ok, part, mean, out=part)
+
+    def _signed_neutralise_and_normalize(self, u: Tensor) -> None:
+        r"""A signed drive: non-finite entries to 0 (neutral), counted; then $u / \sqrt{\overline{u^2}}$
+        per layer (a layer of zeros stays zero)."""
+        finite = torch.isfinite(u)
+        self.non_finite += finite.numel() - finite.sum()
+        torch.nan_to_num_(u, nan=0.0, posinf=0.0, neginf=0.0)
+        if not self.normalize:
+            return
+        tiny = torch.finfo(u.dtype).tiny
+        for s in self.slices:  # layers are contiguous slices
+            part = u[s]
+            torch.div(part, part.square().mean().sqrt().clamp_min(tiny), out=part)
 
     def reset(self) -> None:
         """Start a new interval: clear the gradient and co-activity records."""

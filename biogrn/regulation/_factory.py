@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from biogrn.dynamics import Basal, DriveActivation, PoolRepression, SelfActivation, Transcription
+from biogrn.dynamics import (
+    Basal,
+    DriveActivation,
+    PoolRepression,
+    SelfActivation,
+    SignedDriveActivation,
+    Transcription,
+)
 from biogrn.policies import (
     GenePolicy,
     HysteresisPolicy,
     ListingPolicy,
     MagnitudePolicy,
+    MovementPolicy,
     PaperThreshold,
     Policy,
     RigLPolicy,
@@ -15,6 +23,7 @@ from biogrn.policies import (
     SemiStructuredPolicy,
     SETPolicy,
 )
+from biogrn.regulation._drive import DRIVE_KINDS
 from biogrn.regulation._regulator_config import RegulatorConfig
 
 __all__ = ["make_policy", "transcription_from_config"]
@@ -25,7 +34,9 @@ def transcription_from_config(config: RegulatorConfig) -> Transcription:
     terms = []
     if config.basal > 0:
         terms.append(Basal(config.basal))
-    if config.drive_rate > 0:
+    if config.drive_rate > 0 and config.drive in DRIVE_KINDS and DRIVE_KINDS[config.drive].signed:
+        terms.append(SignedDriveActivation(config.drive_rate, config.drive_half))  # a signed drive: sigmoid
+    elif config.drive_rate > 0:
         terms.append(DriveActivation(config.drive_rate, config.drive_half, config.drive_hill))
     if config.self_rate > 0:
         terms.append(SelfActivation(config.self_rate, config.self_half, config.self_hill))
@@ -77,6 +88,8 @@ def make_policy(config: RegulatorConfig) -> Policy:
         return SemiStructuredPolicy(config.nm_n, config.nm_m, config.alpha, config.beta, config.normalization)
     if name == "magnitude":
         return MagnitudePolicy(_scheduled_threshold(config), config.scope)
+    if name == "movement":
+        return MovementPolicy(_scheduled_threshold(config))
     if name in ("set", "rigl"):
         kind = SETPolicy if name == "set" else RigLPolicy
         return kind(
@@ -93,5 +106,6 @@ def make_policy(config: RegulatorConfig) -> Policy:
             config.rewire,
         )
     raise ValueError(
-        f"policy: {name!r} is unknown; choose from paper, target, hysteresis, nm, magnitude, set, rigl, listing"
+        f"policy: {name!r} is unknown; choose from paper, target, hysteresis, nm, magnitude, movement, set, rigl, "
+        "listing"
     )

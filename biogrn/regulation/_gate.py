@@ -29,14 +29,15 @@ class _GateAndRecord(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, weight: Tensor, factor: Tensor, record: GradientRecord) -> Tensor:
-        ctx.save_for_backward(factor)
+        # the stored weight is kept only for the movement drive's sum of w g
+        ctx.save_for_backward(factor, weight if record.movement is not None else None)
         ctx.record = record
         return weight * factor
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        (factor,) = ctx.saved_tensors
-        ctx.record.add(grad)
+        factor, weight = ctx.saved_tensors
+        ctx.record.add(grad, weight)
         return grad * factor, None, None
 
 
@@ -70,7 +71,9 @@ class GeneGate(nn.Module):
         self.gate = gate
         self.half, self.hill = float(half), float(hill)
         self.record = record
-        self._records = record is not None and (record.recording or record.last_grad is not None)
+        self._records = record is not None and (
+            record.recording or record.last_grad is not None or record.movement is not None
+        )
 
     def factor(self) -> Tensor:
         if self.gate == "mask":

@@ -136,6 +136,7 @@ class Regulator:
             record=self.policy.uses_expression,
             keep_last=self.policy.needs_last_gradient,
             unit_genes=config.genes == "unit",
+            movement=self.policy.needs_movement or (self.policy.uses_expression and config.drive == "movement"),
             stored_zeros=self.policy.zeroes_pruned,
             norms=following_norms(model, self.tensors) if config.genes == "unit" else None,
         )
@@ -159,6 +160,13 @@ class Regulator:
             self.attachment, self.genes.slices, self.mask, self.regrow_init, config.regrow_scale, self.generator
         )
         self.clock = GeneClock(config.epochs)
+        self.movement_score = (
+            torch.zeros(self.genes.n_genes, device=self.device, dtype=weight_dtype)
+            if self.policy.needs_movement
+            else None
+        )
+        """Movement pruning's score per gene, $S = -\\sum_t w_t g_t$ since attachment (policies that
+        declare `needs_movement`)."""
         self.history: list[dict] = []
         self.scratch = Scratch()
         """The update's temporaries, kept between updates on a CPU (`biogrn.core.Scratch`)."""
@@ -437,6 +445,7 @@ class Regulator:
             sigma=self.sigma,
             generator=self.generator,
             last_gradient=self.last_gradient() if self.policy.needs_last_gradient else None,
+            movement=self.movement_score,
             n_active=tuple(t.n_genes - k for t, k in zip(self.tensors, self._n_pruned)),
             scratch=self.scratch,
         )
@@ -444,6 +453,8 @@ class Regulator:
     def update(self) -> dict:
         """One prune + rewire event decided by the policy; returns (and appends to `history`) its statistics."""
         self._check_attached()
+        if self.movement_score is not None:
+            self._accumulate_movement()
         view = self.view()
         decision = self.policy.decide(view)
         edit = self._apply(decision.prune, decision.grow)
@@ -489,6 +500,17 @@ class Regulator:
         # one host read per change of the mask (attachment, update, load), none per step
         self._n_pruned = self._pruned_counts()
         self.attachment.any_pruned = any(self._n_pruned)
+        self.attachment.snapshot()  # the movement records' w_t: the weights as the edit left them
+
+    def _accumulate_movement(self) -> None:
+        """Add each record's $-\\sum_t w_t g_t$ since the last update into `movement_score` (summed
+        over a unit's fan-in for unit genes) and start the records' sums again."""
+        for tensor, record, sl in zip(self.tensors, self.records, self.genes.slices):
+            moved = record.movement
+            per_gene = moved.reshape(-1) if tensor.genes == "connection" else moved.reshape(moved.shape[0], -1).sum(1)
+            self.movement_score[sl] -= per_gene
+            moved.zero_()
+            record.n_movement = 0
 
     def _pruned_counts(self) -> list[int]:
         """Pruned genes of each tensor, one host read.
@@ -549,6 +571,9 @@ class Regulator:
             "hebbian": self.hebbian.state_dict() if self.hebbian is not None else None,
             "non_finite_drive": self.drive.non_finite.clone(),
             "policy_name": self.config.policy,
+            "movement": [r.movement.clone() if r.movement is not None else None for r in self.records],
+            "n_movement": [r.n_movement for r in self.records],
+            "movement_score": self.movement_score.clone() if self.movement_score is not None else None,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -599,6 +624,13 @@ class Regulator:
         if self.hebbian is not None:
             self.hebbian.load_state_dict(state["hebbian"])
         self.drive.non_finite.copy_(state.get("non_finite_drive", 0))
+        for record, moved, n in zip(self.records, state.get("movement", []), state.get("n_movement", [])):
+            if record.movement is not None and moved is not None:
+                record.movement.copy_(moved)
+                record.n_movement = int(n)
+        if self.movement_score is not None and state.get("movement_score") is not None:
+            self.movement_score.copy_(state["movement_score"])
+        self.attachment.snapshot()  # the weights are the model's, restored with it
 
     def remove(self) -> nn.Module:
         """Bake mask and gate into plain weights and detach from the model; returns the model."""

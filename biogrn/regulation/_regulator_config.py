@@ -60,9 +60,12 @@ class RegulatorConfig(BaseModel):
     affine step (biogrn.dynamics); False: always torchdiffeq's odeint, the integrator of record."""
 
     # -- drive --------------------------------------------------------------------------------------------
-    drive: Literal["taylor", "grad", "magnitude", "hebbian"] = "taylor"
-    """`hebbian`: pre/post co-activity with homeostasis (biogrn.regulation.HebbianRecorder) on Linear layers; other
-    regulated layers (convolutions) keep the `taylor` drive."""
+    drive: Literal["taylor", "grad", "magnitude", "fisher", "movement", "hebbian"] = "taylor"
+    """What the training tells each gene (biogrn.regulation.DRIVE_KINDS): `taylor` |w| sqrt(mean g^2),
+    `grad`, `magnitude`, `fisher` w^2 mean g^2, `movement` -mean_t w_t g_t (signed: normalised by
+    the layer's RMS, transcribed by a sigmoid, basal at 0); `hebbian`: pre/post co-activity with
+    homeostasis (biogrn.regulation.HebbianRecorder) on Linear layers, other regulated layers
+    (convolutions) keeping the `taylor` drive."""
     hebbian_target: float = Field(default=0.1, gt=0.0)
     """Homeostatic target $a^*$ of a unit's mean rectified activity (drive `hebbian`)."""
     hebbian_rate: float = Field(default=0.01, gt=0.0, le=1.0)
@@ -87,10 +90,11 @@ class RegulatorConfig(BaseModel):
     normalization: Literal["mean", "max", "none"] = "mean"
 
     # -- threshold and pruning -------------------------------------------------------------------------
-    policy: Literal["paper", "target", "hysteresis", "nm", "magnitude", "set", "rigl", "listing"] = "paper"
+    policy: Literal["paper", "target", "hysteresis", "nm", "magnitude", "movement", "set", "rigl", "listing"] = "paper"
     """`paper`, `target`: gene regulation; `hysteresis`: each gene switches its connection off and
     on by its own expression against two quantile thresholds; `nm`: N:M semi-structured sparsity by gene score;
-    `magnitude`, `set`, `rigl`, `listing`: the baselines (biogrn.policies)."""
+    `magnitude`, `movement` (Sanh et al.'s hard movement pruning), `set`, `rigl`, `listing`: the
+    baselines (biogrn.policies)."""
     nm_n: int = Field(default=2, ge=1)
     nm_m: int = Field(default=4, ge=2)
     """Policy `nm`: keep `nm_n` of every `nm_m` consecutive connections of a row (2:4: NVIDIA's

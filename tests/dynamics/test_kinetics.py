@@ -161,3 +161,24 @@ def test_scaled_constant_rate_folds_one_term_and_returns_any_other_sum_as_it_is(
     assert factor == 1.0 and torch.equal(g, both.constant_rate(u))
     with pytest.raises(ValueError, match="reads the state"):
         Transcription([SelfActivation(0.1, 1.0, 2.0)]).scaled_constant_rate(u)
+
+
+@given(
+    st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=30),
+    st.floats(1e-3, 10.0),
+    st.floats(1e-3, 10.0),
+    st.sampled_from([torch.float32, torch.float64]),
+)
+def test_signed_drive_activation_is_v_sigmoid_and_keeps_rates_in_0_v(values, rate, half, dtype):
+    """a = v / (1 + exp(-u / K)): in [0, v] for any u, v/2 (basal) at u = 0; write equals call."""
+    from biogrn.dynamics import SignedDriveActivation
+
+    term = SignedDriveActivation(rate, half)
+    u = torch.tensor(values, dtype=dtype)
+    a = term(u, u, u, None)
+    expected = torch.tensor([rate / (1 + math.exp(min(-x / half, 700))) for x in values], dtype=dtype)
+    torch.testing.assert_close(a, expected, rtol=1e-5 if dtype == torch.float32 else 1e-12, atol=1e-30)
+    assert ((a >= 0) & (a <= rate * (1 + 1e-6))).all()
+    assert float(term(torch.zeros(1), None, torch.zeros(1), None)) == pytest.approx(rate / 2)
+    out = torch.empty_like(u)
+    torch.testing.assert_close(term.write(u, out), a)

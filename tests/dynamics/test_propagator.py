@@ -163,3 +163,21 @@ def test_overwriting_the_drive_gives_the_same_state_and_spends_the_drive():
     with pytest.raises(RuntimeError, match="set_drive"):
         field.forcing()
     assert torch.equal(integrate(field, y0, 50.0, "rk4", drive=u), kept)  # a new drive: as before
+
+
+@settings(max_examples=20)
+@given(method=st.sampled_from(RUNGE_KUTTA), steps=st.integers(1, 4), seed=st.integers(0, 2**16))
+def test_fused_step_equals_odeint_for_the_signed_drive(method, steps, seed):
+    """The sigmoid transcription of signed drives (movement), negative drives included."""
+    from biogrn.dynamics import SignedDriveActivation
+
+    generator = torch.Generator().manual_seed(seed)
+    u = 4 * torch.randn(129, generator=generator, dtype=torch.float64)
+    field = GeneField(Transcription([SignedDriveActivation(0.3, 0.8), Basal(0.01)]), 0.02, 0.03, 0.05)
+    field.set_drive(u)
+    y0 = torch.rand(2, 129, generator=generator, dtype=torch.float64)
+    step = 0.9 * METHODS[method].decay_bound / 0.03
+    reference = integrate(field, y0, steps * step, method, step, drive=u, fused=False)
+    fused = integrate(field, y0, steps * step, method, step, drive=u)
+    assert ((fused - reference).abs() / reference.abs().clamp_min(1.0)).max() <= 1e-12
+    assert (fused >= 0).all()

@@ -177,7 +177,7 @@ def test_baselines_do_not_integrate_the_gene_state():
         single_layer("set")[2].last_gradient()
 
 
-@pytest.mark.parametrize("policy", ["magnitude", "set", "rigl", "listing"])
+@pytest.mark.parametrize("policy", ["magnitude", "movement", "set", "rigl", "listing"])
 def test_state_dict_round_trip_continues_identically(policy):
     a_model, a_opt, a = single_layer(policy, target_sparsity=0.5)
     train_steps(a_model, a_opt, a)
@@ -217,3 +217,45 @@ def test_stream_seeds_are_deterministic_distinct_and_in_range(seed, other):
     assert a == stream_seed(seed, "regulator") and a != b and 0 <= a < 2**63
     if other != seed:
         assert stream_seed(other, "regulator") != a
+
+
+def test_movement_policy_keeps_the_top_of_the_accumulated_score_per_layer_and_lets_pruned_return():
+    """Sanh et al.'s hard top-k: each layer keeps round((1 - s) n) by S; the mask is recomputed, so a
+    pruned connection whose score climbed back returns, and one outside the allow-mask never does."""
+    import torch
+
+    from biogrn.policies import MovementPolicy, PolicyView, ScheduledThreshold
+
+    movement = torch.tensor([5.0, -1.0, 3.0, 0.5, 2.0, 9.0, -4.0, 1.0])
+    mask = torch.tensor([1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+    allow = torch.tensor([True] * 7 + [False])
+    view = PolicyView(
+        magnitude=torch.ones(8), expression=torch.ones(8), mask=mask, allow=allow,
+        slices=(slice(0, 4), slice(4, 8)), epoch=5, epochs_done=5.0, time=0.5, sigma=1.0,
+        generator=torch.Generator(), movement=movement,
+    )  # fmt: skip
+    decision = MovementPolicy(ScheduledThreshold(0.5, 0.0, 0.0, 1.0)).decide(view)  # s = 0.5 from epoch 1
+    keep = (mask.bool() & ~decision.prune) | decision.grow
+    assert keep.tolist() == [True, False, True, False, True, True, False, False]
+    assert decision.grow.tolist()[2] and not decision.grow[7]  # index 2 returns; 7 is not allowed
+    assert decision.tau.tolist() == [3.0, 2.0]
+
+
+def test_the_movement_policy_keeps_pruned_weights_and_their_score_moving():
+    """Pruned weights keep their values under the mask (they take no gradient; the optimizer's
+    momentum may still move them, as in Sanh et al.'s training) and their score keeps accumulating
+    -w g from the dense gradient, as under the paper's straight-through top-k."""
+    model, optimizer, reg = single_layer("movement", target_sparsity=0.6, end_epoch=2)
+    for _ in range(3):
+        train_steps(model, optimizer, reg)
+        reg.epoch_end(0.5)
+    stored = model[0].parametrizations.weight.original.detach().clone()
+    pruned = ~reg.masks()["0.weight"]
+    assert pruned.float().mean() == pytest.approx(0.6, abs=0.05)
+    assert (stored[pruned] != 0).all()  # kept, not zeroed
+    before = reg.movement_score.clone()
+    train_steps(model, optimizer, reg)
+    assert (model[0].parametrizations.weight.original.grad[pruned] == 0).all()  # the mask stops their gradient
+    reg.epoch_end(0.5)
+    moved = (reg.movement_score - before).view(5, 6)[pruned]
+    assert (moved != 0).any()  # the dense gradient still moves their score

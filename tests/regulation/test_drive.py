@@ -27,8 +27,8 @@ def test_grad_and_magnitude_drives():
     assert torch.allclose(connection_drive("grad", w, grad_sq, 2, active), torch.tensor([2.0, 1.0], dtype=F64))
     assert torch.equal(connection_drive("magnitude", w, grad_sq, 2, active), w.abs())
     assert torch.equal(connection_drive("taylor", w, grad_sq, 0, active), torch.zeros(2, dtype=F64))
-    with pytest.raises(ValueError, match="drive: 'fisher'"):
-        connection_drive("fisher", w, grad_sq, 2, active)
+    with pytest.raises(ValueError, match="drive: 'hessian' is unknown"):
+        connection_drive("hessian", w, grad_sq, 2, active)
 
 
 @given(
@@ -64,3 +64,81 @@ def test_taylor_drive_reads_a_float_mask_exactly_as_the_boolean_one(entries, n, 
     by_mask = connection_drive("taylor", w, g2, n, active.to(dtype))
     assert torch.equal(connection_drive("taylor", w, g2, n, active), by_mask)
     assert torch.equal(by_mask, expected)
+
+
+@given(
+    st.lists(st.tuples(st.floats(-5, 5), st.floats(0, 10), st.booleans()), min_size=1, max_size=12),
+    st.integers(1, 6),
+)
+def test_fisher_drive_is_w_squared_times_mean_g_squared(entries, n):
+    """Active: w^2 * (sum g^2) / T; pruned (w = 0): the layer's mean active |w|, squared, times it."""
+    w = torch.tensor([x if keep else 0.0 for x, _, keep in entries], dtype=F64)
+    g2 = torch.tensor([g for _, g, _ in entries], dtype=F64)
+    active = torch.tensor([keep for *_, keep in entries])
+    reference = w.abs().sum() / max(int(active.sum()), 1)
+    expected = torch.where(active, w**2, reference**2) * g2 / n
+    torch.testing.assert_close(connection_drive("fisher", w, g2, n, active), expected, rtol=1e-12, atol=1e-300)
+
+
+@given(
+    st.lists(st.tuples(st.floats(-5, 5), st.floats(-5, 5), st.floats(0, 10), st.booleans()), min_size=1, max_size=12),
+    st.integers(1, 6),
+)
+def test_movement_drive_is_minus_the_mean_of_w_g_and_reach_for_pruned(entries, n):
+    """Active: -(sum_t w_t g_t) / T (signed); pruned: taylor's drive for a pruned connection (>= 0)."""
+    w = torch.tensor([x if keep else 0.0 for x, _, _, keep in entries], dtype=F64)
+    wg = torch.tensor([m for _, m, _, _ in entries], dtype=F64)
+    g2 = torch.tensor([g for _, _, g, _ in entries], dtype=F64)
+    active = torch.tensor([keep for *_, keep in entries])
+    u = connection_drive("movement", w, g2, n, active, movement=wg, n_movement=n)
+    reference = w.abs().sum() / max(int(active.sum()), 1)
+    expected = torch.where(active, -wg / n, reference * (g2 / n).sqrt())
+    torch.testing.assert_close(u, expected, rtol=1e-12, atol=1e-300)
+    with pytest.raises(ValueError, match="movement.*needs the interval's sum of w g"):
+        connection_drive("movement", w, g2, n, active)
+
+
+def test_every_drive_is_one_registry_entry():
+    from biogrn.regulation import DRIVE_KINDS, DRIVES
+
+    assert DRIVES == tuple(DRIVE_KINDS) == ("taylor", "grad", "magnitude", "fisher", "movement")
+    assert [k for k, kind in DRIVE_KINDS.items() if kind.signed] == ["movement"]
+
+
+def _movement_run(gate: str, steps: int, seed: int):
+    """A regulated MLP trained `steps` steps with the movement drive, and -sum_t w_t g_t by hand."""
+    from torch import nn
+
+    import biogrn
+
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3)).double()
+    optimizer = torch.optim.SGD(model.parameters(), 0.1, momentum=0.9)
+    reg = biogrn.regulate(
+        model, optimizer=optimizer, drive="movement", policy="target", gate=gate, integrate_every=50, epochs=2
+    )
+    x, y = torch.randn(steps, 16, 5, dtype=F64), torch.randint(0, 3, (steps, 16))
+    layers = (model[0], model[2])
+    stored = [biogrn.core.stored_parameter(layer, "weight") for layer in layers]
+    by_hand = [torch.zeros_like(w) for w in stored]
+    for t in range(steps):
+        optimizer.zero_grad()
+        weights = [w.detach().clone() for w in stored]  # w_t, the forward pass's
+        # the gradient of the effective weight: the stored one's, divided by the gate's factor
+        factors = [layer.parametrizations.weight[0].factor() if gate == "hill" else 1.0 for layer in layers]
+        torch.nn.functional.cross_entropy(model(x[t]), y[t]).backward()
+        for k, w in enumerate(stored):
+            by_hand[k] += weights[k] * (w.grad / factors[k])
+        optimizer.step()
+        reg.step()
+    return reg, by_hand
+
+
+@given(st.sampled_from(["mask", "hill"]), st.integers(1, 6), st.integers(0, 2**16))
+def test_the_movement_record_sums_w_g_with_the_forward_passes_weight(gate, steps, seed):
+    """The mask path keeps the weight the regulator left (the next forward's), a gate reads it at its
+    backward pass: either way the record is sum_t w_t g_t exactly (the optimizer has moved w by then)."""
+    reg, by_hand = _movement_run(gate, steps, seed)
+    for record, expected in zip(reg.records, by_hand):
+        assert record.n_movement == steps
+        torch.testing.assert_close(record.movement, expected, rtol=1e-10, atol=1e-14)

@@ -158,10 +158,10 @@ def _snapshot(model, opt, reg):
     return torch.load(buffer, weights_only=True)
 
 
-@pytest.mark.parametrize("record_every", [1, 2])
-def test_state_dict_round_trip_continues_identically(record_every):
+@pytest.mark.parametrize(("record_every", "drive"), [(1, "taylor"), (2, "taylor"), (1, "movement"), (2, "fisher")])
+def test_state_dict_round_trip_continues_identically(record_every, drive):
     x, y = make_data()
-    model, opt, reg = regulated(epochs=8, record_every=record_every)
+    model, opt, reg = regulated(epochs=8, record_every=record_every, drive=drive)
     train(model, opt, reg, x, y, 3)
     # stop mid-interval too: two steps recorded but not yet integrated
     for i in (0, 32):
@@ -172,7 +172,7 @@ def test_state_dict_round_trip_continues_identically(record_every):
     saved = _snapshot(model, opt, reg)
     train(model, opt, reg, x, y, 4)
 
-    model2, opt2, reg2 = regulated(seed=99, epochs=8, record_every=record_every)
+    model2, opt2, reg2 = regulated(seed=99, epochs=8, record_every=record_every, drive=drive)
     model2.load_state_dict(saved["model"])
     opt2.load_state_dict(saved["opt"])
     reg2.load_state_dict(saved["reg"])
