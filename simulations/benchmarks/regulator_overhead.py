@@ -73,8 +73,9 @@ def make_model(device):
     )
 
 
-def training_steps(device, repeats: int, batch: int) -> dict[str, float]:
-    """Median seconds per step: plain, regulated, regulated with compiled integration (interleaved)."""
+def training_steps(device, repeats: int, batch: int, drives: tuple[str, ...] = ()) -> dict[str, float]:
+    """Median seconds per step: plain, regulated, regulated with compiled integration, and with
+    each of `drives` (interleaved)."""
     x = torch.randn(batch, 1024, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
     runs = {}
@@ -83,6 +84,7 @@ def training_steps(device, repeats: int, batch: int) -> dict[str, float]:
         ("regulated (Adam + reg.step; drive from Adam's moments)", {}),
         ("regulated, drive_source='gradients' (every gradient recorded)", {"drive_source": "gradients"}),
         ("regulated, compile=True", {"compile": True}),
+        *((f"regulated, drive='{drive}'", {"drive": drive}) for drive in drives),
     ):
         model = make_model(device)
         opt = torch.optim.Adam(model.parameters(), 1e-3)
@@ -216,6 +218,7 @@ def main(argv=None) -> None:
         default=[2_109_440],
         help="gene counts for the gene-state update table (none: no table)",
     )
+    parser.add_argument("--drives", nargs="*", default=[], help="drives to time beside the default (fisher, movement)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     torch.manual_seed(0)
@@ -223,7 +226,7 @@ def main(argv=None) -> None:
     print(f"# biogrn regulator benchmark on {name}, torch {torch.__version__}")
 
     for batch in args.batches:
-        steps = training_steps(device, args.repeats, batch)
+        steps = training_steps(device, args.repeats, batch, tuple(args.drives))
         print_ratio_table(f"training step, batch {batch}, 2.1 M connections", steps, "plain (Adam)")
 
     t_update = update_time(device, args.repeats)
