@@ -76,6 +76,14 @@ def demo_command(epochs: int, seed: int, out: Path | None, quiet: bool) -> int:
     return 0
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, carrying the run's directory (the one `--out` named, or the one chosen)."""
+
+    def __init__(self, directory: Path):
+        super().__init__(str(directory))
+        self.directory = directory
+
+
 def run_command(config_path: str | None, out: str | None, resume_dir: str | None, quiet: bool, nproc: int = 1) -> int:
     config = load_run_config(config_path) if config_path else None  # validated before any launch
     out_dir = (
@@ -88,7 +96,12 @@ def run_command(config_path: str | None, out: str | None, resume_dir: str | None
         arguments += ["--resume", resume_dir] if resume_dir is not None else ["--out", str(out_dir)]
         return launch_torchrun(nproc, arguments)
     with process_group_from_environment():
-        records = resume(out_dir, config, quiet=quiet) if resume_dir is not None else run(config, out_dir, quiet=quiet)
+        try:
+            records = (
+                resume(out_dir, config, quiet=quiet) if resume_dir is not None else run(config, out_dir, quiet=quiet)
+            )
+        except KeyboardInterrupt:
+            raise RunInterrupted(out_dir) from None  # `main` names the directory this run chose
         if RankSync().rank == 0:  # every rank holds the same records; one reports them
             print(
                 f"test accuracy {float(records['test_accuracy']) * 100:.2f}%  "
@@ -402,9 +415,15 @@ def main(argv: list[str] | None = None) -> int:
     except USAGE_ERRORS as error:
         print(f"biogrn: error: {error}", file=sys.stderr)
         return 2
+    except RunInterrupted as interrupted:
+        print(
+            f"biogrn: interrupted; the last finished epoch is checkpointed; continue with: "
+            f"biogrn run --resume {interrupted.directory}",
+            file=sys.stderr,
+        )
+        return 130
     except KeyboardInterrupt:
-        where = f" with: biogrn run --resume {args.resume or args.out}" if args.command == "run" else ""
-        print(f"biogrn: interrupted; the last finished epoch is checkpointed{where}", file=sys.stderr)
+        print("biogrn: interrupted", file=sys.stderr)
         return 130
 
 

@@ -2,7 +2,9 @@
 
 The new content is written to a temporary file in the same directory, flushed to disk, and moved
 over the target with `os.replace` (atomic on POSIX and Windows within one file system); the
-directory entry is then flushed so the rename itself survives a power cut.
+directory entry is then flushed so the rename itself survives a power cut. The file gets the
+permissions a plain `open` would give it (0666 less the umask), not the temporary file's private
+0600, so a collaborator can read what a run wrote.
 """
 
 from __future__ import annotations
@@ -13,6 +15,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["atomic_write"]
+
+
+def _default_mode() -> int:
+    """0666 less the process's umask: from /proc where Linux shows it (os.umask can only read it by
+    setting it, for a moment, for every thread of the process)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
@@ -29,6 +45,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -41,6 +41,22 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]  # no temporary file left behind
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_atomic_write_gives_the_permissions_a_plain_open_gives(tmp_path, umask):
+    """Not the temporary file's private 0600: a collaborator reads the figures (umask 022 gives 0644)."""
+    import os
+    import stat
+
+    previous = os.umask(umask)
+    try:
+        atomic_write(tmp_path / "atomic.txt", lambda tmp: tmp.write_text("x"))
+        (tmp_path / "plain.txt").write_text("x")
+    finally:
+        os.umask(previous)
+    mode = lambda name: stat.S_IMODE((tmp_path / name).stat().st_mode)
+    assert mode("atomic.txt") == mode("plain.txt") == 0o666 & ~umask
+
+
 def regulated_model(seed=0):
     torch.manual_seed(seed)
     model = mlp([6, 8, 3])

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -282,6 +283,30 @@ def test_a_second_process_is_locked_out_of_a_running_directory(tmp_path, capsys)
         process.wait()
     checkpoint = load_checkpoint(out / "checkpoint.pt")
     assert checkpoint["epoch"] >= 1  # the first process's files are its own, untouched by the refused ones
+
+
+def test_ctrl_c_names_the_directory_a_run_without_out_chose(tmp_path):
+    """`biogrn run study.toml` picks runs/study (or runs/study-2, ...): Ctrl-C names that one."""
+    import signal
+
+    config = tiny_config(tmp_path, epochs=200, batch=8)
+    (tmp_path / "runs" / config.stem).mkdir(parents=True)
+    (tmp_path / "runs" / config.stem / "taken").write_text("")  # so the run takes runs/<stem>-2
+    process = subprocess.Popen(
+        [sys.executable, "-m", "biogrn", "run", str(config), "--quiet"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    chosen = tmp_path / "runs" / f"{config.stem}-2"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (chosen / "checkpoint.pt").exists():
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert f"continue with: biogrn run --resume {Path('runs') / chosen.name}" in err and "None" not in err
 
 
 def test_a_checkpoint_for_another_policy_is_refused_by_name():
