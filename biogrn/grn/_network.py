@@ -143,7 +143,7 @@ class Network:
         """
         sources, targets, kinds = list(sources), list(targets), list(kinds)
         numbers = numbers or list(range(2, len(sources) + 2))
-        genes, edges, first = [], [], {}
+        genes, edges, first = {}, [], {}  # genes in order of first appearance (a dict: no quadratic scan)
         for number, a, b, kind in zip(numbers, sources, targets, kinds):
             a, b, kind = str(a).strip(), str(b).strip(), str(kind).strip()
             if kind not in meaning:
@@ -165,12 +165,12 @@ class Network:
                 )
                 continue
             first[a, b] = (number, sign)
-            genes += [a] if a not in genes else []
-            genes += [b] if b not in genes else []  # after `a`: a self-loop `a -> a` names one gene
+            genes.setdefault(a, None)
+            genes.setdefault(b, None)  # after `a`: a self-loop `a -> a` names one gene
             edges.append((a, b, sign))
         if not edges:
             raise DataError(f"{path}: no edges (a network file lists one edge per line)")
-        return cls.from_edges(genes, edges)
+        return cls.from_edges(list(genes), edges)
 
     @classmethod
     def from_bnet(cls, path: str | Path) -> Network:
