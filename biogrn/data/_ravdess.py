@@ -113,7 +113,9 @@ def _read(file: Path, sample_rate: int, seconds: float) -> np.ndarray:
     from scipy.io import wavfile
 
     rate, data = wavfile.read(file)
-    if data.dtype.kind == "i":
+    if data.dtype.kind == "u":  # 8-bit WAV is unsigned, centred at 128 (RIFF's rule): 0..255 -> -1..1
+        data = (data.astype(np.float32) - 128.0) / 128.0
+    elif data.dtype.kind == "i":
         data = data.astype(np.float32) / np.iinfo(data.dtype).max
     data = data.astype(np.float32)
     bad = np.flatnonzero(~np.isfinite(data.reshape(len(data), -1)).all(axis=1))

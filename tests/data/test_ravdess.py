@@ -108,3 +108,18 @@ def test_a_float_wav_with_a_non_finite_sample_is_refused_naming_it(tmp_path):
         DataError, match=r"03-01-03-01-01-01-02.wav: not a readable wav file \(sample 1234 of 4800 is not"
     ):
         RAVDESS(root)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale", "offset"),
+    [(np.uint8, 127, 128), (np.int16, 32767, 0), (np.int32, 2**31 - 1, 0), (np.float32, 1.0, 0)],
+)
+def test_every_pcm_width_reads_as_the_same_signal_in_minus_1_to_1(tmp_path, dtype, scale, offset):
+    """8-bit WAV is unsigned around 128 (read as 1..254 before, not -1..1); 16- and 32-bit are signed."""
+    from biogrn.data._ravdess import _read
+
+    tone = 0.5 * np.sin(np.linspace(0, 20 * np.pi, 4800))
+    samples = np.round(tone * scale + offset).astype(dtype) if dtype != np.float32 else tone.astype(dtype)
+    wavfile.write(tmp_path / "tone.wav", 48_000, samples)
+    read = _read(tmp_path / "tone.wav", 48_000, 0.1)
+    assert np.abs(read - tone).max() < 1.5 / scale + 1e-6 and abs(float(read.mean())) < 0.01
