@@ -577,11 +577,21 @@ class Regulator:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore a `state_dict` taken from a Regulator of the same layers and config.
+        """Restore a `state_dict` taken from a Regulator of the same layers and config; all or
+        nothing: a state refused part-way leaves this Regulator as it was.
 
         Raises:
-            ValueError: the state was taken from other layers, another policy or another version.
+            ValueError: the state was taken from other layers, another policy or another version,
+                or one of its tensors has another shape than what it replaces (named).
         """
+        previous = self.state_dict()
+        try:
+            self._load_state(state)
+        except BaseException:
+            self._load_state(previous)
+            raise
+
+    def _load_state(self, state: dict) -> None:
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"state_dict: version {state.get('version')!r} is not {STATE_VERSION}")
         if state.get("policy_name", self.config.policy) != self.config.policy:
@@ -595,6 +605,7 @@ class Regulator:
                 f"state_dict: it regulates {state['layers']} with sizes {state['sizes']}, "
                 f"this Regulator {names} with sizes {self.genes.sizes}"
             )
+        self._check_state_shapes(state)  # before anything is copied: a refused state changes nothing
         self.genes.y.copy_(state["y"])
         self.mask.copy_(state["mask"])
         self._mask_changed()
@@ -631,6 +642,39 @@ class Regulator:
         if self.movement_score is not None and state.get("movement_score") is not None:
             self.movement_score.copy_(state["movement_score"])
         self.attachment.snapshot()  # the weights are the model's, restored with it
+
+    def _check_state_shapes(self, state: dict) -> None:
+        """Every tensor of `state` has the shape of what it replaces (copy_ would broadcast a smaller
+        one into every gene), and every per-tensor list has one entry per regulated tensor.
+
+        Raises:
+            ValueError: naming the first entry that does not fit.
+        """
+        expected = {"y": self.genes.y, "mask": self.mask, "allow": self.allow}
+        for key, target in expected.items():
+            value = state.get(key)
+            if not isinstance(value, Tensor) or tuple(value.shape) != tuple(target.shape):
+                got = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+                raise ValueError(f"state_dict: {key} has shape {got}, this Regulator's {tuple(target.shape)}")
+        for key in ("grad_sq", "n_backward", "movement", "n_movement"):
+            values = state.get(key)
+            if values is not None and len(values) != len(self.records):
+                raise ValueError(
+                    f"state_dict: {key} has {len(values)} entries for {len(self.records)} regulated tensors"
+                )
+        for key, attribute in (("grad_sq", "grad_sq"), ("movement", "movement")):
+            for record, value in zip(self.records, state.get(key) or []):
+                target = getattr(record, attribute)
+                if value is not None and target is not None and tuple(value.shape) != tuple(target.shape):
+                    raise ValueError(
+                        f"state_dict: a {key} entry has shape {tuple(value.shape)}, its tensor {tuple(target.shape)}"
+                    )
+        score = state.get("movement_score")
+        if self.movement_score is not None and score is not None and score.shape != self.movement_score.shape:
+            raise ValueError(
+                f"state_dict: movement_score has shape {tuple(score.shape)}, this Regulator's "
+                f"{tuple(self.movement_score.shape)}"
+            )
 
     def remove(self) -> nn.Module:
         """Bake mask and gate into plain weights and detach from the model; returns the model."""

@@ -184,6 +184,30 @@ def test_state_dict_round_trip_continues_identically(record_every, drive):
         assert torch.equal(a, b)
 
 
+def test_a_refused_state_changes_nothing_and_a_wrong_shape_is_named():
+    """All or nothing (issue 37: a refused state left masks and genes half copied, sparsity 0.64
+    after the error; a state of the wrong shape broadcast into every gene and was accepted)."""
+    x, y = make_data()
+    model, opt, reg = regulated(epochs=8)
+    train(model, opt, reg, x, y, 3)
+    other_model, other_opt, other = regulated(seed=5, epochs=8)
+    train(other_model, other_opt, other, x, y, 2)
+    before = reg.state_dict()
+    broken = other.state_dict()
+    broken["policy"] = {"threshold": "not a state"}  # fails after the masks and genes are copied
+    with pytest.raises(Exception):  # noqa: B017 - whatever the policy raises, nothing may change
+        reg.load_state_dict(broken)
+    after = reg.state_dict()
+    for key in ("y", "mask", "allow"):
+        assert torch.equal(before[key], after[key]), key
+    assert reg.sparsity() == pytest.approx(float((before["mask"] == 0).float().mean()))
+    small = other.state_dict()
+    small["y"] = small["y"][:, :1]  # would broadcast into every gene
+    with pytest.raises(ValueError, match=r"state_dict: y has shape \(2, 1\), this Regulator's \(2, \d+\)"):
+        reg.load_state_dict(small)
+    assert torch.equal(reg.genes.y, before["y"])
+
+
 def test_load_state_dict_refuses_other_layers():
     model, opt, reg = regulated()
     other = biogrn.regulate(nn.Sequential(nn.Linear(3, 2)))
