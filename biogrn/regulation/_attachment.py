@@ -101,6 +101,12 @@ class Attachment:
                         )
             else:
                 self.norm_gates.append(False)
+            if not direct and tensor.tied:
+                raise ValueError(
+                    f"layers: {tensor.name!r} is tied to {', '.join(tensor.tied)}; a gate (gate 'hill', a policy "
+                    "that keeps pruned weights, a parametrization of its own) would act on one of its uses only: "
+                    "regulate it with gate 'mask' and a policy that zeroes pruned weights"
+                )
             if direct:
                 self._direct_weights.append(weight)
                 self._direct_records.append(self.records[-1])

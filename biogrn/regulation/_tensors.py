@@ -28,6 +28,8 @@ class RegulatedTensor:
     param: str
     weight_shape: torch.Size
     genes: str
+    tied: tuple[str, ...] = ()
+    """Other names of the same tensor in the model (tied weights): it is regulated once, under `name`."""
 
     @property
     def n_genes(self) -> int:
@@ -68,10 +70,12 @@ def select_tensors(model: nn.Module, layers: tuple[str, ...] | None, genes: str)
     A name is a module name (its `weight` is regulated) or a full parameter name. By default
     every Linear/ConvNd weight is regulated; with unit genes the last one (in module order) is
     left out, since its units are the model's outputs. Name it in `layers` to regulate it anyway.
+    A tensor that several modules share (tied weights) is regulated once, under its first name.
 
     Raises:
         ValueError: a name matches neither a module with a `weight` nor a parameter, a tensor
-            has fewer than one axis, or nothing is left to regulate.
+            has fewer than one axis, one tensor is named twice (under two names when tied), or
+            nothing is left to regulate.
     """
     modules = dict(model.named_modules())
     params = dict(model.named_parameters())
@@ -100,7 +104,11 @@ def select_tensors(model: nn.Module, layers: tuple[str, ...] | None, genes: str)
                 )
     if not chosen:
         raise ValueError("layers: the model has no Linear or ConvNd layer to regulate; name the tensors in `layers`")
-    seen = set()
+    # every name of each tensor: tied weights (one Parameter used by several modules) are one tensor
+    names_of: dict[int, list[str]] = {}
+    for name, parameter in model.named_parameters(remove_duplicate=False):
+        names_of.setdefault(id(parameter), []).append(name)
+    seen, first_name = set(), {}
     selected = []
     for name, module, pname in chosen:
         if name in seen:
@@ -109,5 +117,13 @@ def select_tensors(model: nn.Module, layers: tuple[str, ...] | None, genes: str)
         weight = getattr(module, pname)
         if weight.dim() < 1:
             raise ValueError(f"layers: {name!r} is a scalar; only tensors with at least one axis can be regulated")
-        selected.append(RegulatedTensor(name, module, pname, weight.shape, genes))
+        if id(weight) in first_name:
+            if layers is not None:
+                raise ValueError(
+                    f"layers: {name!r} is the same tensor as {first_name[id(weight)]!r} (tied weights); name it once"
+                )
+            continue  # found again through another module: one tensor, one set of genes
+        first_name[id(weight)] = name
+        tied = tuple(n for n in names_of.get(id(weight), []) if n != name)
+        selected.append(RegulatedTensor(name, module, pname, weight.shape, genes, tied))
     return selected
