@@ -36,8 +36,8 @@ def load_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path}: no checkpoint here")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError) as error:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({error})") from None
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as error:  # truncated or damaged
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
     if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
         found = state.get("version") if isinstance(state, dict) else type(state).__name__
         raise CheckpointError(f"{path}: checkpoint version {found!r}, this biogrn reads {CHECKPOINT_VERSION}")

@@ -14,6 +14,8 @@ stopped (except the wall-clock `epoch_seconds`).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import math
 import os
@@ -192,6 +194,7 @@ class Trainer:
             "pruning": self.config.pruning,
             "policy": policy,
             "data_source": self.data.source,
+            "data_sha256": self.data_fingerprint,
             "device": str(self.device),
             "ranks": self.ranks.world_size,
             "process_group_backend": dist.get_backend() if dist.is_initialized() else "none",
@@ -207,8 +210,21 @@ class Trainer:
     def records(self, test: tuple[float, float] | None = None) -> xr.Dataset:
         return self.recorder.to_dataset(self.attributes(), self.trace, test)
 
+    @functools.cached_property
+    def data_fingerprint(self) -> str:
+        """SHA-256 over every split's features and labels (their bytes, shapes and dtypes): a resumed
+        run must see the data it started with, not a file changed after the kill."""
+        digest = hashlib.sha256()
+        for split in ("train", "val", "test"):
+            for tensor in getattr(self.data, split).tensors:
+                tensor = tensor.detach().cpu().contiguous()
+                digest.update(f"{split}:{tuple(tensor.shape)}:{tensor.dtype};".encode())
+                digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        return digest.hexdigest()
+
     def state_dict(self) -> dict:
         return {
+            "data_fingerprint": self.data_fingerprint,
             "config": self.config.to_json(),
             "epoch": self.epoch,
             "step": self.step,
@@ -237,6 +253,12 @@ class Trainer:
             same_config = False
         if not same_config:
             raise CheckpointError(f"{where}: written by another configuration")
+        written = state.get("data_fingerprint")  # absent from checkpoints before it was kept
+        if written is not None and written != self.data_fingerprint:
+            raise CheckpointError(
+                f"{where}: the run started on other data than {self.data.source} holds now (its examples or "
+                "labels changed since); a resumed run would mix two data sets: start a new run"
+            )
         epoch, step, epochs = state["epoch"], state["step"], self.config.training.epochs
         steps_per_epoch = len(self.train_loader)
         if not (isinstance(epoch, int) and 0 <= epoch <= epochs and step == epoch * steps_per_epoch):

@@ -319,3 +319,48 @@ def test_a_checkpoint_for_another_policy_is_refused_by_name():
     other = biogrn.regulate(nn.Sequential(nn.Linear(4, 3)), policy="magnitude")
     with pytest.raises(ValueError, match="taken from a Regulator with policy 'paper', this one has policy 'magnitude'"):
         other.load_state_dict(state)
+
+
+def test_resume_refuses_data_that_changed_after_the_kill(tmp_path, crash_in_epoch, capsys):
+    """A CSV whose labels were permuted after the kill resumed with exit 0, its records mixing two
+    data sets (issue 37): the checkpoint keeps a SHA-256 of the splits, and resume compares it."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(120, 4)), rng.integers(0, 3, 120)
+    data = tmp_path / "data.csv"
+
+    def write(labels):
+        rows = [",".join(f"{v:.6f}" for v in row) + f",{label}" for row, label in zip(x, labels)]
+        data.write_text("a,b,c,d,label\n" + "\n".join(rows) + "\n")
+
+    write(y)
+    config = tmp_path / "csv.toml"
+    config.write_text(
+        f"[data]\nname = 'csv'\npath = '{data}'\n[model]\nhidden = [8]\n[training]\nepochs = 3\n"
+        "[regulator]\npolicy = 'target'\nstart_epoch = 1\n"
+    )
+    out = tmp_path / "run"
+    undo = crash_in_epoch(2)
+    with pytest.raises(RuntimeError, match="power cut"):
+        main(["run", str(config), "--out", str(out), "--quiet"])
+    undo()
+    written = read_records(out).attrs["data_sha256"]
+    write(rng.permutation(y))
+    capsys.readouterr()
+    assert main(["run", "--resume", str(out), "--quiet"]) == 2
+    assert "the run started on other data than" in capsys.readouterr().err
+    write(y)  # the same data again: it resumes
+    assert main(["run", "--resume", str(out), "--quiet"]) == 0
+    assert read_records(out).attrs["data_sha256"] == written
+
+
+def test_a_truncated_checkpoint_is_named_not_a_traceback(tmp_path):
+    from biogrn.core import CheckpointError
+
+    full = tmp_path / "whole.pt"
+    torch.save({"version": 1, "weights": torch.randn(1000)}, full)
+    data = full.read_bytes()
+    for fraction in (0.1, 0.5, 0.9):
+        cut = tmp_path / "checkpoint.pt"
+        cut.write_bytes(data[: int(fraction * len(data))])
+        with pytest.raises(CheckpointError, match="checkpoint.pt: not a readable checkpoint"):
+            load_checkpoint(cut)
