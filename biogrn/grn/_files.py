@@ -23,6 +23,7 @@ file and line number. Writing is atomic.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +88,8 @@ def _header(path: Path) -> list[str]:
 
 
 _BOOLEAN_WORDS = {"and": "&", "or": "|", "not": "!"}
+MOST_NESTING = 100
+"""Deepest parentheses a BoolODE rule may nest (its rules are Python expressions)."""
 
 
 def read_boolean_rules(path: str | Path) -> BooleanRules:
@@ -137,6 +140,12 @@ def _boolode_as_bnet(path: Path) -> tuple[str, list[int], dict[str, list[tuple[s
         if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
             raise DataError(f"{path}: line {number}: expected `gene<TAB>rule`, got {line.strip()[:80]!r}")
         gene, rule = fields[0].strip(), fields[1].strip()
+        depth = max(itertools.accumulate((c == "(") - (c == ")") for c in rule), default=0)
+        if depth > MOST_NESTING:
+            raise DataError(
+                f"{path}: line {number}: parentheses nested {depth} deep; at most {MOST_NESTING} "
+                "(BoolODE evaluates rules with Python, whose parser stops near 200)"
+            )
         if gene in named:
             raise DataError(f"{path}: line {number}: {gene} has a rule on an earlier line already")
         named[gene] = _boolode_regulators(rule)

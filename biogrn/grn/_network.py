@@ -206,7 +206,8 @@ class Network:
                     and bnet_primes(body) is None
                 ):
                     number = line_numbers[index] if line_numbers else index + 1
-                    raise DataError(f"{origin}: line {number}: {line.strip()!r} is not a Boolean rule")
+                    shown = line.strip() if len(line.strip()) <= 80 else line.strip()[:77] + "..."
+                    raise DataError(f"{origin}: line {number}: {shown!r} is not a Boolean rule")
             raise DataError(f"{origin}: not a Boolean model")
         return cls._from_primes(primes, origin)
 
