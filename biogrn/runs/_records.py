@@ -447,12 +447,32 @@ def write_records(dataset: xr.Dataset, path: str | Path) -> None:
     atomic_write(path, lambda tmp: dataset.to_netcdf(tmp, engine="netcdf4"))
 
 
+LATER_VARIABLES = frozenset(
+    {
+        "probe_reliability",
+        "probe_layer",
+        "probe_loss_change_first",
+        "probe_loss_change_second",
+        "probe_fisher",
+        "probe_within_spearman",
+    }
+)
+"""Variables added on 2026-12-06 (the held-out probe): absent from earlier runs' records, which still read."""
+MOST_RECORDS_BYTES = 1 << 30
+"""The most a records file may declare (its variables loaded), beyond 64 times the file's size."""
+
+
 def read_records(path: str | Path) -> xr.Dataset:
     """Load a records file fully into memory (the file is closed on return); `config` parsed to a dict.
 
+    The file is checked before its data are loaded: what its variables declare must fit
+    `MOST_RECORDS_BYTES` (or 64 times the file), every variable of `VARIABLES` must be there with its
+    dimensions, `epoch` must count in integers, and `complete` and `epochs_done` must be integers.
+
     Raises:
         FileNotFoundError: there is no records file at `path`.
-        DataError: the file is not a records file (unreadable, or without the per-epoch variables).
+        DataError: the file is not a records file (unreadable, without the variables, dimensions
+            or attributes of a run's records, or declaring more data than it could hold).
     """
     path = Path(path)
     if path.is_dir():
@@ -460,13 +480,40 @@ def read_records(path: str | Path) -> xr.Dataset:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no records file")
     try:
-        records = xr.load_dataset(path)
-    except (OSError, ValueError, TypeError, KeyError) as error:
+        with xr.open_dataset(path) as lazy:  # declared sizes first: nothing is allocated yet
+            declared = sum(variable.nbytes for variable in lazy.variables.values())
+            bound = max(MOST_RECORDS_BYTES, 64 * path.stat().st_size)
+            if declared > bound:
+                raise DataError(
+                    f"{path}: declares {declared / 2**30:.1f} GiB of records in a file of "
+                    f"{path.stat().st_size} bytes; not the records of a run"
+                )
+            _check_schema(lazy, path)
+            records = lazy.load()
+    except DataError:
+        raise
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as error:
         raise DataError(f"{path}: not a readable records file ({type(error).__name__}: {error})") from None
-    missing = [name for name in ("train_loss", "val_loss", "test_accuracy") if name not in records]
-    if missing or "epoch" not in records.dims:
-        raise DataError(f"{path}: not the records of a biogrn run (lacks {', '.join(missing) or 'an epoch axis'})")
     return records
+
+
+def _check_schema(records: xr.Dataset, path: Path) -> None:
+    """Every variable of `VARIABLES` with its dimensions, an integer `epoch`, integer attributes."""
+    if "epoch" not in records.dims:
+        raise DataError(f"{path}: not the records of a biogrn run (lacks an epoch axis)")
+    missing = [name for name in VARIABLES if name not in records and name not in LATER_VARIABLES]
+    if missing:
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise DataError(f"{path}: not the records of a biogrn run (lacks {shown})")
+    for name, (dims, _, _) in VARIABLES.items():
+        if name in records and records[name].dims != dims:
+            raise DataError(f"{path}: {name} has dimensions {records[name].dims}, a run's records {dims}")
+    if "epoch" in records.coords and not np.issubdtype(records["epoch"].dtype, np.integer):
+        raise DataError(f"{path}: epoch holds {records['epoch'].dtype} values; a run counts epochs in integers")
+    for attribute in ("complete", "epochs_done"):
+        value = records.attrs.get(attribute, 0)
+        if isinstance(value, (bool, str, float)) or not isinstance(value, (int, np.integer)):
+            raise DataError(f"{path}: attribute {attribute} is {value!r}; a run writes an integer")
 
 
 def config_of(dataset: xr.Dataset) -> dict:

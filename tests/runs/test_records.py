@@ -161,3 +161,33 @@ def test_every_variable_is_documented():
 
     page = (Path(__file__).parents[2] / "docs" / "records.md").read_text()
     assert all(f"`{name}`" in page for name in VARIABLES)
+
+
+def test_damaged_records_are_refused_in_one_line_before_anything_is_allocated(tmp_path):
+    """Issue 37: records.nc declaring 10^9 epochs made report allocate 7.45 GiB per variable; records
+    without tau, with complete='yes' or a float epoch gave tracebacks."""
+    from biogrn.core import DataError
+    from biogrn.runs import run
+
+    records = run({"model": {"hidden": [8]}, "training": {"epochs": 2}}, tmp_path / "run", quiet=True, figures=False)
+    base = records.drop_encoding()
+
+    def refused(dataset, match, name):
+        path = tmp_path / f"{name}.nc"
+        dataset.to_netcdf(path, engine="netcdf4")
+        with pytest.raises(DataError, match=match) as raised:
+            read_records(path)
+        assert "\n" not in str(raised.value)
+
+    refused(base.drop_vars("tau"), "lacks tau", "no_tau")
+    refused(base.assign_attrs(complete="yes"), "attribute complete is 'yes'", "complete_yes")
+    refused(base.assign_coords(epoch=base["epoch"].astype(float)), "epoch holds float64", "float_epoch")
+    import netCDF4
+
+    path = tmp_path / "huge.nc"
+
+    with netCDF4.Dataset(path, "w") as handle:  # a dimension of 10^9 declared, nothing written
+        handle.createDimension("epoch", 10**9)
+        handle.createVariable("train_loss", "f8", ("epoch",))
+    with pytest.raises(DataError, match=r"huge.nc: declares 7.5 GiB of records in a file of \d+ bytes"):
+        read_records(path)
