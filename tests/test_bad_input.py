@@ -121,6 +121,14 @@ def cases(root: Path) -> dict[str, tuple[list[str], str]]:
         "resume: checkpoint of other shapes": (["run", "--resume", str(shapes)], "does not fit this run"),
         "resume: impossible epoch": (["run", "--resume", str(epoch)], "epoch 99 at step 1980 is not a state"),
         "resume: nothing there": (["run", "--resume", str(root / "nowhere")], "no run to resume"),
+        "resume: nothing there, two ranks": (
+            ["run", "--resume", str(root / "nowhere"), "--nproc", "2"],
+            "no run to resume",
+        ),
+        "run: occupied --out, two ranks": (
+            ["run", config("ok2.toml", "[training]\nepochs = 1\n"), "--out", str(root / "occupied"), "--nproc", "2"],
+            "already exists and is not empty (notes.md)",
+        ),
         "report: corrupt records": (["report", str(corrupt_records)], "records.nc: not"),
         "report: no records": (["report", str(root / "occupied")], "no records file"),
         "simulate: no edges": (["simulate", str(root / "no-edges.csv")], "no edges"),
