@@ -77,21 +77,25 @@ def test_sparsity_study_writes_its_table_records_and_plot(tmp_path, capsys):
                 "--methods",
                 "dense",
                 "hysteresis",
+                "gene-movement",
                 "magnitude",
+                "movement",
                 "rigl",
             ]
         )
         == 0
     )
     result = xr.load_dataset(tmp_path / "sparsity_study.nc")
-    assert list(result["method"].values) == ["dense", "hysteresis", "magnitude", "rigl"]
+    assert list(result["method"].values) == ["dense", "hysteresis", "gene-movement", "magnitude", "movement", "rigl"]
+    movement = result.sel({"method": "movement", "target": "0.5"})
+    assert np.allclose(movement["sparsity"], 0.5, atol=0.01)
     rigl = result.sel({"method": "rigl", "target": "0.5"})
     assert np.allclose(rigl["sparsity"], 0.5, atol=0.01)  # sparse from the start, count kept
     assert (result.sel({"method": "dense", "target": "natural"})["sparsity"] == 0).all()
     table = (tmp_path / "sparsity_study.md").read_text().splitlines()
     assert table[0].startswith("| method |") and len([r for r in table if r.startswith("| rigl")]) == 1
     paired = [r for r in table if r.startswith("| 0.5 | hysteresis |")]  # the gene policy against each baseline
-    assert [r.split("|")[3].strip() for r in paired] == ["magnitude", "rigl"]
+    assert [r.split("|")[3].strip() for r in paired] == ["magnitude", "movement", "rigl"]
     assert (tmp_path / "sparsity_study.png").exists()
 
 
