@@ -293,8 +293,25 @@ def _simulation_figure(result, path: Path, title: str, members: int) -> None:
     figure.savefig(path, dpi=100)
 
 
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Each option's default after its help, where it has one (not None, not a switch's False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default  # by identity: a default of 0 is shown, a switch's False is not
+        shown = default is not None and default is not False and default is not argparse.SUPPRESS
+        if action.option_strings and shown and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (the usage is one `--help` away), exit status 2."""
+    """argparse, but a usage error is one line (the usage is one `--help` away), exit status 2, and
+    `--help` shows each option's default."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -305,8 +322,8 @@ def parser() -> argparse.ArgumentParser:
     commands = main_parser.add_subparsers(dest="command", required=True)
 
     demo_parser = commands.add_parser("demo", help="train dense and gene-regulated MLPs on digits (offline data)")
-    demo_parser.add_argument("--epochs", type=int, default=20)
-    demo_parser.add_argument("--seed", type=int, default=0)
+    demo_parser.add_argument("--epochs", type=int, default=20, help="training epochs of each run")
+    demo_parser.add_argument("--seed", type=int, default=0, help="the runs' seed")
     demo_parser.add_argument(
         "--out",
         type=Path,
@@ -340,9 +357,9 @@ def parser() -> argparse.ArgumentParser:
         help=f"new or empty directory (default {DEFAULT_SIMULATION}, or the first free {DEFAULT_SIMULATION}-N)",
     )
     simulate_parser.add_argument("--members", type=int, default=100, help="parameter sets / initial conditions")
-    simulate_parser.add_argument("--t-end", type=float, default=100.0)
-    simulate_parser.add_argument("--points", type=int, default=201)
-    simulate_parser.add_argument("--seed", type=int, default=0)
+    simulate_parser.add_argument("--t-end", type=float, default=100.0, help="simulated time")
+    simulate_parser.add_argument("--points", type=int, default=201, help="output times from 0 to --t-end")
+    simulate_parser.add_argument("--seed", type=int, default=0, help="parameter sets and starting points")
     simulate_parser.add_argument("--iptg", type=float, default=0.0, help="toggle: inducer concentration (M)")
     simulate_parser.add_argument("--hill", type=float, help="repressilator: Hill coefficient (published: 2)")
     simulate_parser.add_argument(

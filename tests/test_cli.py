@@ -53,3 +53,14 @@ def test_run_needs_a_config_or_a_run_to_resume():
 def test_mlp_shape():
     model = mlp([4, 8, 3], activation="tanh", dropout=0.1)
     assert [type(m).__name__ for m in model] == ["Linear", "Tanh", "Dropout", "Linear"]
+
+
+def test_help_shows_each_options_default(capsys):
+    """A new user sees what an option does when left out (issue 36): 0 shown, a switch's False not."""
+    from biogrn.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    text = capsys.readouterr().out
+    assert "(default: 100)" in text and "(default: 0)" in text and "(default: member)" in text
+    assert "(default: False)" not in text and "(default: None)" not in text
