@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from biogrn.cli import main
 from biogrn.models import mlp
 
