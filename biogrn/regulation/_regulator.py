@@ -584,6 +584,7 @@ class Regulator:
             ValueError: the state was taken from other layers, another policy or another version,
                 or one of its tensors has another shape than what it replaces (named).
         """
+        self._check_attached()  # a removed Regulator holds no model to restore
         previous = self.state_dict()
         try:
             self._load_state(state)
@@ -656,6 +657,9 @@ class Regulator:
             if not isinstance(value, Tensor) or tuple(value.shape) != tuple(target.shape):
                 got = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
                 raise ValueError(f"state_dict: {key} has shape {got}, this Regulator's {tuple(target.shape)}")
+        mask = state["mask"]
+        if not bool(((mask == 0) | (mask == 1)).all()):
+            raise ValueError("state_dict: mask holds values other than 0 and 1; a gene is on or off")
         for key in ("grad_sq", "n_backward", "movement", "n_movement"):
             values = state.get(key)
             if values is not None and len(values) != len(self.records):

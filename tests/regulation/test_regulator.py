@@ -208,6 +208,17 @@ def test_a_refused_state_changes_nothing_and_a_wrong_shape_is_named():
     assert torch.equal(reg.genes.y, before["y"])
 
 
+def test_load_state_dict_refuses_a_half_on_mask_and_a_removed_regulator():
+    model, opt, reg = regulated()
+    state = reg.state_dict()
+    half = dict(state, mask=torch.full_like(state["mask"], 0.5))
+    with pytest.raises(ValueError, match="mask holds values other than 0 and 1"):
+        reg.load_state_dict(half)
+    reg.remove()
+    with pytest.raises(RuntimeError, match="this Regulator was removed"):
+        reg.load_state_dict(state)
+
+
 def test_load_state_dict_refuses_other_layers():
     model, opt, reg = regulated()
     other = biogrn.regulate(nn.Sequential(nn.Linear(3, 2)))
