@@ -114,8 +114,9 @@ def markdown(result: xr.Dataset) -> str:
                     paired.append((preset, int(epoch), metrics[metric], paired_comparison(a, b)))
     lines.append(
         f"\nMeans over {result.sizes['seed']} seeds with 95% t intervals. Reliability: Spearman's rho between "
-        "the removal costs on the two halves of the held-out reference set (the ceiling any score's rho "
-        "can reach is about its square root's worth of agreement). rho: Spearman's rank correlation with the "
+        "the removal costs on the two halves of the held-out reference set (a score cannot be expected to "
+        "agree with the removal cost better than about the square root of its whole-set reliability, "
+        "2r / (1 + r)). rho: Spearman's rank correlation with the "
         "exact loss change of removing the gene, within each layer (averaged over layers with 20 or more "
         "sampled genes) and pooled; AUROC: finding the 10% whose removal costs least by the lowest score "
         "(0.5 is chance). Taylor and Fisher are taken on 512 validation signals, the loss change on the "
