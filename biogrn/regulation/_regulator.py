@@ -389,6 +389,7 @@ class Regulator:
         """What each rank recorded from its own data alone: gated tensors' $\\sum g^2$ (the gate runs
         before DDP averages gradients) and the Hebbian accumulators."""
         local = [r.grad_sq for r, gate in zip(self.records, self.attachment.gates) if gate is not None and r.recording]
+        local += self._rank_local_movement()
         if self.hebbian is not None:
             local += self.hebbian.coactivity + self.hebbian.activity
         return local
@@ -502,9 +503,20 @@ class Regulator:
         self.attachment.any_pruned = any(self._n_pruned)
         self.attachment.snapshot()  # the movement records' w_t: the weights as the edit left them
 
+    def _rank_local_movement(self) -> list[Tensor]:
+        """Gated tensors' $\\sum_t w_t g_t$: their gate records each rank's own gradient, before DDP
+        averages it (the mask path reads the averaged `.grad`, the same on every rank)."""
+        return [
+            r.movement
+            for r, gate in zip(self.records, self.attachment.gates)
+            if gate is not None and r.movement is not None
+        ]
+
     def _accumulate_movement(self) -> None:
         """Add each record's $-\\sum_t w_t g_t$ since the last update into `movement_score` (summed
-        over a unit's fan-in for unit genes) and start the records' sums again."""
+        over a unit's fan-in for unit genes) and start the records' sums again; the ranks' sums are
+        averaged first, so every rank holds the same score."""
+        self.bytes_reduced += self.sync.mean_(self._rank_local_movement())
         for tensor, record, sl in zip(self.tensors, self.records, self.genes.slices):
             moved = record.movement
             per_gene = moved.reshape(-1) if tensor.genes == "connection" else moved.reshape(moved.shape[0], -1).sum(1)

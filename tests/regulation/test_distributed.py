@@ -27,7 +27,8 @@ WORKER = textwrap.dedent(
     dist.init_process_group("gloo", init_method=f"file://{init}", rank=rank, world_size=world)
     torch.set_num_threads(1)
     CASES = [("paper", "mask"), ("paper", "hill"), ("target", "mask"), ("magnitude", "mask"), ("set", "mask"),
-             ("rigl", "mask"), ("listing", "mask"), ("paper", "hebbian")]
+             ("rigl", "mask"), ("listing", "mask"), ("paper", "hebbian"), ("target", "movement"),
+             ("target", "hill-movement"), ("movement", "mask")]
     B, EPOCHS, STEPS = 8, 4, 6
 
     def flat_state(reg, model):  # on the CPU: gloo gathers CPU tensors only
@@ -38,8 +39,8 @@ WORKER = textwrap.dedent(
         return torch.cat(parts)
 
     for policy, gate in CASES:
-        drive = "hebbian" if gate == "hebbian" else "taylor"
-        gate = "mask" if gate == "hebbian" else gate
+        drive = {"hebbian": "hebbian", "movement": "movement", "hill-movement": "movement"}.get(gate, "taylor")
+        gate = {"hebbian": "mask", "movement": "mask", "hill-movement": "hill"}.get(gate, gate)
         settings = dict(policy=policy, gate=gate, drive=drive, integrate_every=3, start_epoch=0, epochs=EPOCHS,
                         target_sparsity=0.5, drop_fraction=0.3, tau_sigmas=0.0, seed=7)
         torch.manual_seed(0)
@@ -77,7 +78,8 @@ WORKER = textwrap.dedent(
         assert all(torch.equal(bits[0], other) for other in bits[1:]), f"{name}: ranks differ"
         assert all(repr(h) == repr(histories[0]) for h in histories[1:]), f"{name}: histories differ"
         assert reg.sparsity() > 0, f"{name}: nothing was pruned"
-        stored_zeros = gate == "mask" and policy != "listing" and drive == "taylor"
+        # the movement policy keeps pruned weights under a gate; the other mask-gated runs store zeros
+        stored_zeros = gate == "mask" and policy not in ("listing", "movement") and drive in ("taylor", "movement")
         if stored_zeros:  # the drive reads DDP's averaged gradient: the global batch's
             assert torch.equal(reg.mask, ref_reg.mask), f"{name}: masks differ from the 1-rank run"
             for p, q in zip(model.parameters(), reference.parameters()):
