@@ -41,6 +41,24 @@ def npz_with_labels(path: Path, labels) -> Path:
     return path
 
 
+def truncated_npz(path: Path) -> Path:
+    np.savez(path, x=np.random.default_rng(0).normal(size=(50, 3)), y=np.arange(50) % 3)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def npz_members(path: Path, x, x_name: str = "x.npy") -> Path:
+    """An archive whose x member is named `x_name` (numpy.savez writes `x.npy`; other tools may not)."""
+    labels, features = io.BytesIO(), io.BytesIO()
+    np.save(labels, np.arange(len(x) if np.ndim(x) else 20) % 3)
+    np.save(features, x)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(x_name, features.getvalue())
+        archive.writestr("y.npy", labels.getvalue())
+    return path
+
+
 def npz_bomb(path: Path) -> Path:
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
@@ -106,7 +124,20 @@ def cases(root: Path) -> dict[str, tuple[list[str], str]]:
         "run: device out of range": (["run", config("dev.toml", "device = 'cuda:7'\n")], "device: 'cuda:7'"),
         "run: npz label 10**9": (
             ["run", data("label", npz_with_labels(root / "label.npz", [0, 1, 10**9] * 6))],
-            "parameters between 3 features and 1000000001 classes",
+            "labels {0, 1, 1000000000} are 3 classes numbered up to 1000000000",
+        ),
+        "run: npz labels 0, 1, 10**6": (
+            ["run", data("label6", npz_with_labels(root / "label6.npz", [0, 1, 10**6] * 6))],
+            "(it would have 1000001 outputs): number them 0..C-1",
+        ),
+        "run: truncated npz": (["run", data("cut", truncated_npz(root / "cut.npz"))], "cut.npz: not a readable .npz"),
+        "run: npz 0-d x": (
+            ["run", data("scalar", npz_members(root / "scalar.npz", np.float64(3.0)))],
+            "x is a single number",
+        ),
+        "run: npz x without features": (
+            ["run", data("empty", npz_members(root / "empty.npz", np.zeros((200, 0))))],
+            "x of shape (200, 0) has no features",
         ),
         "run: npz bomb": (["run", data("bomb", npz_bomb(root / "bomb.npz"))], "arrays x and y of 7.3 TiB"),
         "run: csv of labels only": (["run", data("labels", root / "only-label.csv")], "no feature columns"),

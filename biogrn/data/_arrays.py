@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,20 @@ def _check_labels(y: np.ndarray, where) -> np.ndarray:
     negative = np.flatnonzero(y < 0)
     if negative.size:
         raise DataError(f"{where(negative[0])}: label {y[negative[0]].item()!r} is negative")
+    distinct = np.unique(y)
+    if len(distinct) and int(distinct[-1]) + 1 > 100 * len(distinct):
+        # class ids index the output layer: {0, 1, 10^6} would silently build a layer of 10^6 + 1 outputs
+        shown = ", ".join(str(int(v)) for v in distinct[:5]) + (", ..." if len(distinct) > 5 else "")
+        raise DataError(
+            f"{where(None)}: labels {{{shown}}} are {len(distinct)} classes numbered up to {int(distinct[-1])}; "
+            f"class ids index the output layer (it would have {int(distinct[-1]) + 1} outputs): number them 0..C-1"
+        )
     return y.astype(np.int64)
+
+
+def _member(archive, name: str) -> str:
+    """The zip member holding array `name`: `name.npy` as numpy.savez writes it, or `name` itself."""
+    return f"{name}.npy" if f"{name}.npy" in archive.namelist() else name
 
 
 def _stored_bytes(archive, member: str) -> int:
@@ -54,19 +68,23 @@ def read_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) -
             missing = {"x", "y"} - set(archive.files)
             if missing:
                 raise DataError(f"{path}: missing array(s) {sorted(missing)}; found {sorted(archive.files)}")
-            stored = sum(_stored_bytes(archive.zip, f"{name}.npy") for name in ("x", "y"))
+            stored = sum(_stored_bytes(archive.zip, _member(archive.zip, name)) for name in ("x", "y"))
             # x is copied to float32 and again into torch tensors: three times what the archive holds
             require_memory(3 * stored, "cpu", f"{path}: arrays x and y of {format_bytes(stored)}", DataError)
             x, y = archive["x"], archive["y"]
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:  # truncated or damaged
         if isinstance(error, DataError):
             raise
-        raise DataError(f"{path}: not a readable .npz archive ({error})") from None
+        raise DataError(f"{path}: not a readable .npz archive ({type(error).__name__}: {error})") from None
+    if x.ndim == 0:
+        raise DataError(f"{path}: x is a single number; it holds one example per row")
     if y.ndim != 1 or len(x) != len(y):
         raise DataError(f"{path}: y must be 1-D with one label per example of x; got x {x.shape}, y {y.shape}")
     if x.dtype.kind not in "biuf":
         raise DataError(f"{path}: x has dtype {x.dtype}, expected numbers")
     flat = x.reshape(len(x), -1)
+    if flat.shape[1] == 0:
+        raise DataError(f"{path}: x of shape {x.shape} has no features")
     bad = np.argwhere(~np.isfinite(flat))
     if bad.size:
         example, feature = bad[0]

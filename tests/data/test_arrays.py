@@ -122,3 +122,18 @@ def test_an_npz_that_decompresses_beyond_memory_is_refused_from_its_headers(tmp_
         archive.writestr("y.npy", labels.getvalue())
     with pytest.raises(DataError, match=r"bomb.npz: arrays x and y of 7.3 TiB: needs about 21.8 TiB"):
         read_npz(tmp_path / "bomb.npz", 0.2, 0.2, 0)
+
+
+def test_an_npz_whose_members_lack_the_npy_suffix_reads(tmp_path):
+    """Writers other than numpy.savez may name the members `x` and `y`: read as the same arrays."""
+    import io
+    import zipfile
+
+    x, y = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32), np.arange(30) % 3
+    with zipfile.ZipFile(tmp_path / "bare.npz", "w") as archive:
+        for name, array in (("x", x), ("y", y)):
+            buffer = io.BytesIO()
+            np.save(buffer, array)
+            archive.writestr(name, buffer.getvalue())
+    splits = read_npz(tmp_path / "bare.npz", 0.2, 0.2, 0)
+    assert sum(len(part) for part in (splits.train, splits.val, splits.test)) == 30
