@@ -50,8 +50,13 @@ class GeneRegulation(lightning.Callback):
                 "optimizer moments of what it prunes and needs exactly one (manual optimization with several "
                 "is not supported)"
             )
+        if self.regulator is not None and self.regulator.model is not pl_module:
+            # a fit of another module gets a regulator of its own (the earlier module keeps its own)
+            self.regulator, self._optimizer_steps = None, 0
         if self.regulator is None:
             self.regulator = Regulator(pl_module, self.config, trainer.optimizers[0])
+        else:  # the same module fitted again: each fit makes its optimizer anew
+            self.regulator.attach_optimizer(trainer.optimizers[0])
         if self._pending is not None:
             self.regulator.load_state_dict(self._pending)
             self._pending = None

@@ -104,3 +104,16 @@ def test_several_optimizers_and_an_unlogged_monitor_are_refused(tmp_path):
         fit(tmp_path, 1, GeneRegulation(**SETTINGS), module=Classifier(optimizers=2))
     with pytest.raises(ValueError, match="monitor 'val_loss' is not logged; logged are"):
         fit(tmp_path, 1, GeneRegulation(**{**SETTINGS, "monitor": "val_loss"}), name="other")
+
+
+def test_a_callback_reused_for_another_module_regulates_that_module(tmp_path):
+    """Reused for a second fit on another module, the callback kept the old Regulator: the new
+    module was never pruned and the old one stepped to epoch 6 of 3 (issue 37)."""
+    callback = GeneRegulation(policy="target", target_sparsity=0.5, start_epoch=1, end_epoch=2, epochs=3)
+    _, first = fit(tmp_path, 3, callback, name="first")
+    first_regulator = callback.regulator
+    assert first_regulator.clock.epoch == 3
+    _, second = fit(tmp_path, 3, callback, module=Classifier(), name="second")
+    assert callback.regulator is not first_regulator and callback.regulator.model is second
+    assert callback.regulator.sparsity() == pytest.approx(0.5, abs=0.02)
+    assert first_regulator.clock.epoch == 3  # left where its own fit ended
