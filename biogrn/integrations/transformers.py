@@ -52,13 +52,20 @@ class GeneRegulationCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
         optimizer = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps the torch optimizer
-        self.regulator = Regulator(model, self.config, optimizer)
+        if self.regulator is not None and self.regulator.model is model:
+            self.regulator.attach_optimizer(optimizer)  # train() again: the same model, a new optimizer
+        else:  # the first train(), or another model: a regulator of its own
+            self.regulator = Regulator(model, self.config, optimizer)
         if state.global_step > 0:  # resumed: the Trainer has restored weights, optimizer and step
-            path = _checkpoint_folder(args, state) / REGULATOR_FILE
+            given = getattr(args, "resume_from_checkpoint", None)
+            folder = Path(given) if isinstance(given, str) and Path(given).is_dir() else _checkpoint_folder(args, state)
+            path = folder / REGULATOR_FILE
             if not path.is_file():
                 raise CheckpointError(
                     f"{path}: resuming at step {state.global_step}, but the checkpoint holds no "
-                    "regulator state (was it written with GeneRegulationCallback?)"
+                    "regulator state (was it written with GeneRegulationCallback? A checkpoint outside "
+                    "output_dir is found when TrainingArguments.resume_from_checkpoint names it: the "
+                    "Trainer does not pass train()'s path to its callbacks)"
                 )
             self.regulator.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         self._epochs_ended = self.regulator.epoch

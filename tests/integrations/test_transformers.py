@@ -103,3 +103,25 @@ def test_resuming_from_a_checkpoint_continues_identically(tmp_path):
 def test_an_unreported_monitor_is_refused(tmp_path):
     with pytest.raises(ValueError, match="monitor 'eval_f1' is not among the evaluation's metrics"):
         trainer(tmp_path, GeneRegulationCallback(**{**SETTINGS, "monitor": "eval_f1"}), epochs=1).train()
+
+
+def test_train_twice_keeps_one_regulator_and_a_checkpoint_outside_output_dir_resumes(tmp_path):
+    """A second trainer.train() was refused ('already regulated'), and resume_from_checkpoint outside
+    output_dir was refused though the regulator's state was there (issue 37)."""
+    import shutil
+
+    callback = GeneRegulationCallback(**SETTINGS)
+    run = trainer(tmp_path, callback)
+    run.train()
+    first = callback.regulator
+    run.train()  # again, on the same model: the same regulator, the new optimizer
+    assert callback.regulator is first
+    trainer(tmp_path, GeneRegulationCallback(**SETTINGS), name="source").train()
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(tmp_path / "source" / "checkpoint-8", moved)
+    resumed = GeneRegulationCallback(**SETTINGS)
+    later = trainer(tmp_path, resumed, name="other")
+    # the Trainer hands its callbacks no checkpoint path: TrainingArguments.resume_from_checkpoint says it
+    later.args.resume_from_checkpoint = str(moved)
+    later.train(resume_from_checkpoint=str(moved))
+    assert resumed.regulator.step_count == later.state.global_step
