@@ -127,6 +127,7 @@ class Attachment:
                 bias_gate = GeneGate(mask[sl], expression[sl], gate, half, hill)
                 parametrize.register_parametrization(tensor.module, "bias", bias_gate)
             self.bias_gates.append(bias_gate)
+        self._movement_hook = None  # an optimizer's pre-step hook recording movement (`record_movement_from`)
         self._masked_tensors = [t for t, _ in masked]
         self._mask_views = [m for _, m in masked]
         self.any_pruned = True
@@ -163,10 +164,36 @@ class Attachment:
 
     def snapshot(self) -> None:
         """Keep each mask-path weight as the movement records' next $w_t$ (after every step and every
-        edit of the mask: the weight the next forward pass reads)."""
+        edit of the mask: the weight the next forward pass reads), where no optimizer hook records it."""
+        for record, weight in zip(self._direct_records, self._direct_weights):
+            if record.movement is not None and not record.by_hook:
+                record.snapshot(weight)
+
+    def record_movement_from(self, optimizer: torch.optim.Optimizer | None) -> None:
+        """Record the mask path's $\\sum_t w_t g_t$ in a pre-step hook of `optimizer`, where the
+        weight is still $w_t$ and `.grad` is $g_t$: one multiply-add per step and no copy of the
+        weights (None: from the snapshot the regulator keeps). A step the optimizer skips (GradScaler
+        on an overflow) records nothing."""
+        if self._movement_hook is not None:
+            self._movement_hook.remove()
+            self._movement_hook = None
         moving = [(r, w) for r, w in zip(self._direct_records, self._direct_weights) if r.movement is not None]
-        for record, weight in moving:
-            record.snapshot(weight)
+        for record, _ in moving:
+            record.by_hook = optimizer is not None
+            record.previous = None
+        if optimizer is None or not moving:
+            self.snapshot()
+            return
+
+        def record(*_) -> None:
+            present = [(r, w) for r, w in moving if r.enabled and w.grad is not None]
+            if present:
+                grads = [w.grad for _, w in present]
+                torch._foreach_addcmul_([r.movement for r, _ in present], [w.detach() for _, w in present], grads)
+                for r, _ in present:
+                    r.n_movement += 1
+
+        self._movement_hook = optimizer.register_step_pre_hook(record)
 
     def read_moments(self, optimizer: torch.optim.Optimizer | None) -> None:
         """Take the stored-zeros tensors' intervals from `optimizer`'s second moments (None: record them).
@@ -199,6 +226,9 @@ class Attachment:
 
     def remove(self) -> None:
         """Bake every gate into a plain tensor and unregister it (stored zeros need nothing)."""
+        if self._movement_hook is not None:
+            self._movement_hook.remove()
+            self._movement_hook = None
         for tensor, gate, bias_gate in zip(self.tensors, self.gates, self.bias_gates):
             if gate is not None:
                 parametrize.remove_parametrizations(tensor.module, tensor.param, leave_parametrized=True)

@@ -9,8 +9,9 @@ path a record may instead read the interval from the optimizer's second moment
 (`OptimizerMoments`), and then nothing is recorded per step.
 
 $\sum_t w_t g_t$ needs the weight of the forward pass, which the optimizer has already moved when
-the regulator steps: a gate has it at its backward pass; on the mask path the record keeps the
-weight as the regulator last left it (`previous`, copied after each step and each edit of the
+the regulator steps: a gate has it at its backward pass; on the mask path an optimizer's pre-step
+hook has it (`Attachment.record_movement_from`), or, with no optimizer attached, the record keeps
+the weight as the regulator last left it (`previous`, copied after each step and each edit of the
 mask), which is the next forward pass's weight.
 """
 
@@ -50,6 +51,8 @@ class GradientRecord:
         self.n_movement = 0
         self.previous: Tensor | None = None
         """The mask path's weight as the regulator last left it (`snapshot`), or None."""
+        self.by_hook = False
+        """Whether an optimizer's pre-step hook adds $w_t g_t$ (the mask path with an optimizer attached)."""
         self.moments: OptimizerMoments | None = None
         """Set by `read_moments`: the interval comes from the optimizer, not from `add`."""
         self.enabled = True

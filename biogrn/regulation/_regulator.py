@@ -237,6 +237,7 @@ class Regulator:
                 raise ValueError(f"optimizer: it does not hold the regulated weight {tensor.name!r}")
         self.editor.optimizer = optimizer
         self._choose_drive_source(optimizer)
+        self.attachment.record_movement_from(optimizer)
 
     def _choose_drive_source(self, optimizer: torch.optim.Optimizer | None) -> None:
         """Read the drive's intervals from `optimizer`'s second moments where `drive_source` allows it.

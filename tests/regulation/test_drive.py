@@ -105,7 +105,7 @@ def test_every_drive_is_one_registry_entry():
     assert [k for k, kind in DRIVE_KINDS.items() if kind.signed] == ["movement"]
 
 
-def _movement_run(gate: str, steps: int, seed: int):
+def _movement_run(gate: str, steps: int, seed: int, attached: bool = True):
     """A regulated MLP trained `steps` steps with the movement drive, and -sum_t w_t g_t by hand."""
     from torch import nn
 
@@ -115,7 +115,13 @@ def _movement_run(gate: str, steps: int, seed: int):
     model = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3)).double()
     optimizer = torch.optim.SGD(model.parameters(), 0.1, momentum=0.9)
     reg = biogrn.regulate(
-        model, optimizer=optimizer, drive="movement", policy="target", gate=gate, integrate_every=50, epochs=2
+        model,
+        optimizer=optimizer if attached else None,
+        drive="movement",
+        policy="target",
+        gate=gate,
+        integrate_every=50,
+        epochs=2,
     )
     x, y = torch.randn(steps, 16, 5, dtype=F64), torch.randint(0, 3, (steps, 16))
     layers = (model[0], model[2])
@@ -134,11 +140,15 @@ def _movement_run(gate: str, steps: int, seed: int):
     return reg, by_hand
 
 
-@given(st.sampled_from(["mask", "hill"]), st.integers(1, 6), st.integers(0, 2**16))
-def test_the_movement_record_sums_w_g_with_the_forward_passes_weight(gate, steps, seed):
-    """The mask path keeps the weight the regulator left (the next forward's), a gate reads it at its
-    backward pass: either way the record is sum_t w_t g_t exactly (the optimizer has moved w by then)."""
-    reg, by_hand = _movement_run(gate, steps, seed)
+@given(st.sampled_from(["mask", "hill"]), st.integers(1, 6), st.integers(0, 2**16), st.booleans())
+def test_the_movement_record_sums_w_g_with_the_forward_passes_weight(gate, steps, seed, attached):
+    """The mask path records in the optimizer's pre-step hook (w is still w_t there), or, with no
+    optimizer attached, from the weight the regulator last left (the next forward's); a gate reads it
+    at its backward pass: each way the record is sum_t w_t g_t exactly (the optimizer has moved w by
+    the time the regulator steps)."""
+    reg, by_hand = _movement_run(gate, steps, seed, attached)
+    direct = gate == "mask"
+    assert all(r.by_hook == (direct and attached) for r in reg.records)
     for record, expected in zip(reg.records, by_hand):
         assert record.n_movement == steps
         torch.testing.assert_close(record.movement, expected, rtol=1e-10, atol=1e-14)
