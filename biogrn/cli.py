@@ -331,7 +331,12 @@ def parser() -> argparse.ArgumentParser:
     )
     demo_parser.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
 
-    run_parser = commands.add_parser("run", help="train the study a TOML or YAML file describes")
+    run_parser = commands.add_parser(
+        "run",
+        help="train the study a TOML or YAML file describes",
+        epilog="Run files to start from: examples/ in the repository (digits, MNIST-1D MLP and CNN, a "
+        "connectome model); every field: docs/configuration.md",
+    )
     run_parser.add_argument("config", nargs="?", help="the study's .toml/.yaml (optional with --resume)")
     run_parser.add_argument(
         "--out",
