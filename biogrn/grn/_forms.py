@@ -37,6 +37,12 @@ def _subset(form: torch.nn.Module, index: Tensor) -> torch.nn.Module:
     return type(form)(form.network, **parameters).to(form.sources.device)
 
 
+def racipe_factor(x: Tensor, threshold: Tensor, hill: Tensor, fold: Tensor, activating: Tensor) -> Tensor:
+    r"""RACIPE's factor of one edge: $H^S(x)/\lambda$ for an activation, $H^S(x)$ for a repression."""
+    # the divisor is 1 off the activating edges: a pure repression's fold of 0 never divides
+    return shifted_hill(x, threshold, hill, fold) / torch.where(activating, fold, 1.0)
+
+
 def _product_over_regulators(values: Tensor, targets: Tensor, n_genes: int) -> Tensor:
     """`(members, edges)` factors -> `(members, genes)` products over each gene's incoming edges."""
     out = torch.ones(values.shape[0], n_genes, dtype=values.dtype, device=values.device)
@@ -71,9 +77,7 @@ class ShiftedHill(torch.nn.Module):
 
     def rates(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Production and degradation fluxes, each `(M, genes)`; the field is their difference."""
-        factors = shifted_hill(x[:, self.sources], self.threshold, self.hill, self.fold)
-        # the divisor is 1 off the activating edges: a pure repression's fold of 0 never divides
-        factors = factors / torch.where(self.activating, self.fold, 1.0)
+        factors = racipe_factor(x[:, self.sources], self.threshold, self.hill, self.fold, self.activating)
         made = self.production * _product_over_regulators(factors, self.targets, self.network.n_genes)
         return made, self.degradation * x
 

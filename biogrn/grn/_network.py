@@ -14,6 +14,7 @@ import numpy as np
 
 from biogrn.core import DataError
 from biogrn.grn._boolean import bnet_primes, pyboolnet
+from biogrn.grn._edge_tables import read_edge_table
 
 __all__ = ["Network", "RepeatedEdgeWarning"]
 
@@ -110,8 +111,6 @@ class Network:
         Raises:
             DataError: no edges, a missing column or a bad sign, with the file and line.
         """
-        from biogrn.grn._edge_tables import read_edge_table
-
         path = Path(path)
         numbers, table = read_edge_table(path, ("source", "target", "sign"))
         words = {"1": 1, "+1": 1, "+": 1, "activation": 1, "-1": -1, "-": -1, "repression": -1}

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from biogrn.dynamics import shifted_hill
+from biogrn.grn._forms import racipe_factor
 from biogrn.grn._network import Network
 
 __all__ = ["METHODS", "RACIPE_RANGES", "racipe_initial_states", "sample_parameters", "threshold_medians"]
@@ -62,12 +62,6 @@ def _hill(u):
     return torch.clamp(torch.floor(low + (high - low + 1) * u), max=high)
 
 
-def _regulation_factor(level, threshold, hill, fold, activating):
-    """RACIPE's factor of one edge: $H^S/\\lambda$ for an activation, $H^S$ for a repression."""
-    factor = shifted_hill(level, threshold, hill, fold)
-    return factor / torch.where(activating, fold, torch.ones_like(fold))
-
-
 def _fold(u, activating):
     """An activation's fold in 1..100; a repression's is the inverse of one drawn there."""
     fold = _uniform(u, RACIPE_RANGES["fold"])
@@ -92,7 +86,7 @@ def threshold_medians(network: Network, samples: int = THRESHOLD_SAMPLES, seed: 
     typical = float(unregulated((samples,)).median())  # RACIPE's MA
     edges = (samples, network.n_edges)
     activating = torch.as_tensor(network.signs) > 0
-    factor = _regulation_factor(
+    factor = racipe_factor(
         unregulated(edges),
         _uniform(draw(edges), (THRESHOLD_FACTORS[0] * typical, THRESHOLD_FACTORS[1] * typical)),
         _hill(draw(edges)),
@@ -109,9 +103,9 @@ def amplification(medians: np.ndarray) -> np.ndarray:
     """RACIPE's factor for each gene: 1, or the smallest power of ten (from 10) that lifts the lowest
     threshold $0.02\\,M_j$ to `SMALLEST_THRESHOLD`."""
     lowest = THRESHOLD_FACTORS[0] * medians
-    power = np.where(lowest < SMALLEST_THRESHOLD, np.ceil(np.log10(SMALLEST_THRESHOLD / lowest)), 0.0)
-    power = np.where((lowest < SMALLEST_THRESHOLD) & (power < 1), 1.0, power)
-    power = np.where(lowest * 10.0**power < SMALLEST_THRESHOLD, power + 1, power)  # log10's rounding
+    needed = np.maximum(np.ceil(np.log10(SMALLEST_THRESHOLD / lowest)), 1.0)
+    power = np.where(lowest < SMALLEST_THRESHOLD, needed, 0.0)
+    power += lowest * 10.0**power < SMALLEST_THRESHOLD  # log10's rounding
     return 10.0**power
 
 

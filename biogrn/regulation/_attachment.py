@@ -154,7 +154,8 @@ class Attachment:
         present = [
             (r, w.grad)
             for r, w in zip(self._direct_records, self._direct_weights)
-            if w.grad is not None and (r.summing or r.last_grad is not None or r.movement is not None)
+            if w.grad is not None
+            and (r.summing or r.last_grad is not None or (r.movement is not None and not r.by_hook))
         ]
         if present:
             record_gradients([r for r, _ in present], [g for _, g in present])

@@ -47,7 +47,7 @@ from biogrn.regulation._gradients import GradientRecord
 from biogrn.regulation._hebbian import HebbianRecorder
 from biogrn.regulation._tensors import RegulatedTensor
 
-__all__ = ["DRIVES", "DRIVE_KINDS", "DriveKind", "GeneDrive", "connection_drive", "reduce_to_units"]
+__all__ = ["DRIVES", "DRIVE_KINDS", "DriveKind", "GeneDrive", "connection_drive", "reduce_to_units", "signed_drive"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,11 @@ DRIVE_KINDS = {
 }
 """Every drive `connection_drive` computes (the `hebbian` drive reads co-activity instead)."""
 DRIVES = tuple(DRIVE_KINDS)
+
+
+def signed_drive(kind: str) -> bool:
+    """Whether drive `kind` may be negative (`DriveKind.signed`; `hebbian` is not)."""
+    return kind in DRIVE_KINDS and DRIVE_KINDS[kind].signed
 
 
 def connection_drive(
@@ -167,7 +172,7 @@ class GeneDrive:
     ):
         self.tensors, self.records, self.mask, self.slices = tensors, records, mask, slices
         self.kind, self.normalize = kind, normalize
-        self.signed = kind in DRIVE_KINDS and DRIVE_KINDS[kind].signed
+        self.signed = signed_drive(kind)
         self.hebbian, self.hebbian_index = hebbian, dict(hebbian_index or {})
         self._u: Tensor | None = None
         self._scratch: dict[int, Tensor] = {}

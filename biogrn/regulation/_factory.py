@@ -23,7 +23,7 @@ from biogrn.policies import (
     SemiStructuredPolicy,
     SETPolicy,
 )
-from biogrn.regulation._drive import DRIVE_KINDS
+from biogrn.regulation._drive import signed_drive
 from biogrn.regulation._regulator_config import RegulatorConfig
 
 __all__ = ["make_policy", "transcription_from_config"]
@@ -34,7 +34,7 @@ def transcription_from_config(config: RegulatorConfig) -> Transcription:
     terms = []
     if config.basal > 0:
         terms.append(Basal(config.basal))
-    if config.drive_rate > 0 and config.drive in DRIVE_KINDS and DRIVE_KINDS[config.drive].signed:
+    if config.drive_rate > 0 and signed_drive(config.drive):
         terms.append(SignedDriveActivation(config.drive_rate, config.drive_half))  # a signed drive: sigmoid
     elif config.drive_rate > 0:
         terms.append(DriveActivation(config.drive_rate, config.drive_half, config.drive_hill))

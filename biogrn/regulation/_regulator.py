@@ -679,9 +679,9 @@ class Regulator:
                 raise ValueError(
                     f"state_dict: {key} has {len(values)} entries for {len(self.records)} regulated tensors"
                 )
-        for key, attribute in (("grad_sq", "grad_sq"), ("movement", "movement")):
+        for key in ("grad_sq", "movement"):
             for record, value in zip(self.records, state.get(key) or []):
-                target = getattr(record, attribute)
+                target = getattr(record, key)
                 if value is not None and target is not None and tuple(value.shape) != tuple(target.shape):
                     raise ValueError(
                         f"state_dict: a {key} entry has shape {tuple(value.shape)}, its tensor {tuple(target.shape)}"

@@ -668,13 +668,7 @@ def test_tied_weights_are_one_tensor_with_one_set_of_genes():
     )  # fmt: skip
     assert [t.name for t in reg.tensors] == ["0.weight", "4.weight"] and reg.tensors[0].tied == ("2.weight",)
     x, y = torch.randn(64, 8), torch.randint(0, 3, (64,))
-    for _ in range(5):
-        for i in range(0, 64, 16):
-            opt.zero_grad()
-            nn.functional.cross_entropy(model(x[i : i + 16]), y[i : i + 16]).backward()
-            opt.step()
-            reg.step()
-        reg.epoch_end(0.5)
+    train(model, opt, reg, x, y, 5, batch=16)
     opt.zero_grad()  # one more step: regrown weights (started at zero) move off it
     nn.functional.cross_entropy(model(x), y).backward()
     opt.step()
