@@ -119,3 +119,19 @@ def test_score_edges_equals_beeline_on_the_file_write_ranked_edges_writes():
     source, target = np.nonzero(truth)
     from_file = beeline_scores(ranked, [(genes[a], genes[b]) for a, b in zip(source, target)])
     assert score_edges(weights, truth) == pytest.approx(from_file | {"chance_auprc": from_file["random_precision"]})
+
+
+def test_beeline_scores_equal_beelines_own_code_on_its_recorded_cases():
+    """200 seeded cases scored by BEELINE v1.1.0's own BLEval functions (recorded in
+    fixtures/beeline_reference.json by simulations/benchmarks/beeline_reference.py): ties, repeated
+    and negative weights, self-loops, repeated truth rows, genes outside the truth."""
+    import json
+
+    recorded = json.loads((Path(__file__).parent / "fixtures" / "beeline_reference.json").read_text())
+    for number, case in enumerate(recorded["cases"]):
+        ours = beeline_scores([tuple(row) for row in case["ranked"]], [tuple(row) for row in case["truth"]])
+        for key, value in case["beeline"].items():
+            if value is None or np.isnan(value):
+                assert np.isnan(ours[key]), (number, key)
+            else:
+                assert ours[key] == pytest.approx(value, rel=1e-12, abs=1e-12), (number, key, ours[key], value)
