@@ -16,7 +16,15 @@
 - `_directories`: output directories that are new or empty, default names that are free, locks.
 """
 
-from biogrn.runs._build import build_model, load_data, make_optimizer, parameter_count, resolve_device, training_bytes
+from biogrn.runs._build import (
+    build_model,
+    load_data,
+    load_initial_weights,
+    make_optimizer,
+    parameter_count,
+    resolve_device,
+    training_bytes,
+)
 from biogrn.runs._checkpoint import CHECKPOINT_VERSION, load_checkpoint, restore_rng, rng_states, save_checkpoint
 from biogrn.runs._directories import LOCK_FILE, claim_directory, free_name, locked
 from biogrn.runs._files import CHECKPOINT_FILE, CONFIG_FILE, RECORDS_FILE
@@ -49,7 +57,7 @@ from biogrn.runs._run_config import (
     load_run_config,
     parse_run_config,
 )
-from biogrn.runs._statistics import PairedComparison, adjust, mean_interval, paired_comparison
+from biogrn.runs._statistics import PairedComparison, adjust, detectable_difference, mean_interval, paired_comparison
 from biogrn.runs._sweep import grid, point_name, summarize, sweep, sweep_point, with_overrides
 from biogrn.runs._trainer import Trainer, resume, run
 
@@ -79,6 +87,7 @@ __all__ = [
     "build_model",
     "claim_directory",
     "config_of",
+    "detectable_difference",
     "evaluate",
     "fit",
     "forecast_errors",
@@ -89,6 +98,7 @@ __all__ = [
     "launched_by_torchrun",
     "load_checkpoint",
     "load_data",
+    "load_initial_weights",
     "load_run_config",
     "locked",
     "make_optimizer",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import pickle
+from pathlib import Path
+
 import torch
 from torch import nn
 
-from biogrn.core import DataError
+from biogrn.core import ConfigError, DataError
 from biogrn.data import (
     AffectNet,
     Mnist1dSettings,
@@ -20,7 +24,15 @@ from biogrn.data import (
 )
 from biogrn.models import bionic, cnn1d, cnn1d_kernels, cnn1d_length, mlp
 
-__all__ = ["build_model", "load_data", "make_optimizer", "parameter_count", "resolve_device", "training_bytes"]
+__all__ = [
+    "build_model",
+    "load_data",
+    "load_initial_weights",
+    "make_optimizer",
+    "parameter_count",
+    "resolve_device",
+    "training_bytes",
+]
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -145,3 +157,47 @@ def make_optimizer(config, parameters) -> torch.optim.Optimizer:
     if config.optimizer == "adamw":
         return torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+def load_initial_weights(model: nn.Module, path: str | Path) -> str:
+    """Copy the weights in `path` into `model` (all or nothing); returns the file's SHA-256.
+
+    `path` holds a biogrn run checkpoint (its `model` entry is used) or a plain `state_dict`; it is
+    read with `torch.load(weights_only=True)`, so no pickled code runs.
+
+    Raises:
+        ConfigError: naming `model.weights` and the file: unreadable, not a state of tensors, a
+            missing or extra entry, a shape that differs from the model's, or a non-finite value.
+    """
+    path = Path(path)
+    where = f"model.weights: {path}"
+    try:
+        payload = path.read_bytes()
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as error:
+        raise ConfigError(f"{where}: not a readable weights file ({type(error).__name__}: {error})") from None
+    if isinstance(state, dict) and "version" in state and isinstance(state.get("model"), dict):
+        state = state["model"]  # a run's checkpoint
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ConfigError(f"{where}: holds no state_dict of tensors (nor a biogrn checkpoint)")
+    expected = model.state_dict()
+    missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or extra:
+        said = "; ".join(
+            part
+            for part in (
+                f"lacks {', '.join(missing[:5])}" if missing else "",
+                f"has no place for {', '.join(extra[:5])}" if extra else "",
+            )
+            if part
+        )
+        raise ConfigError(f"{where}: does not fit model.name = {type(model).__name__}: {said}")
+    for name, tensor in expected.items():
+        if tuple(state[name].shape) != tuple(tensor.shape):
+            raise ConfigError(
+                f"{where}: {name} has shape {tuple(state[name].shape)}, the model's is {tuple(tensor.shape)}"
+            )
+        if state[name].is_floating_point() and not bool(state[name].isfinite().all()):
+            raise ConfigError(f"{where}: {name} holds a non-finite value")
+    model.load_state_dict(state)
+    return hashlib.sha256(payload).hexdigest()

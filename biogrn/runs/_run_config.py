@@ -96,6 +96,19 @@ class Mnist1dConfig(BaseModel):
 GENERATED = {"digits": "the digits set ships with scikit-learn", "mnist1d": "MNIST-1D is generated, not read"}
 
 
+def _resolved(path: Path | None, info: ValidationInfo) -> Path | None:
+    """A path of the config resolved against the config file's directory; it must exist."""
+    if path is None:
+        return None
+    base = (info.context or {}).get("base")
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    path = path.resolve()
+    if not path.exists():
+        raise ValueError(f"file not found: {path}")
+    return path
+
+
 class DataConfig(BaseModel):
     """Where the examples come from and how they are split."""
 
@@ -136,15 +149,7 @@ class DataConfig(BaseModel):
     @field_validator("path")
     @classmethod
     def _resolve(cls, path: Path | None, info: ValidationInfo) -> Path | None:
-        if path is None:
-            return None
-        base = (info.context or {}).get("base")
-        if not path.is_absolute() and base is not None:
-            path = Path(base) / path
-        path = path.resolve()
-        if not path.exists():
-            raise ValueError(f"file not found: {path}")
-        return path
+        return _resolved(path, info)
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
@@ -187,6 +192,16 @@ class ModelConfig(BaseModel):
     """`bionic`: additive and multiplicative synaptic noise (training only)."""
     layernorm: bool = True
     """`bionic`: LayerNorm after each cortical layer."""
+    weights: Path | None = None
+    """Initial weights instead of the seeded initialisation: a biogrn `checkpoint.pt` (its model)
+    or a `state_dict` saved with `torch.save`, for a network of this same shape; read with
+    `weights_only=True` before the regulator attaches (fine-tuning a pretrained model). Its SHA-256
+    is kept in the records, and a resumed run refuses a changed file."""
+
+    @field_validator("weights")
+    @classmethod
+    def _resolve_weights(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        return _resolved(path, info)
 
     @model_validator(mode="before")
     @classmethod

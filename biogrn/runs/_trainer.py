@@ -35,7 +35,15 @@ from tqdm.auto import tqdm
 from biogrn.core import CheckpointError, ConfigError, DivergedError, atomic_write, require_memory, stream_seed
 from biogrn.data import Augment
 from biogrn.regulation import RankSync, Regulator, select_tensors
-from biogrn.runs._build import build_model, load_data, make_optimizer, parameter_count, resolve_device, training_bytes
+from biogrn.runs._build import (
+    build_model,
+    load_data,
+    load_initial_weights,
+    make_optimizer,
+    parameter_count,
+    resolve_device,
+    training_bytes,
+)
 from biogrn.runs._checkpoint import load_checkpoint, restore_rng, rng_states, save_checkpoint
 from biogrn.runs._directories import claim_directory, locked
 from biogrn.runs._files import CHECKPOINT_FILE, CONFIG_FILE, RECORDS_FILE
@@ -93,6 +101,7 @@ class Trainer:
             ).to(self.device)
         except ValueError as error:
             raise ConfigError(str(error)) from None
+        self.weights_sha256 = load_initial_weights(self.model, config.model.weights) if config.model.weights else ""
         self.optimizer = make_optimizer(config.training, self.model.parameters())
         allow = getattr(self.model, "allow", None) or None
         self.regulator = (
@@ -195,6 +204,7 @@ class Trainer:
             "policy": policy,
             "data_source": self.data.source,
             "data_sha256": self.data_fingerprint,
+            "weights_sha256": self.weights_sha256,
             "device": str(self.device),
             "ranks": self.ranks.world_size,
             "process_group_backend": dist.get_backend() if dist.is_initialized() else "none",
@@ -225,6 +235,7 @@ class Trainer:
     def state_dict(self) -> dict:
         return {
             "data_fingerprint": self.data_fingerprint,
+            "weights_sha256": self.weights_sha256,
             "config": self.config.to_json(),
             "epoch": self.epoch,
             "step": self.step,
@@ -258,6 +269,11 @@ class Trainer:
             raise CheckpointError(
                 f"{where}: the run started on other data than {self.data.source} holds now (its examples or "
                 "labels changed since); a resumed run would mix two data sets: start a new run"
+            )
+        if state.get("weights_sha256", "") != self.weights_sha256:
+            raise CheckpointError(
+                f"{where}: the run started from other initial weights than {self.config.model.weights} holds "
+                "now (the file changed since); start a new run"
             )
         epoch, step, epochs = state["epoch"], state["step"], self.config.training.epochs
         steps_per_epoch = len(self.train_loader)

@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from biogrn.runs import adjust, mean_interval, paired_comparison
+from biogrn.runs import adjust, detectable_difference, mean_interval, paired_comparison
 
 values = st.lists(st.floats(-100, 100, allow_nan=False), min_size=2, max_size=12)
 
@@ -85,3 +85,40 @@ def test_adjusted_p_values_are_at_least_the_raw_ones_and_nan_stays_nan():
 def test_bad_inputs_are_refused(a, b, match):
     with pytest.raises(ValueError, match=match):
         paired_comparison(a, b)
+
+
+@pytest.mark.parametrize("n", [5, 10, 20])
+def test_detectable_difference_is_found_with_the_stated_power(n):
+    """Monte Carlo: differences with the returned mean are rejected by the paired t-test in 80% of draws."""
+    spread = 2.0
+    delta = detectable_difference(spread, n)
+    rng = np.random.default_rng(n)
+    draws = rng.normal(delta, spread, size=(20_000, n))
+    rejected = stats.ttest_1samp(draws, 0.0, axis=1).pvalue < 0.05
+    assert abs(rejected.mean() - 0.8) < 0.015
+
+
+def test_detectable_difference_matches_statsmodels():
+    power = pytest.importorskip("statsmodels.stats.power")
+    for n in (3, 10, 20, 40):
+        expected = power.TTestPower().solve_power(nobs=n, alpha=0.05, power=0.8)
+        assert detectable_difference(1.0, n) == pytest.approx(expected, rel=1e-6)
+
+
+@given(st.floats(0.01, 100.0), st.integers(2, 200))
+def test_detectable_difference_scales_with_the_spread(spread, n):
+    assert detectable_difference(spread, n) == pytest.approx(spread * detectable_difference(1.0, n), rel=1e-6)
+    assert detectable_difference(spread, n + 1) <= detectable_difference(spread, n) * (1 + 1e-9)
+
+
+def test_detectable_difference_refuses_bad_input():
+    for spread, n in ((1.0, 1), (-1.0, 5), (float("nan"), 5)):
+        with pytest.raises(ValueError):
+            detectable_difference(spread, n)
+
+
+def test_paired_comparison_reports_its_detectable_difference():
+    a = np.array([1.0, 2.0, 3.5, 4.0, 5.5])
+    b = np.array([0.5, 2.5, 3.0, 3.0, 5.0])
+    c = paired_comparison(a, b)
+    assert c.detectable == pytest.approx(detectable_difference(float(np.std(a - b, ddof=1)), 5))
