@@ -364,3 +364,96 @@ def test_a_truncated_checkpoint_is_named_not_a_traceback(tmp_path):
         cut.write_bytes(data[: int(fraction * len(data))])
         with pytest.raises(CheckpointError, match="checkpoint.pt: not a readable checkpoint"):
             load_checkpoint(cut)
+
+
+def test_a_run_starts_from_the_weights_it_is_given(tmp_path):
+    """`model.weights`: a dense run's checkpoint (or a bare state_dict) becomes the next run's
+    starting point, exactly, and its SHA-256 goes into the records."""
+    from biogrn.runs import Trainer, load_run_config
+
+    dense = tiny_config(tmp_path, epochs=2, pruning="none")
+    assert main(["run", str(dense), "--out", str(tmp_path / "pre"), "--quiet"]) == 0
+    trained = load_checkpoint(tmp_path / "pre" / "checkpoint.pt")["model"]
+    bare = tmp_path / "weights.pt"
+    torch.save(trained, bare)
+    for source in (tmp_path / "pre" / "checkpoint.pt", bare):
+        config = tmp_path / f"from-{source.stem}.toml"
+        config.write_text(
+            tiny_config(tmp_path).read_text().replace("hidden = [16]", f"hidden = [16]\nweights = '{source}'")
+        )
+        trainer = Trainer(load_run_config(config), tmp_path / f"unused-{source.stem}")
+        for name, tensor in trainer.model.state_dict().items():
+            assert torch.equal(tensor, trained[name]), name
+    out = tmp_path / "fine"
+    assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
+    import hashlib
+
+    assert read_records(out).attrs["weights_sha256"] == hashlib.sha256(bare.read_bytes()).hexdigest()
+
+
+def test_weights_that_do_not_fit_are_refused_naming_the_field_and_the_entry(tmp_path, capsys):
+    cases = {
+        "shape": {
+            "0.weight": torch.zeros(16, 3),
+            "0.bias": torch.zeros(16),
+            "2.weight": torch.zeros(10, 16),
+            "2.bias": torch.zeros(10),
+        },
+        "missing": {"0.weight": torch.zeros(16, 64)},
+        "nan": None,
+        "garbage": b"not a torch file",
+    }
+    for case, payload in cases.items():
+        path = tmp_path / f"{case}.pt"
+        if isinstance(payload, bytes):
+            path.write_bytes(payload)
+        elif payload is None:
+            torch.save(
+                {
+                    "0.weight": torch.full((16, 64), float("nan")),
+                    "0.bias": torch.zeros(16),
+                    "2.weight": torch.zeros(10, 16),
+                    "2.bias": torch.zeros(10),
+                },
+                path,
+            )
+        else:
+            torch.save(payload, path)
+        config = tmp_path / f"{case}.toml"
+        config.write_text(
+            tiny_config(tmp_path).read_text().replace("hidden = [16]", f"hidden = [16]\nweights = '{path}'")
+        )
+        capsys.readouterr()
+        assert main(["run", str(config), "--out", str(tmp_path / case), "--quiet"]) == 2
+        error = capsys.readouterr().err
+        assert f"model.weights: {path}" in error and "Traceback" not in error, error
+        assert {
+            "shape": "0.weight has shape (16, 3)",
+            "missing": "lacks 0.bias",
+            "nan": "non-finite",
+            "garbage": "not a readable weights file",
+        }[case] in error
+        assert not (tmp_path / case).exists()
+
+
+def test_resume_refuses_initial_weights_that_changed(tmp_path, crash_in_epoch, capsys):
+    dense = tiny_config(tmp_path, epochs=1, pruning="none")
+    assert main(["run", str(dense), "--out", str(tmp_path / "pre"), "--quiet"]) == 0
+    weights = tmp_path / "weights.pt"
+    state = load_checkpoint(tmp_path / "pre" / "checkpoint.pt")["model"]
+    torch.save(state, weights)
+    config = tmp_path / "fine.toml"
+    config.write_text(
+        tiny_config(tmp_path).read_text().replace("hidden = [16]", f"hidden = [16]\nweights = '{weights}'")
+    )
+    out = tmp_path / "fine"
+    undo = crash_in_epoch(2)
+    with pytest.raises(RuntimeError, match="power cut"):
+        main(["run", str(config), "--out", str(out), "--quiet"])
+    undo()
+    torch.save({name: tensor + 1 for name, tensor in state.items()}, weights)
+    capsys.readouterr()
+    assert main(["run", "--resume", str(out), "--quiet"]) == 2
+    assert "other initial weights" in capsys.readouterr().err
+    torch.save(state, weights)
+    assert main(["run", "--resume", str(out), "--quiet"]) == 0
