@@ -49,9 +49,11 @@ def demo_configs(epochs: int, seed: int) -> dict[str, dict]:
         "model": {"hidden": [128, 64]},
         "training": {"epochs": epochs, "batch_size": 64, "optimizer": "adam", "lr": 1e-3},
     }
+    # the listing's first prune follows epoch 5; a shorter demo prunes after its first epoch
+    regulator = {"start_epoch": min(5, epochs - 1)}
     return {
         "dense": {**base, "pruning": "none"},
-        "regulated": {**base, "pruning": "gene", "records": {"trace_connections": 64}},
+        "regulated": {**base, "pruning": "gene", "regulator": regulator, "records": {"trace_connections": 64}},
     }
 
 

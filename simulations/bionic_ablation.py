@@ -60,7 +60,8 @@ def main(argv=None) -> int:
     points, names = [], []
     for variant, change in ABLATIONS.items():
         for seed in args.seeds:
-            points.append({**FULL, **change, "seed": seed})
+            # the first prune after epoch 3, or after the first epoch of a shorter run
+            points.append({**FULL, **change, "regulator.start_epoch": min(3, args.epochs - 1), "seed": seed})
             names.append(f"{variant}-seed{seed}")
     summaries = sweep(base, points, Path(args.out) / "runs", args.workers, args.ray_address, names)
     shape = (len(ABLATIONS), len(args.seeds))

@@ -110,10 +110,11 @@ def one_seed(seed: int, data: dict, epochs: int, adapt_epochs: int) -> dict[str,
     sizes = [x_train.shape[1], 128, 64, data["n_classes"]]
 
     total = epochs + adapt_epochs
+    start = min(5, epochs - 1)  # the listing's first prune after epoch 5, or after the first of a shorter run
     torch.manual_seed(seed)
     model = mlp(sizes)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    regulator = regulate(model, optimizer=optimizer, epochs=total, seed=seed)
+    regulator = regulate(model, optimizer=optimizer, epochs=total, start_epoch=start, seed=seed)
     majority = DataLoader(
         TensorDataset(x_train, y_train),
         batch_size=64,
@@ -136,7 +137,7 @@ def one_seed(seed: int, data: dict, epochs: int, adapt_epochs: int) -> dict[str,
         torch.manual_seed(seed)
         model = mlp(sizes)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        regulator = regulate(model, optimizer=optimizer, epochs=total, seed=seed)
+        regulator = regulate(model, optimizer=optimizer, epochs=total, start_epoch=start, seed=seed)
         model.load_state_dict(copy.deepcopy(trained["model"]))
         optimizer.load_state_dict(copy.deepcopy(trained["optimizer"]))
         regulator.load_state_dict(copy.deepcopy(trained["regulator"]))

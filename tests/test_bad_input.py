@@ -20,7 +20,7 @@ import torch
 
 from biogrn.runs import CONFIG_FILE, Trainer, parse_run_config, save_checkpoint
 
-TINY = {"model": {"hidden": [8]}, "training": {"epochs": 2}}
+TINY = {"model": {"hidden": [8]}, "training": {"epochs": 2}, "regulator": {"start_epoch": 1}}
 
 
 def write_run_directory(root: Path, name: str, edit) -> Path:
@@ -87,7 +87,7 @@ def cases(root: Path) -> dict[str, tuple[list[str], str]]:
         return config(
             f"{name}.toml",
             f"[data]\nname = '{path.suffix[1:]}'\npath = '{path.name}'\n"
-            "[model]\nhidden = [8]\n[training]\nepochs = 1\n",
+            "[model]\nhidden = [8]\n[training]\nepochs = 1\n[regulator]\nstart_epoch = 0\n",
         )
 
     (root / "binary.toml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
@@ -144,7 +144,12 @@ def cases(root: Path) -> dict[str, tuple[list[str], str]]:
         "run: csv 1e400": (["run", data("inf", root / "infinite.csv")], "line 3, column 'a': '1e400' is not finite"),
         "run: alias bomb": (["run", config("bomb.yaml", alias_bomb())], "expands to more than 100000 values"),
         "run: occupied --out": (
-            ["run", config("ok.toml", "[training]\nepochs = 1\n"), "--out", str(root / "occupied")],
+            [
+                "run",
+                config("ok.toml", "[training]\nepochs = 1\n[regulator]\nstart_epoch = 0\n"),
+                "--out",
+                str(root / "occupied"),
+            ],
             "already exists and is not empty (notes.md)",
         ),
         "resume: corrupt config.json": (["run", "--resume", str(corrupt_config)], "not the JSON a run writes"),
@@ -157,7 +162,14 @@ def cases(root: Path) -> dict[str, tuple[list[str], str]]:
             "no run to resume",
         ),
         "run: occupied --out, two ranks": (
-            ["run", config("ok2.toml", "[training]\nepochs = 1\n"), "--out", str(root / "occupied"), "--nproc", "2"],
+            [
+                "run",
+                config("ok2.toml", "[training]\nepochs = 1\n[regulator]\nstart_epoch = 0\n"),
+                "--out",
+                str(root / "occupied"),
+                "--nproc",
+                "2",
+            ],
             "already exists and is not empty (notes.md)",
         ),
         "report: corrupt records": (["report", str(corrupt_records)], "records.nc: not"),

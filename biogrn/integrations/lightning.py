@@ -44,6 +44,12 @@ class GeneRegulation(lightning.Callback):
         self._optimizer_steps = 0
 
     def on_fit_start(self, trainer: lightning.Trainer, pl_module: lightning.LightningModule) -> None:
+        if trainer.max_epochs is not None and trainer.max_epochs > 0:  # -1 or None: no epoch limit to check
+            problems = self.config.unreachable(trainer.max_epochs)
+            if problems:
+                raise ValueError(
+                    f"GeneRegulation, for a Trainer of max_epochs = {trainer.max_epochs}: " + "; ".join(problems)
+                )
         if len(trainer.optimizers) != 1:
             raise ValueError(
                 f"GeneRegulation: the module has {len(trainer.optimizers)} optimizers; the regulator resets the "

@@ -51,6 +51,7 @@ class GeneRegulationCallback(TrainerCallback):
         self._epochs_ended = 0
 
     def on_train_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
+        self._check_before_training(args)
         optimizer = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps the torch optimizer
         if self.regulator is not None and self.regulator.model is model:
             self.regulator.attach_optimizer(optimizer)  # train() again: the same model, a new optimizer
@@ -69,6 +70,32 @@ class GeneRegulationCallback(TrainerCallback):
                 )
             self.regulator.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         self._epochs_ended = self.regulator.epoch
+
+    def _check_before_training(self, args) -> None:
+        """Refuse, before the first step, settings this training cannot honour.
+
+        Raises:
+            ValueError: pruning that never starts or a schedule past `num_train_epochs` (checked
+                when the run is counted in epochs, `max_steps` unset), or a monitor no evaluation of
+                these arguments reports.
+        """
+        problems = []
+        if getattr(args, "max_steps", -1) <= 0:
+            epochs = math.ceil(float(args.num_train_epochs))
+            problems += self.config.unreachable(epochs)
+        if self.monitor is not None:
+            if str(args.eval_strategy) in ("no", "IntervalStrategy.NO"):
+                problems.append(
+                    f"monitor: {self.monitor!r}, but eval_strategy is 'no', so no evaluation reports it; "
+                    "set eval_strategy = 'epoch' or monitor = None"
+                )
+            elif not self.monitor.startswith("eval_"):
+                problems.append(
+                    f"monitor: {self.monitor!r}; the Trainer reports evaluation metrics as 'eval_<name>' "
+                    f"(eval_loss, or eval_accuracy from a compute_metrics returning 'accuracy')"
+                )
+        if problems:
+            raise ValueError("GeneRegulationCallback: " + "; ".join(problems))
 
     def on_optimizer_step(self, args, state, control, **kwargs):
         self.regulator.step()

@@ -23,7 +23,7 @@ from biogrn.regulation._gate import GeneGate, gated_modules
 from biogrn.regulation._hebbian import HebbianRecorder
 from biogrn.regulation._moments import OptimizerMoments, second_moment_of
 from biogrn.regulation._norms import following_norms
-from biogrn.regulation._regulator import Regulator, regulate
+from biogrn.regulation._regulator import Regulator, UnreachableSettingWarning, regulate
 from biogrn.regulation._regulator_config import RegulatorConfig, make_config
 from biogrn.regulation._tensors import DEFAULT_TYPES, RegulatedTensor, select_tensors
 
@@ -41,6 +41,7 @@ __all__ = [
     "Regulator",
     "RegulatorConfig",
     "SparseLinear",
+    "UnreachableSettingWarning",
     "WeightEditor",
     "compact_structured",
     "compact_unstructured",

@@ -44,7 +44,7 @@ from biogrn.regulation._norms import following_norms
 from biogrn.regulation._regulator_config import RegulatorConfig, make_config
 from biogrn.regulation._tensors import RegulatedTensor, select_tensors
 
-__all__ = ["Regulator", "regulate"]
+__all__ = ["Regulator", "UnreachableSettingWarning", "regulate"]
 
 STATE_VERSION = 2
 
@@ -61,6 +61,11 @@ def _refuse_if_held(tensor: RegulatedTensor) -> None:
     )
     if (regulator is not None and regulator._attached) or gated:
         raise ValueError(f"layers: {tensor.name} is already regulated by another Regulator; call its remove() first")
+
+
+class UnreachableSettingWarning(UserWarning):
+    """Settings that cannot do what they ask in the run they describe (pruning that never starts, a
+    schedule that ends after the run): said when the regulator attaches, not discovered at the end."""
 
 
 class Regulator:
@@ -87,6 +92,8 @@ class Regulator:
     ):
         self.config = config
         self.model = model
+        for problem in config.unreachable():
+            warnings.warn(f"regulator: {problem}", UnreachableSettingWarning, stacklevel=3)
         self.tensors: list[RegulatedTensor] = select_tensors(model, config.layers, config.genes)
         for tensor in self.tensors:
             _refuse_if_held(tensor)

@@ -17,6 +17,10 @@ from biogrn.dynamics import check_stability, check_step_count, method_info
 __all__ = ["RegulatorConfig", "make_config"]
 
 
+SCHEDULED_POLICIES = ("target", "hysteresis", "magnitude", "movement")
+"""The policies that prune on a schedule to `target_sparsity` by `end_epoch`."""
+
+
 class RegulatorConfig(BaseModel):
     """Every setting of the gene-regulated pruning loop (defaults: the seed paper's listing)."""
 
@@ -188,6 +192,25 @@ class RegulatorConfig(BaseModel):
         if self.end_epoch is not None and self.end_epoch <= self.start_epoch:
             raise ValueError(f"end_epoch: {self.end_epoch} must exceed start_epoch = {self.start_epoch}")
         return self
+
+    def unreachable(self, epochs: int | None = None) -> list[str]:
+        """What these settings cannot do, one message per problem, each naming its field: pruning
+        that never starts in a training of `epochs` epochs (default: `self.epochs`; a Trainer may
+        stop earlier and resume later), and a schedule whose end lies past `self.epochs`."""
+        run = self.epochs if epochs is None else int(epochs)
+        problems = []
+        if self.start_epoch >= run:
+            problems.append(
+                f"start_epoch: {self.start_epoch} is not below the training's {run} epochs, so pruning never "
+                f"starts (the first update follows epoch start_epoch + 1); set start_epoch below {run}"
+            )
+        elif self.policy in SCHEDULED_POLICIES and self.schedule_end > self.epochs:
+            problems.append(
+                f"end_epoch: the schedule reaches target_sparsity {self.target_sparsity} at epoch "
+                f"{self.schedule_end:g}, after the last of epochs = {self.epochs}, so training ends short of it; "
+                f"set end_epoch to at most {self.epochs}"
+            )
+        return problems
 
     @property
     def schedule_end(self) -> float:

@@ -304,6 +304,13 @@ class RunConfig(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _pruning_can_happen(self) -> RunConfig:
+        problems = self.regulator.unreachable() if self.pruning == "gene" else []
+        if problems:
+            raise ValueError("; ".join(f"regulator.{problem}" for problem in problems))
+        return self
+
     @field_validator("device")
     @classmethod
     def _device(cls, device: str) -> str:

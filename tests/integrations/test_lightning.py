@@ -101,9 +101,9 @@ def test_a_run_resumed_from_a_lightning_checkpoint_continues_identically(tmp_pat
 
 def test_several_optimizers_and_an_unlogged_monitor_are_refused(tmp_path):
     with pytest.raises(ValueError, match="the module has 2 optimizers"):
-        fit(tmp_path, 1, GeneRegulation(**SETTINGS), module=Classifier(optimizers=2))
+        fit(tmp_path, 2, GeneRegulation(**SETTINGS), module=Classifier(optimizers=2))
     with pytest.raises(ValueError, match="monitor 'val_loss' is not logged; logged are"):
-        fit(tmp_path, 1, GeneRegulation(**{**SETTINGS, "monitor": "val_loss"}), name="other")
+        fit(tmp_path, 2, GeneRegulation(**{**SETTINGS, "monitor": "val_loss"}), name="other")
 
 
 def test_a_callback_reused_for_another_module_regulates_that_module(tmp_path):
@@ -117,3 +117,8 @@ def test_a_callback_reused_for_another_module_regulates_that_module(tmp_path):
     assert callback.regulator is not first_regulator and callback.regulator.model is second
     assert callback.regulator.sparsity() == pytest.approx(0.5, abs=0.02)
     assert first_regulator.clock.epoch == 3  # left where its own fit ended
+
+
+def test_pruning_that_can_never_start_is_refused_at_fit_start(tmp_path):
+    with pytest.raises(ValueError, match="max_epochs = 2: start_epoch: 3 is not below the training's 2 epochs"):
+        fit(tmp_path, 2, GeneRegulation(**{**SETTINGS, "start_epoch": 3}))

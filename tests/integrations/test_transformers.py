@@ -102,7 +102,7 @@ def test_resuming_from_a_checkpoint_continues_identically(tmp_path):
 
 def test_an_unreported_monitor_is_refused(tmp_path):
     with pytest.raises(ValueError, match="monitor 'eval_f1' is not among the evaluation's metrics"):
-        trainer(tmp_path, GeneRegulationCallback(**{**SETTINGS, "monitor": "eval_f1"}), epochs=1).train()
+        trainer(tmp_path, GeneRegulationCallback(**{**SETTINGS, "monitor": "eval_f1"}), epochs=2).train()
 
 
 def test_train_twice_keeps_one_regulator_and_a_checkpoint_outside_output_dir_resumes(tmp_path):
@@ -125,3 +125,23 @@ def test_train_twice_keeps_one_regulator_and_a_checkpoint_outside_output_dir_res
     later.args.resume_from_checkpoint = str(moved)
     later.train(resume_from_checkpoint=str(moved))
     assert resumed.regulator.step_count == later.state.global_step
+
+
+@pytest.mark.parametrize(
+    "settings, arguments, said",
+    [
+        ({"epochs": 3, "start_epoch": 5}, {}, "start_epoch: 5 is not below the training's 3 epochs"),
+        ({"monitor": "accuracy"}, {}, "reports evaluation metrics as 'eval_<name>'"),
+        ({}, {"eval_strategy": "no"}, "eval_strategy is 'no', so no evaluation reports it"),
+    ],
+)
+def test_settings_this_training_cannot_honour_are_refused_before_the_first_step(tmp_path, settings, arguments, said):
+    """The docs' example once trained 3 epochs with the default start_epoch 5 and pruned nothing,
+    unsaid (issue 36); a monitor the evaluation never reports surfaced only after a whole epoch."""
+    callback = GeneRegulationCallback(**{**SETTINGS, **settings})
+    run = trainer(tmp_path, callback)
+    for name, value in arguments.items():
+        setattr(run.args, name, value)
+    with pytest.raises(ValueError, match=said):
+        run.train()
+    assert run.state.global_step == 0

@@ -122,6 +122,7 @@ def _movement_run(gate: str, steps: int, seed: int, attached: bool = True):
         gate=gate,
         integrate_every=50,
         epochs=2,
+        start_epoch=1,
     )
     x, y = torch.randn(steps, 16, 5, dtype=F64), torch.randint(0, 3, (steps, 16))
     layers = (model[0], model[2])

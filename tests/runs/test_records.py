@@ -169,7 +169,12 @@ def test_damaged_records_are_refused_in_one_line_before_anything_is_allocated(tm
     from biogrn.core import DataError
     from biogrn.runs import run
 
-    records = run({"model": {"hidden": [8]}, "training": {"epochs": 2}}, tmp_path / "run", quiet=True, figures=False)
+    records = run(
+        {"model": {"hidden": [8]}, "training": {"epochs": 2}, "regulator": {"start_epoch": 1}},
+        tmp_path / "run",
+        quiet=True,
+        figures=False,
+    )
     base = records.drop_encoding()
 
     def refused(dataset, match, name):

@@ -122,7 +122,7 @@ def test_the_written_config_reads_back_equal(seed, epochs, hidden, gamma_m, lr, 
             "pruning": pruning,
             "model": {"hidden": hidden},
             "training": {"epochs": epochs, "lr": lr},
-            "regulator": {"gamma_m": gamma_m},
+            "regulator": {"gamma_m": gamma_m, "start_epoch": epochs - 1},
             "records": {"trace_connections": trace, "quantiles": quantiles},
         }
     )
@@ -192,7 +192,8 @@ def test_yaml_merge_keys_are_read_and_keys_given_beside_them_win(tmp_path):
     path = write(
         tmp_path,
         "merge.yaml",
-        "training: &t {epochs: 3, lr: 0.01}\nregulator:\n  <<: {gamma_m: 0.03, gamma_p: 0.02}\n  gamma_p: 0.015\n",
+        "training: &t {epochs: 3, lr: 0.01}\n"
+        "regulator:\n  <<: {gamma_m: 0.03, gamma_p: 0.02}\n  gamma_p: 0.015\n  start_epoch: 1\n",
     )
     config = load_run_config(path)
     assert (config.regulator.gamma_m, config.regulator.gamma_p, config.training.epochs) == (0.03, 0.015, 3)

@@ -36,7 +36,11 @@ def test_grid_and_overrides():
 
 def test_a_bad_point_is_refused_before_anything_runs(tmp_path):
     with pytest.raises(ConfigError, match=r"gamma_m=-1: regulator.gamma_m: Input should be greater than 0"):
-        sweep({"training": {"epochs": 1}}, grid({"regulator.gamma_m": [0.01, -1]}), tmp_path / "s")
+        sweep(
+            {"training": {"epochs": 1}, "regulator": {"start_epoch": 0}},
+            grid({"regulator.gamma_m": [0.01, -1]}),
+            tmp_path / "s",
+        )
     assert not (tmp_path / "s").exists()
 
 

@@ -248,7 +248,9 @@ def test_a_diverging_run_stops_with_exit_2_and_keeps_the_last_finite_epoch(tmp_p
 
 def test_a_learning_rate_that_explodes_is_reported_not_scored(tmp_path):
     path = tmp_path / "run.toml"
-    path.write_text("[model]\nhidden = [16]\n[training]\nepochs = 2\noptimizer = 'sgd'\nlr = 1e30\n")
+    path.write_text(
+        "[model]\nhidden = [16]\n[training]\nepochs = 2\noptimizer = 'sgd'\nlr = 1e30\n[regulator]\nstart_epoch = 1\n"
+    )
     result = subprocess.run(
         [sys.executable, "-m", "biogrn", "run", str(path), "--out", str(tmp_path / "o"), "--quiet"],
         capture_output=True,
