@@ -7,17 +7,27 @@
 - A default output name (`biogrn-demo`, `simulation`, `runs/<config>`) that is taken becomes the
   first free `NAME-2`, `NAME-3`, ...; a name given with `--out` is used as given or refused.
 - While a process trains in a run directory it holds an operating-system lock on `DIR/.lock`
-  (filelock: `flock` on POSIX, `msvcrt` on Windows), released when the process ends however it
-  ends; a second `run` or `--resume` on the directory is refused instead of interleaving writes.
+  (`flock` on POSIX; filelock's `msvcrt` lock elsewhere), released when the process ends however
+  it ends; a second `run` or `--resume` on the directory is refused, naming the holder's PID,
+  instead of interleaving writes. The file holds the holder's PID and is removed when the run
+  ends. One left by a killed process holds no lock (the kernel drops it with the process): the
+  next run takes it over and says whose it was.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: filelock's lock, whose file stays
+    fcntl = None
 
 __all__ = ["LOCK_FILE", "claim_directory", "free_name", "locked"]
 
@@ -55,11 +65,68 @@ def claim_directory(directory: Path, what: str = "--out") -> None:
 
 @contextmanager
 def locked(directory: Path) -> Iterator[None]:
-    """Hold `directory`'s lock for the block.
+    """Hold `directory`'s lock for the block; the lock file holds this process's PID and is
+    removed at the end.
 
     Raises:
-        FileExistsError: another process holds it.
+        FileExistsError: another process holds it (its PID in the message), or `.lock` is not a
+            regular file (a symlink or a directory is never followed or replaced).
     """
+    if fcntl is None:
+        yield from _filelock_held(directory)
+        return
+    path = directory / LOCK_FILE
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        except OSError as error:  # ELOOP: a symlink; EISDIR: a directory
+            raise FileExistsError(
+                f"{path}: is not a lock file biogrn wrote ({error.strerror}); remove it if no run uses it"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _pid_in(fd)
+            os.close(fd)
+            raise FileExistsError(
+                f"{directory}: another biogrn process{f' (PID {holder})' if holder else ''} is training there "
+                f"(it holds {LOCK_FILE}); wait for it to end, or choose another directory"
+            ) from None
+        # the holder before us removes the file as it lets go: lock the file the path names, not a removed one
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    left_by = _pid_in(fd)
+    if left_by and left_by != os.getpid():
+        print(
+            f"biogrn: {path} was left by process {left_by}, which ended without removing it; taken over",
+            file=sys.stderr,
+        )
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        yield
+    finally:
+        # removed while still held: a process that opened it meanwhile finds it gone and tries again
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _pid_in(fd: int) -> int | None:
+    """The PID a lock file holds, or None (empty, or not a PID)."""
+    text = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _filelock_held(directory: Path) -> Iterator[None]:
     lock = FileLock(directory / LOCK_FILE)
     try:
         lock.acquire(blocking=False)

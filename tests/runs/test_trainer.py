@@ -277,7 +277,7 @@ def test_a_second_process_is_locked_out_of_a_running_directory(tmp_path, capsys)
             time.sleep(0.01)
         assert process.poll() is None, "the first run ended before it could be interrupted"
         assert main(["run", "--resume", str(out), "--quiet"]) == 2
-        assert "another biogrn process is training there" in capsys.readouterr().err
+        assert f"another biogrn process (PID {process.pid}) is training there" in capsys.readouterr().err
         assert main(["run", str(config), "--out", str(out), "--quiet"]) == 2
         assert "already exists and is not empty" in capsys.readouterr().err
     finally:
@@ -459,3 +459,44 @@ def test_resume_refuses_initial_weights_that_changed(tmp_path, crash_in_epoch, c
     assert "other initial weights" in capsys.readouterr().err
     torch.save(state, weights)
     assert main(["run", "--resume", str(out), "--quiet"]) == 0
+
+
+def test_the_lock_goes_with_the_run_and_a_dead_processs_lock_is_taken_over_naming_it(tmp_path, capsys, crash_in_epoch):
+    """`.lock` files stayed after every run (issue 36): the lock file holds the holder's PID and is
+    removed at the end; one left by a killed process is taken over, and the message names it."""
+    config = tiny_config(tmp_path, epochs=2)
+    out = tmp_path / "run"
+    assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
+    assert not (out / ".lock").exists()
+    undo = crash_in_epoch(2)
+    with pytest.raises(RuntimeError, match="power cut"):
+        main(["run", str(config), "--out", str(tmp_path / "killed"), "--quiet"])
+    undo()
+    assert not (tmp_path / "killed" / ".lock").exists()  # an exception lets go of it too
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / "killed" / ".lock").write_text(dead.stdout)  # as SIGKILL leaves it: the file, no lock
+    capsys.readouterr()
+    assert main(["run", "--resume", str(tmp_path / "killed"), "--quiet"]) == 0
+    assert f"was left by process {dead.stdout.strip()}, which ended without removing it" in capsys.readouterr().err
+    assert not (tmp_path / "killed" / ".lock").exists()
+
+
+@pytest.mark.parametrize("kind", ["symlink", "directory"])
+def test_a_lock_that_is_not_a_file_is_refused_in_one_line(tmp_path, capsys, kind, crash_in_epoch):
+    config = tiny_config(tmp_path, epochs=2)
+    out = tmp_path / "run"
+    undo = crash_in_epoch(2)
+    with pytest.raises(RuntimeError, match="power cut"):
+        main(["run", str(config), "--out", str(out), "--quiet"])
+    undo()
+    target = tmp_path / "elsewhere"
+    target.write_text("not yours\n")
+    if kind == "symlink":
+        (out / ".lock").symlink_to(target)
+    else:
+        (out / ".lock").mkdir()
+    capsys.readouterr()
+    assert main(["run", "--resume", str(out), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "is not a lock file biogrn wrote" in error and "Traceback" not in error
+    assert target.read_text() == "not yours\n"
