@@ -15,17 +15,21 @@ of their own (docs/architecture.md draws them):
     biogrn.runs         run configuration, training loop, records, checkpoints, sweeps
     biogrn.cli          the `biogrn` command
 
-`import biogrn` loads the regulation stack (torch, torchdiffeq, pydantic); the run machinery
-(xarray, pandas, tqdm) and the other namespaces load on first use.
+`import biogrn` loads nothing heavy: each name and namespace loads on first use (PEP 562), so the
+`biogrn` command answers `--help` without importing torch.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from biogrn._version import __version__
-from biogrn.core import CheckpointError, ConfigError, DataError, DivergedError
-from biogrn.regulation import Regulator, RegulatorConfig, regulate
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
+    from biogrn.core import CheckpointError, ConfigError, DataError, DivergedError
+    from biogrn.regulation import Regulator, RegulatorConfig, regulate
+    from biogrn.runs import RunConfig, load_run_config, read_records, resume, run
 
 _NAMESPACES = (
     "biology",
@@ -40,7 +44,11 @@ _NAMESPACES = (
     "runs",
     "testing",
 )
-_FROM_RUNS = ("RunConfig", "load_run_config", "read_records", "resume", "run")
+_FROM = {
+    **dict.fromkeys(("CheckpointError", "ConfigError", "DataError", "DivergedError"), "core"),
+    **dict.fromkeys(("Regulator", "RegulatorConfig", "regulate"), "regulation"),
+    **dict.fromkeys(("RunConfig", "load_run_config", "read_records", "resume", "run"), "runs"),
+}
 
 __all__ = [
     "CheckpointError",
@@ -69,11 +77,11 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # PEP 562: the heavy layers load when first touched, so `import biogrn` stays light
+    # PEP 562: everything loads when first touched, so `import biogrn` (and the CLI's parser) stays light
     if name in _NAMESPACES:
         return importlib.import_module(f"biogrn.{name}")
-    if name in _FROM_RUNS:
-        return getattr(importlib.import_module("biogrn.runs"), name)
+    if name in _FROM:
+        return getattr(importlib.import_module(f"biogrn.{_FROM[name]}"), name)
     raise AttributeError(f"module 'biogrn' has no attribute {name!r}")
 
 

@@ -66,3 +66,32 @@ def test_help_shows_each_options_default(capsys):
     text = capsys.readouterr().out
     assert "(default: 100)" in text and "(default: 0)" in text and "(default: member)" in text
     assert "(default: False)" not in text and "(default: None)" not in text
+
+
+def test_the_parser_loads_no_heavy_library():
+    """`biogrn --help` took 3-4 s loading torch (issue 36): the parser is the standard library's,
+    and the library loads once a command runs."""
+    import subprocess
+    import sys
+
+    probe = "import sys, biogrn, biogrn.cli; print(sorted({'torch', 'xarray', 'pandas', 'numpy'} & set(sys.modules)))"
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "[]"
+    help_text = subprocess.run([sys.executable, "-m", "biogrn", "--help"], capture_output=True, text=True)
+    assert help_text.returncode == 0 and "demo" in help_text.stdout
+
+
+def test_a_clone_that_shadows_the_package_says_so(tmp_path):
+    """A clone named biogrn in the working directory made `import biogrn` an empty namespace with
+    no message (issue 36): it is now the clone's package, and says so."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    (tmp_path / "biogrn").symlink_to(root, target_is_directory=True)
+    probe = "import biogrn, biogrn.cli; print(biogrn.regulate.__name__, biogrn.cli.__file__)"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["regulate", str(tmp_path / "biogrn" / "biogrn" / "cli.py")]
+    assert "the working directory holds a clone of biogrn's repository" in result.stderr

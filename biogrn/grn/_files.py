@@ -286,7 +286,7 @@ def write_anndata(result, network: Network, path: str | Path, cells: int | None 
     Raises:
         ValueError: more cells than the simulation holds, or a gene the result lacks.
     """
-    import anndata
+    anndata = _anndata()
     import pandas as pd
 
     values, member, time_index, ids = _sample_cells(result, network, cells, seed)
@@ -325,7 +325,7 @@ def read_anndata(path: str | Path, layer: str | None = None) -> CellData:
             or no such layer, a non-finite level (cell and gene named), or a network in `.uns`
             without `source`, `target` and `sign` of one length.
     """
-    import anndata
+    anndata = _anndata()
     from scipy import sparse
 
     path = Path(path)
@@ -364,3 +364,11 @@ def read_anndata(path: str | Path, layer: str | None = None) -> CellData:
             raise DataError(f"{path}: uns['network']: {error}") from None
     parameters = {str(k): np.asarray(v) for k, v in data.uns.get("parameters", {}).items()}
     return CellData(expression, network, parameters)
+
+
+def _anndata():
+    try:
+        import anndata
+    except ImportError as error:
+        raise ImportError(f".h5ad files need anndata: pip install 'biogrn[genomics]' ({error})") from None
+    return anndata

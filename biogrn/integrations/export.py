@@ -36,7 +36,10 @@ def export_onnx(
             exported graph's output differs from PyTorch's beyond `rtol` and `atol` (no file is
             written then).
     """
-    import onnxruntime
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise ImportError(f"export_onnx needs onnx and onnxruntime: pip install 'biogrn[export]' ({error})") from None
 
     gated = gated_modules(model)
     if gated:

@@ -13,7 +13,10 @@ checkpoints, so a run resumed from one continues identically.
 
 from __future__ import annotations
 
-import lightning
+try:
+    import lightning
+except ImportError as error:
+    raise ImportError(f"GeneRegulation needs Lightning: pip install 'biogrn[lightning]' ({error})") from None
 
 from biogrn.integrations._summary import regulator_summary
 from biogrn.regulation import Regulator, make_config

@@ -19,8 +19,14 @@ import math
 from pathlib import Path
 
 import torch
-from transformers import TrainerCallback
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+try:
+    from transformers import TrainerCallback
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+except ImportError as error:
+    raise ImportError(
+        f"GeneRegulationCallback needs transformers: pip install 'biogrn[transformers]' ({error})"
+    ) from None
 
 from biogrn.core import CheckpointError, atomic_write
 from biogrn.integrations._summary import regulator_summary
