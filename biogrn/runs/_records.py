@@ -250,9 +250,10 @@ class ConnectionTrace:
 class Recorder:
     """Collects one row per epoch (and the regulator's updates) and builds the records Dataset."""
 
-    def __init__(self, layers: Sequence[str], qs: Sequence[float]):
+    def __init__(self, layers: Sequence[str], qs: Sequence[float], shapes: Sequence[Sequence[int]] | None = None):
         self.layers = list(layers)
         self.qs = list(qs)
+        self.shapes = [" x ".join(map(str, shape)) for shape in shapes] if shapes is not None else None
         self.rows: list[dict] = []
         self.updates: list[dict] = []
         self.probes: list[dict] = []
@@ -381,6 +382,7 @@ class Recorder:
             "epoch": np.asarray([r["epoch"] for r in rows], dtype=np.int64),
             "layer": np.asarray(self.layers, dtype=str),
             "quantile": np.asarray(self.qs, dtype=np.float64),
+            **({"layer_shape": ("layer", np.asarray(self.shapes, dtype=str))} if self.shapes is not None else {}),
             "update": np.arange(len(updates), dtype=np.int64),
         }
         values = trace.values().numpy() if trace is not None else np.zeros((0, 4, 0), np.float32)

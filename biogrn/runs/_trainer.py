@@ -113,7 +113,7 @@ class Trainer:
             else select_tensors(self.model, config.regulator.layers, "connection")
         )
         names = [t.name for t in tensors]
-        self.recorder = Recorder(names, config.records.quantiles)
+        self.recorder = Recorder(names, config.records.quantiles, [tuple(t.original.shape) for t in tensors])
         self.trace = (
             ConnectionTrace(
                 [t.original for t in tensors],
