@@ -97,7 +97,7 @@ FILES = {
 
 
 @pytest.mark.parametrize("page, code, sketch", blocks())
-def test_the_block_runs_as_written(page, code, sketch, tmp_path, monkeypatch):
+def test_the_block_runs_as_written(page, code, sketch, tmp_path, monkeypatch, capsys):
     compiled = compile(code, f"{page.name} (a python block)", "exec")
     if sketch:
         return
@@ -106,6 +106,9 @@ def test_the_block_runs_as_written(page, code, sketch, tmp_path, monkeypatch):
     if page.name in FILES:
         FILES[page.name](tmp_path)
     exec(compiled, {"__name__": "__doc_example__"})
+    # an example that reports its sparsity must have pruned (the HF example once pruned nothing)
+    for value in re.findall(r"sparsity (\d\.\d+)", capsys.readouterr().out):
+        assert float(value) > 0, f"{page.name}: the example ends at sparsity {value}"
 
 
 def test_the_examples_are_found():
