@@ -47,6 +47,10 @@ class Splits:
     probe: TensorDataset | None = None
     """Held-out examples for the expression probe's removal cost (`biogrn.runs._probe`), disjoint
     from every split; None where the data set makes none (the probe then takes validation examples)."""
+    feature_names: tuple[str, ...] | None = None
+    """The name of each feature (an AnnData's genes), where the data name them."""
+    class_names: tuple[str, ...] | None = None
+    """The name of each class id (an AnnData's cell types), where the data name them."""
 
 
 def split_arrays(

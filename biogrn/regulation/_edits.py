@@ -39,8 +39,8 @@ def _entry_state(optimizer: torch.optim.Optimizer | None, param: Tensor) -> list
 
 def _fill_genes(tensor: RegulatedTensor, x: Tensor, genes: Tensor, value: float) -> None:
     """Set the entries of weight-shaped `x` that belong to `genes` (indices within the tensor) to `value`."""
-    if tensor.genes == "unit":
-        x.index_fill_(0, genes, value)
+    if tensor.gene_axis is not None:
+        x.index_fill_(tensor.gene_axis, genes, value)
     elif x.is_contiguous():
         x.view(-1).index_fill_(0, genes, value)
     else:  # channels-last and other layouts: the flat gene index is the row-major index
@@ -48,9 +48,12 @@ def _fill_genes(tensor: RegulatedTensor, x: Tensor, genes: Tensor, value: float)
 
 
 def _put_genes(tensor: RegulatedTensor, x: Tensor, genes: Tensor, values: Tensor) -> None:
-    """Write `values` (one per gene, or one fan-in row per unit gene) into weight-shaped `x` at `genes`."""
+    """Write `values` (one per gene, or one fan-in row per unit gene, one fan-out column per input
+    gene) into weight-shaped `x` at `genes`."""
     if tensor.genes == "unit":
         x.index_copy_(0, genes, values.view((-1, *x.shape[1:])))
+    elif tensor.genes == "input":
+        x.index_copy_(1, genes, values.view((x.shape[0], -1, *x.shape[2:])))
     else:
         x[torch.unravel_index(genes, x.shape)] = values
 
@@ -126,7 +129,7 @@ class WeightEditor:
                 self._draw_regrown(tensor, sl, weight, genes[grown])
             moments = self.attachment.records[index].moments
             if moments is not None:  # the drive's interval survives the reset of these moments
-                moments.rebase(genes, dim0=tensor.genes == "unit")
+                moments.rebase(genes, axis=tensor.gene_axis)
             for value in _entry_state(self.optimizer, weight):
                 _fill_genes(tensor, value, genes, 0.0)
             # unit genes: the bias and the batch norm of a unit are per-gene vectors
@@ -157,7 +160,7 @@ class WeightEditor:
         keep.view(-1)[grown] = False
         kept = weight[keep.expand_as(weight)]
         scale = self.regrow_scale * (kept.std() if kept.numel() > 1 else weight.std())
-        per_gene = weight[0].numel() if tensor.genes == "unit" else 1
+        per_gene = tensor.connections_per_gene
         noise = torch.randn(
             grown.numel() * per_gene, generator=self.generator, device=weight.device, dtype=weight.dtype
         )

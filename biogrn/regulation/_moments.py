@@ -146,11 +146,12 @@ class OptimizerMoments:
         self.snapshot.clamp_min_(0.0)
         return weight
 
-    def rebase(self, reset: tuple[Tensor, ...] | Tensor, dim0: bool = False) -> None:
+    def rebase(self, reset: tuple[Tensor, ...] | Tensor, axis: int | None = None) -> None:
         r"""Move the interval's origin to this step before the moments at `reset` are zeroed.
 
         $S \leftarrow \beta^s S$, then $S \leftarrow S - v_s$ at `reset` (flat indices of the weight,
-        or rows with `dim0`), so that $v_T - \beta^{T-s} S$ is still the interval's weighted sum.
+        or indices along `axis`: rows for unit genes, columns for input genes), so that
+        $v_T - \beta^{T-s} S$ is still the interval's weighted sum.
         """
         v, step = self._moment()
         if v is None:
@@ -159,8 +160,8 @@ class OptimizerMoments:
         self.carried = self.carried * power + weight
         if torch.is_tensor(power) or power != 1.0:  # an update right after an integration moves nothing
             self.snapshot.mul_(power)
-        if dim0:
-            self.snapshot.index_add_(0, reset, v.index_select(0, reset), alpha=-1.0)
+        if axis is not None:
+            self.snapshot.index_add_(axis, reset, v.index_select(axis, reset), alpha=-1.0)
         else:
             index = torch.unravel_index(reset, self.snapshot.shape)
             self.snapshot.index_put_(index, v[index].neg(), accumulate=True)

@@ -409,7 +409,7 @@ class Regulator:
 
     def magnitudes(self, scratch: Scratch | None = None) -> Tensor:
         """$|w|$ per gene (fan-in mean for unit genes), flat; into `scratch`'s buffer when given."""
-        if self.config.genes == "unit" or self.genes.y.dtype != self.mask.dtype:
+        if self.config.genes != "connection" or self.genes.y.dtype != self.mask.dtype:
             return self._per_gene([t.original.detach().abs() for t in self.tensors])
         # connection genes: |w| straight into each slice
         scratch = scratch if scratch is not None else Scratch(hold=False)
@@ -527,8 +527,7 @@ class Regulator:
         self.bytes_reduced += self.sync.mean_(self._rank_local_movement())
         for tensor, record, sl in zip(self.tensors, self.records, self.genes.slices):
             moved = record.movement
-            per_gene = moved.reshape(-1) if tensor.genes == "connection" else moved.reshape(moved.shape[0], -1).sum(1)
-            self.movement_score[sl] -= per_gene
+            self.movement_score[sl] -= tensor.per_gene(moved, reduce="sum")
             moved.zero_()
             record.n_movement = 0
 
@@ -557,8 +556,8 @@ class Regulator:
         }
 
     def expression(self) -> dict[str, Tensor]:
-        """Protein level $p$ of every layer's genes (weight-shaped, or `(out,)` for unit genes)."""
-        shape = (lambda t: t.weight_shape) if self.config.genes == "connection" else (lambda t: (t.weight_shape[0],))
+        """Protein level $p$ of every layer's genes: weight-shaped, `(out,)` for unit genes, `(in,)` for input genes."""
+        shape = (lambda t: t.weight_shape) if self.config.genes == "connection" else (lambda t: (t.n_genes,))
         return {t.name: self.genes.y[1, sl].view(shape(t)).clone() for t, sl in zip(self.tensors, self.genes.slices)}
 
     def layer_sparsity(self) -> dict[str, float]:

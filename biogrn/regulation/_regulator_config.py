@@ -29,8 +29,10 @@ class RegulatorConfig(BaseModel):
     # -- what is regulated ------------------------------------------------------------------------
     layers: tuple[str, ...] | None = None
     """Module names (their `weight`) or full parameter names; `None`: every Linear and ConvNd."""
-    genes: Literal["connection", "unit"] = "connection"
-    """One gene per connection (unstructured) or per output unit / channel (structured)."""
+    genes: Literal["connection", "unit", "input"] = "connection"
+    """One gene per connection (unstructured), per output unit / channel (structured), or per input
+    feature of the first regulated layer (`input`: pruning a gene removes the feature's whole
+    column, so the kept genes are the kept features; marker-gene selection, docs/genomics.md)."""
 
     # -- Eq. 1: kinetics ------------------------------------------------------------------------------
     gamma_m: float = Field(default=0.02, gt=0.0)

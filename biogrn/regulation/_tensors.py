@@ -3,7 +3,8 @@
 A `RegulatedTensor` is one regulated weight: the module that owns it, the parameter name, and the shape of
 its genes. Connection genes have the weight's shape (row-major, so the fan-in of an output unit
 is contiguous); unit genes have one gene per entry of the weight's first axis (the output unit
-or channel of Linear and ConvNd).
+or channel of Linear and ConvNd); input genes one per entry of its second axis (an input feature,
+or input channel): pruning one removes the feature's whole column.
 """
 
 from __future__ import annotations
@@ -32,36 +33,57 @@ class RegulatedTensor:
     """Other names of the same tensor in the model (tied weights): it is regulated once, under `name`."""
 
     @property
+    def gene_axis(self) -> int | None:
+        """The weight axis whose entries are the genes (0: units, 1: inputs); None for connection genes."""
+        return {"connection": None, "unit": 0, "input": 1}[self.genes]
+
+    @property
     def n_genes(self) -> int:
-        return self.weight_shape.numel() if self.genes == "connection" else self.weight_shape[0]
+        axis = self.gene_axis
+        return self.weight_shape.numel() if axis is None else self.weight_shape[axis]
 
     @property
     def n_pools(self) -> int:
-        """Pools of shared protein: output units for connection genes, the layer for unit genes."""
+        """Pools of shared protein: output units for connection genes, the layer for unit and input genes."""
         return self.weight_shape[0] if self.genes == "connection" else 1
 
     @property
     def connections_per_gene(self) -> int:
-        return 1 if self.genes == "connection" else self.weight_shape.numel() // self.weight_shape[0]
+        return self.weight_shape.numel() // self.n_genes
 
     @property
     def gene_view_shape(self) -> tuple[int, ...]:
         """Shape that broadcasts a layer's genes against its weight."""
-        if self.genes == "connection":
+        axis = self.gene_axis
+        if axis is None:
             return tuple(self.weight_shape)
-        return (self.weight_shape[0],) + (1,) * (len(self.weight_shape) - 1)
+        return tuple(size if i == axis else 1 for i, size in enumerate(self.weight_shape))
+
+    def gene_of(self, positions: Tensor) -> Tensor:
+        """The gene (within this tensor) of each flat row-major position of the weight."""
+        if self.genes == "connection":
+            return positions
+        if self.genes == "unit":
+            return positions // self.connections_per_gene
+        inner = self.weight_shape[2:].numel()
+        return (positions // inner) % self.weight_shape[1]
 
     @property
     def original(self) -> nn.Parameter:
         """The stored (unmasked) parameter, under parametrization or not."""
         return stored_parameter(self.module, self.param)
 
-    def per_gene(self, x: Tensor) -> Tensor:
+    def per_gene(self, x: Tensor, reduce: str = "mean") -> Tensor:
         """A weight-shaped quantity as one value per gene, flat: itself for connection genes, the
-        mean over each unit's fan-in (every axis but the first) for unit genes."""
+        mean (or `reduce="sum"`) over each unit's fan-in (every axis but the first) for unit genes,
+        over each input's fan-out (every axis but the second) for input genes."""
         if self.genes == "connection":
             return x.reshape(-1)
-        return x.reshape(x.shape[0], -1).mean(dim=1) if x.dim() > 1 else x
+        if x.dim() == 1:
+            return x
+        rows = x if self.genes == "unit" else x.transpose(0, 1)
+        rows = rows.reshape(rows.shape[0], -1)
+        return rows.mean(dim=1) if reduce == "mean" else rows.sum(dim=1)
 
 
 def select_tensors(model: nn.Module, layers: tuple[str, ...] | None, genes: str) -> list[RegulatedTensor]:
@@ -87,6 +109,9 @@ def select_tensors(model: nn.Module, layers: tuple[str, ...] | None, genes: str)
         if genes == "unit" and len(chosen) > 1:
             # the last layer's units are the model's outputs (classes): pruning one removes a class
             chosen.pop()
+        if genes == "input":
+            # the input features are the first layer's columns: later layers' inputs are hidden units
+            chosen = chosen[:1]
     else:
         for name in layers:
             if name in modules and name and isinstance(getattr(modules[name], "weight", None), torch.Tensor):

@@ -14,6 +14,7 @@ from biogrn.data import (
     AffectNet,
     Mnist1dSettings,
     Splits,
+    anndata,
     digits,
     fer2013_splits,
     flat_splits,
@@ -70,6 +71,8 @@ def load_data(config, seed: int) -> Splits:
         return mnist1d(Mnist1dSettings(**settings), config.val_fraction, seed, probe_signals)
     if config.name == "npz":
         return read_npz(config.path, config.val_fraction, config.test_fraction, seed)
+    if config.name == "anndata":
+        return anndata(config.path, config.label_key, config.layer, config.val_fraction, config.test_fraction, seed)
     if config.name == "csv":
         return read_csv(config.path, config.label_column, config.val_fraction, config.test_fraction, seed)
     if config.name == "fer2013":

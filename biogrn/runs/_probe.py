@@ -119,7 +119,9 @@ def removal_loss_changes(
                 k, rows = len(index), torch.arange(len(index), device=index.device)
                 weights = weight.unsqueeze(0).repeat(k, *([1] * weight.dim()))
                 replaced = {weight_key: weights}
-                if unit:
+                if regulator.config.genes == "input":
+                    weights[rows, :, index] = 0  # the feature's whole column
+                elif unit:
                     weights[rows, index] = 0  # the unit's whole fan-in
                     if bias_key in stored:
                         biases = stored[bias_key].unsqueeze(0).repeat(k, 1)
@@ -143,6 +145,8 @@ def _per_gene(regulator: Regulator, values: dict[str, Tensor], genes: Tensor) ->
         value = values[weight_key]
         if regulator.config.genes == "connection":
             per_gene.append(value.reshape(-1))
+        elif regulator.config.genes == "input":
+            per_gene.append(tensor.per_gene(value, reduce="sum"))
         else:
             row = value.reshape(value.shape[0], -1).sum(1)
             per_gene.append(row + values[bias_key] if bias_key in values else row)

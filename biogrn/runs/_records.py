@@ -199,7 +199,7 @@ class ConnectionTrace:
             positions = chosen[layer == i] - offsets[i]
             if regulator is not None:
                 tensor, sl = regulator.tensors[i], regulator.genes.slices[i]
-                genes = sl.start + positions // tensor.connections_per_gene
+                genes = sl.start + tensor.gene_of(positions)
             else:
                 genes = positions
             self._positions.append((positions.to(device), genes.to(device), slice(start, start + len(positions))))

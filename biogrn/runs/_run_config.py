@@ -114,17 +114,22 @@ class DataConfig(BaseModel):
 
     model_config = STRICT
 
-    name: Literal["digits", "mnist1d", "npz", "csv", "fer2013", "affectnet", "ravdess"] = "digits"
+    name: Literal["digits", "mnist1d", "npz", "csv", "anndata", "fer2013", "affectnet", "ravdess"] = "digits"
     """`digits`: scikit-learn's 8x8 digits (ships offline); `mnist1d`: MNIST-1D, generated on the
     spot by the `mnist1d` package (settings in `[data.mnist1d]`, docs/mnist1d.md); `npz`: arrays `x` and `y` in a NumPy
     archive; `csv`: numeric feature columns and an integer label column; `fer2013`: FER-2013's
     CSV (fer2013.csv, icml_face_data.csv) or its train/ and test/ image folders; `affectnet`: the
     manually annotated release or class-numbered folders (docs/affectnet.md); `ravdess`: the
-    Actor_NN/ speech wav files as log-mel features, split by actor (docs/ravdess.md)."""
+    Actor_NN/ speech wav files as log-mel features, split by actor (docs/ravdess.md); `anndata`:
+    cells of an AnnData `.h5ad`, genes as features and `label_key` as the class (docs/genomics.md)."""
     path: Path | None = None
     """The file (or FER-2013 folder); relative paths start at the config file's directory."""
     label_column: str = "label"
     """Name of the label column of a `csv` file."""
+    label_key: str | None = None
+    """`anndata`: the `.obs` column holding each cell's class (a cell type)."""
+    layer: str | None = None
+    """`anndata`: the layer whose levels are the features; unset: `X`."""
     val_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
     """Fraction held out for validation: of the whole set (`digits`, `npz`, `csv`), of the
     generator's training part (`mnist1d`); for `fer2013` used by the image-folder form, which has
@@ -157,6 +162,10 @@ class DataConfig(BaseModel):
             raise ValueError(f"path: {GENERATED[self.name]} and takes no path")
         if self.name not in GENERATED and self.path is None:
             raise ValueError(f"path: data set {self.name!r} needs a file")
+        if self.name == "anndata" and self.label_key is None:
+            raise ValueError("label_key: data set 'anndata' needs the .obs column of the cells' classes")
+        if self.name != "anndata" and (self.label_key is not None or self.layer is not None):
+            raise ValueError(f"label_key, layer: only data set 'anndata' reads them, not {self.name!r}")
         if self.val_fraction + self.test_fraction >= 1.0:
             raise ValueError(
                 f"val_fraction + test_fraction: {self.val_fraction + self.test_fraction} "

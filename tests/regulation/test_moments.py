@@ -97,7 +97,7 @@ def test_a_reset_of_moments_within_the_interval_keeps_its_gradients(name, beta, 
         optimizer.step()
     if rows:  # unit genes reset whole rows
         reset = torch.randperm(6, generator=gen)[:2]
-        moments.rebase(reset, dim0=True)
+        moments.rebase(reset, axis=0)
         where = torch.zeros(6, 3, dtype=torch.bool)
         where[reset] = True
     else:
