@@ -87,7 +87,7 @@ def pretrained_weights(out: Path, seed: int) -> Path:
 
 def zero_shot(out: Path, seeds: list[int]) -> np.ndarray:
     """Each seed's pretrained model on the shifted test signals, before any fine-tuning."""
-    config = parse_run_config(with_overrides(FINETUNE, {"seed": 0}))
+    config = parse_run_config(with_overrides(FINETUNE, {"seed": 0, "pruning": "none"}))
     data = load_data(config.data, 0)  # the test part does not depend on the run's seed
     loader = DataLoader(data.test, batch_size=512)
     accuracies = []

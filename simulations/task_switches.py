@@ -69,7 +69,8 @@ BASELINES = ("magnitude", "movement", "rigl")
 def regulator_settings(method: str, phase_epochs: int) -> dict:
     """The `regulate` keywords of a method over the whole sequence."""
     total = phase_epochs * len(ORDER)
-    window = {"target_sparsity": TARGET, "start_epoch": 1, "end_epoch": phase_epochs, "epochs": total}
+    start = min(1, phase_epochs - 1)  # the first prune after epoch 1 (or at the end of a one-epoch phase)
+    window = {"target_sparsity": TARGET, "start_epoch": start, "end_epoch": phase_epochs, "epochs": total}
     if method.startswith("gene"):
         scale = float(method.split("-x")[1]) if "-x" in method else 1.0
         drive = "movement" if method == "gene-movement" else "taylor"

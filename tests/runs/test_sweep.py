@@ -238,3 +238,39 @@ def test_the_mnist1d_baselines_set_each_model_beside_the_published_figure(tmp_pa
     table = (tmp_path / "mnist1d_baselines.md").read_text()
     assert "| logistic | 32 |" in table and "| mlp_wide | 68 |" in table
     assert "chosen on the test set" in table
+
+
+def test_the_fine_tuning_study_pretrains_once_per_seed_then_prunes_from_those_weights(tmp_path, monkeypatch, capsys):
+    study = load_script("finetune_study")
+    monkeypatch.setitem(study.PRETRAIN["data"]["mnist1d"], "num_samples", 1000)
+    monkeypatch.setitem(study.PRETRAIN, "training", {**study.PRETRAIN["training"], "epochs": 1})
+    monkeypatch.setitem(study.FINETUNE, "training", {**study.FINETUNE["training"], "epochs": 3})
+    monkeypatch.setattr(study, "SCHEDULE", (1, 2))
+    arguments = ["--seeds", "0", "1", "--sparsities", "0.95", "--methods", "dense", "gene-movement", "magnitude"]
+    assert study.main([*arguments, "--out", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "**0.95 (primary)** | gene-movement | magnitude" in table and "Zero-shot" in table
+    result = xr.load_dataset(tmp_path / "finetune_study.nc")
+    assert result["sparsity"].sel({"method": "magnitude", "target": "0.95"}).values.tolist() == [0.95, 0.95]
+    records = xr.load_dataset(tmp_path / "runs" / "magnitude-s0.95-seed1" / "records.nc")
+    pretrained = tmp_path / "pretrain" / "pretrain-seed1" / "checkpoint.pt"
+    import hashlib
+
+    assert records.attrs["weights_sha256"] == hashlib.sha256(pretrained.read_bytes()).hexdigest()
+    assert study.main([*arguments, "--out", str(tmp_path)]) == 0  # read back, not trained again
+    assert xr.load_dataset(tmp_path / "finetune_study.nc")["test_accuracy"].equals(result["test_accuracy"])
+
+
+def test_task_switches_measure_each_phase_and_resume_from_their_files(tmp_path, capsys):
+    study = load_script("task_switches")
+    arguments = ["--seeds", "0", "1", "--methods", "gene", "gene-x4", "magnitude", "--phase-epochs", "1"]
+    assert study.main([*arguments, "--out", str(tmp_path)]) == 0
+    result = xr.load_dataset(tmp_path / "task_switches.nc")
+    assert set(result["method"].values) == {"gene", "gene-x4", "magnitude"}
+    assert np.isfinite(result["final_accuracy"]).all() and (result["recovery_steps"] > 0).all()
+    point = xr.load_dataset(tmp_path / "points" / "gene-x4-seed0.nc")
+    assert point.attrs["gamma_m"] == 4 * 0.02 and point.sizes["phase"] == 4
+    assert float(point["sparsity"]) == pytest.approx(0.9, abs=0.01)
+    capsys.readouterr()
+    assert study.main([*arguments, "--out", str(tmp_path)]) == 0
+    assert "0 runs in" in capsys.readouterr().out
