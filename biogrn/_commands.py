@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from biogrn.cli import DEFAULT_DEMO, DEFAULT_SIMULATION
-from biogrn.core import CheckpointError, ConfigError, DataError, DivergedError, require_memory
+from biogrn.core import CheckpointError, ConfigError, DataError, DivergedError, atomic_write, require_memory
 from biogrn.regulation import RankSync
 from biogrn.runs import (
     CONFIG_FILE,
@@ -286,3 +286,75 @@ def _simulation_figure(result, path: Path, title: str, members: int) -> None:
     more = f"; {len(shown)} of {len(variables)} variables shown" if len(variables) > len(shown) else ""
     figure.suptitle(f"{title}{more}", fontsize=10)
     figure.savefig(path, dpi=100)
+
+
+def select_genes_command(
+    file: str, label_key: str, n_genes: int, out: Path, layer: str | None, seed: int, drive: str, epochs: int
+) -> int:
+    """`biogrn select-genes`: the selection written into a new `.h5ad`, a dot plot beside it."""
+    from biogrn.data._anndata import _opened
+    from biogrn.genomics import select_genes
+
+    if out.exists():
+        raise FileExistsError(f"{out}: already exists; nothing is replaced: choose another --out")
+    adata, _ = _opened(file)
+    start, end = min(5, epochs - 1), max(min(40, epochs - 1), min(5, epochs - 1) + 1)
+    chosen = select_genes(
+        adata, label_key, n_genes, seed=seed, layer=layer, drive=drive, epochs=epochs, start_epoch=start, end_epoch=end
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, lambda tmp: adata.write_h5ad(tmp))
+    figure = out.with_suffix(".png")
+    _dot_plot(adata, chosen, label_key, layer, figure, f"{Path(file).name}: {n_genes} genes chosen by biogrn")
+    print(f"{n_genes} genes, most expressed first: {', '.join(chosen)}")
+    print(f"wrote {out} (var: biogrn_selected, biogrn_expression; uns: biogrn) and {figure}")
+    return 0
+
+
+def _dot_plot(adata, genes: list[str], label_key: str, layer: str | None, path: Path, title: str) -> None:
+    """scanpy's dot plot, drawn here: per cell type and gene, the mean level scaled 0..1 across types
+    (colour) and the fraction of the type's cells with a level above 0 (size)."""
+    from matplotlib.figure import Figure
+    from scipy import sparse
+
+    matrix = adata[:, genes].X if layer is None else adata[:, genes].layers[layer]
+    levels = matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
+    labels = adata.obs[label_key]
+    types = [
+        t for t in (labels.cat.categories if hasattr(labels, "cat") else sorted(set(labels))) if (labels == t).any()
+    ]
+    means = np.array([levels[(labels == t).to_numpy()].mean(axis=0) for t in types])
+    shares = np.array([(levels[(labels == t).to_numpy()] > 0).mean(axis=0) for t in types])
+    spread = means.max(axis=0) - means.min(axis=0)
+    scaled = (means - means.min(axis=0)) / np.where(spread > 0, spread, 1.0)
+    figure = Figure(figsize=(1.2 + 0.42 * len(genes), 1.4 + 0.38 * len(types)), layout="constrained")
+    axes = figure.subplots()
+    columns, rows = np.meshgrid(np.arange(len(genes)), np.arange(len(types)))
+    dots = axes.scatter(
+        columns.ravel(),
+        rows.ravel(),
+        s=250 * shares.ravel(),
+        c=scaled.ravel(),
+        cmap="Reds",
+        vmin=0,
+        vmax=1,
+        edgecolors="0.5",
+        linewidths=0.4,
+    )
+    axes.set_xticks(range(len(genes)), genes, rotation=90, fontsize=8)
+    axes.set_yticks(range(len(types)), [str(t) for t in types], fontsize=8)
+    axes.set_xlim(-0.7, len(genes) - 0.3)
+    axes.set_ylim(len(types) - 0.5, -0.5)
+    axes.set_title(title, fontsize=9)
+    figure.colorbar(dots, ax=axes, shrink=0.6, label="mean level in the type,\nscaled 0 to 1 across types")
+    for share in (0.25, 0.5, 1.0):
+        axes.scatter([], [], s=250 * share, c="0.6", label=f"{share:.0%}")
+    axes.legend(
+        title="cells with level > 0",
+        fontsize=7,
+        title_fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 0.0),
+        frameon=False,
+    )
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))

@@ -109,6 +109,24 @@ def parser() -> argparse.ArgumentParser:
         help="(member stepping) a member whose field is within its tolerance keeps that state from then on",
     )
 
+    select_parser = commands.add_parser(
+        "select-genes",
+        help="choose the genes that tell cell types apart in an AnnData file (gene-regulated input pruning)",
+        epilog="docs/genomics.md: what is trained, what is written, the study against scanpy's rankings",
+    )
+    select_parser.add_argument("file", help="an AnnData .h5ad of cells x genes")
+    select_parser.add_argument("--label-key", required=True, help="the .obs column of each cell's type")
+    select_parser.add_argument("--n-genes", type=int, required=True, help="genes to keep")
+    select_parser.add_argument(
+        "--out", type=Path, required=True, help="the .h5ad to write (new): the input with var and uns filled in"
+    )
+    select_parser.add_argument("--layer", help="the layer to read instead of X")
+    select_parser.add_argument("--seed", type=int, default=0, help="initial weights, batch order, draws")
+    select_parser.add_argument(
+        "--drive", choices=("taylor", "fisher", "movement", "grad", "magnitude"), default="taylor", help="Eq. 1's drive"
+    )
+    select_parser.add_argument("--epochs", type=int, default=60, help="training epochs")
+
     report_parser = commands.add_parser("report", help="tables and figures of a finished or running run")
     report_parser.add_argument("directory")
     report_parser.add_argument("--no-figures", action="store_true", help="print the table only")
@@ -125,6 +143,13 @@ def _argument_problems(args: argparse.Namespace) -> list[str]:
         problems.append(f"--nproc: must be >= 1, got {args.nproc}")
     if args.command == "demo" and args.epochs < 1:
         problems.append(f"--epochs: must be >= 1, got {args.epochs}")
+    if args.command == "select-genes":
+        if args.n_genes < 1:
+            problems.append(f"--n-genes: must be >= 1, got {args.n_genes}")
+        if args.epochs < 2:
+            problems.append(f"--epochs: must be >= 2, got {args.epochs}")
+        if args.out.suffix != ".h5ad":
+            problems.append(f"--out: {args.out} must end in .h5ad")
     if args.command == "simulate":
         if args.stop_at_rest and args.stepping != "member":
             problems.append("--stop-at-rest: needs --stepping member (members stop one by one)")
@@ -157,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             return _commands.demo_command(args.epochs, args.seed, args.out, args.quiet)
         if args.command == "run":
             return _commands.run_command(args.config, args.out, args.resume, args.quiet, args.nproc)
+        if args.command == "select-genes":
+            return _commands.select_genes_command(
+                args.file, args.label_key, args.n_genes, args.out, args.layer, args.seed, args.drive, args.epochs
+            )
         if args.command == "simulate":
             return _commands.simulate_command(
                 args.network,
