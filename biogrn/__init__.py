@@ -11,6 +11,7 @@ of their own (docs/architecture.md draws them):
     biogrn.biology      connectome masks, Dale's law, synaptic noise, Hebbian plasticity
     biogrn.models       reference architectures
     biogrn.grn          gene regulatory networks: forms, simulation, steady states, inference
+    biogrn.genomics     marker genes of cells: gene-regulated input pruning on AnnData
     biogrn.data         data sets as users have them
     biogrn.runs         run configuration, training loop, records, checkpoints, sweeps
     biogrn.cli          the `biogrn` command
@@ -37,6 +38,7 @@ _NAMESPACES = (
     "core",
     "data",
     "dynamics",
+    "genomics",
     "grn",
     "models",
     "policies",

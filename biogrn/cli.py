@@ -13,6 +13,7 @@ answers without loading torch.
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import sys
 from pathlib import Path
@@ -213,6 +214,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("biogrn: interrupted", file=sys.stderr)
         return 130
+    except OSError as error:  # the operating system's refusal: one line naming the path and the cause
+        print(f"biogrn: error: {os_error_line(error)}", file=sys.stderr)
+        return 1
+
+
+OS_ERROR_HINTS = {
+    errno.ENOSPC: "the device is full; the files of the last finished epoch are intact: free space, then resume",
+    errno.EROFS: "the file system is read-only: choose a writable directory",
+    errno.EACCES: "permission denied: choose a directory you may write",
+    errno.EPERM: "operation not permitted: choose a directory you may write",
+    errno.ENOTDIR: "a part of the path is a file, not a directory",
+    errno.EDQUOT: "the disk quota is exhausted; the files of the last finished epoch are intact",
+}
+
+
+def os_error_line(error: OSError) -> str:
+    """`PATH: cause (ENAME); what to do`, from an OSError however it was raised."""
+    where = error.filename if error.filename is not None else "(no path)"
+    cause = error.strerror or str(error)
+    name = errno.errorcode.get(error.errno, "") if error.errno is not None else ""
+    hint = OS_ERROR_HINTS.get(error.errno)
+    return f"{where}: {cause}" + (f" ({name})" if name else "") + (f"; {hint}" if hint else "")
 
 
 if __name__ == "__main__":

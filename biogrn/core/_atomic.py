@@ -9,7 +9,9 @@ permissions a plain `open` would give it (0666 less the umask), not the temporar
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -36,13 +38,24 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
 
     If `write` raises (or the process dies) the previous file at `path` is untouched and the
     temporary file is removed (or left with a `.tmp` suffix that no reader opens).
+
+    Raises:
+        OSError: the operating system's refusal, naming `path`; a writer that fails otherwise on a
+            full device (netCDF says only "HDF error") is reported as ENOSPC, naming `path`.
     """
     path = Path(path)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
     try:
-        write(tmp)
+        try:
+            write(tmp)
+        except Exception as error:
+            if isinstance(error, OSError) or not _device_full(path.parent):
+                raise
+            raise OSError(
+                errno.ENOSPC, f"No space left on device ({type(error).__name__}: {error})", str(path)
+            ) from error
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, _default_mode())
@@ -56,3 +69,14 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
             os.fsync(directory)
         finally:
             os.close(directory)
+
+
+FULL_BELOW = 1 << 20
+"""A device with less than this free is taken as full when a writer fails without saying why."""
+
+
+def _device_full(directory: Path) -> bool:
+    try:
+        return shutil.disk_usage(directory).free < FULL_BELOW
+    except OSError:
+        return False

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Iterator
@@ -79,7 +80,9 @@ def locked(directory: Path) -> Iterator[None]:
     while True:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
-        except OSError as error:  # ELOOP: a symlink; EISDIR: a directory
+        except OSError as error:
+            if error.errno not in (errno.ELOOP, errno.EISDIR):  # a read-only or forbidden directory: as it is
+                raise
             raise FileExistsError(
                 f"{path}: is not a lock file biogrn wrote ({error.strerror}); remove it if no run uses it"
             ) from None
