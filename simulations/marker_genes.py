@@ -16,6 +16,10 @@ split holds out 25% of the cells; every selector sees the training cells only:
 - `l1-logistic`: scikit-learn's L1 logistic regression (liblinear, one-vs-rest, on the scaled
   levels), at the smallest C of a grid that gives at least k genes a weight, ranked by the sum of
   |w| over the types;
+- `scgenefit`: scGeneFit (Dumitrascu et al. 2021; PyPI `scGeneFit` 1.0.2, installed with
+  `pip install --no-deps scGeneFit==1.0.2`, since it names the retired `sklearn` package as a
+  dependency) at its defaults (`method="centers"`), on the scaled levels, NumPy's global stream
+  seeded as its sampling reads it;
 - `hvg`: scanpy's highly variable genes (`seurat` flavour) on the training cells;
 - `random`: k genes drawn with the seed.
 
@@ -45,7 +49,7 @@ from biogrn.runs import adjust, mean_interval, paired_comparison
 
 LABEL = "bulk_labels"
 GENE_SELECTORS = ("biogrn", "biogrn-fisher", "biogrn-movement", "magnitude")
-SELECTORS = (*GENE_SELECTORS, "wilcoxon", "t-test", "l1-logistic", "hvg", "random")
+SELECTORS = (*GENE_SELECTORS, "wilcoxon", "t-test", "l1-logistic", "scgenefit", "hvg", "random")
 CANONICAL = (
     "IL7R",
     "CCR7",
@@ -117,6 +121,12 @@ def select(selector: str, train, k: int, seed: int) -> list[str]:
             if (weight > 0).sum() >= k:
                 return [str(g) for g in train.var_names[np.argsort(-weight, kind="stable")[:k]]]
         raise RuntimeError("l1-logistic: no C of the grid gives k genes a weight")
+    if selector == "scgenefit":
+        from scGeneFit.functions import get_markers
+
+        np.random.seed(seed)  # noqa: NPY002 - scGeneFit samples its constraints from the legacy global stream
+        chosen = get_markers(np.asarray(train.X, dtype=np.float64), train.obs[LABEL].to_numpy(), k, verbose=False)
+        return [str(g) for g in train.var_names[chosen]]
     if selector == "hvg":
         import scanpy as sc
 
