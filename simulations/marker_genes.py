@@ -115,14 +115,19 @@ def select(selector: str, train, k: int, seed: int) -> list[str]:
 
         x, y = standardized(train.X), train.obs[LABEL].to_numpy()
         for c in np.logspace(-3, 1, 25):
-            lasso = LogisticRegression(penalty="l1", solver="liblinear", C=c, max_iter=2000)
+            lasso = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=c, max_iter=2000)  # the L1 penalty
             model = OneVsRestClassifier(lasso).fit(x, y)
             weight = sum(np.abs(each.coef_).ravel() for each in model.estimators_)
             if (weight > 0).sum() >= k:
                 return [str(g) for g in train.var_names[np.argsort(-weight, kind="stable")[:k]]]
         raise RuntimeError("l1-logistic: no C of the grid gives k genes a weight")
     if selector == "scgenefit":
-        from scGeneFit.functions import get_markers
+        try:
+            from scGeneFit.functions import get_markers
+        except ImportError:
+            raise SystemExit(
+                "scgenefit: pip install --no-deps scGeneFit==1.0.2, or leave it out of --selectors"
+            ) from None
 
         np.random.seed(seed)  # noqa: NPY002 - scGeneFit samples its constraints from the legacy global stream
         chosen = get_markers(np.asarray(train.X, dtype=np.float64), train.obs[LABEL].to_numpy(), k, verbose=False)

@@ -92,3 +92,24 @@ def test_the_command_writes_a_new_h5ad_and_a_dot_plot_and_refuses_bad_input(tmp_
     assert main(bad) == 2
     error = capsys.readouterr().err
     assert "obs has no column 'kind'" in error and "Traceback" not in error and len(error.strip().splitlines()) == 1
+
+
+def test_the_marker_study_scores_every_selector_on_the_same_held_out_cells(tmp_path, capsys):
+    pytest.importorskip("scanpy")
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "simulations" / "marker_genes.py"
+    spec = importlib.util.spec_from_file_location("marker_genes", path)
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    arguments = ["--seeds", "0", "1", "--ks", "20", "--selectors", "biogrn", "wilcoxon", "l1-logistic", "random"]
+    assert study.main([*arguments, "--out", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "**Primary (k = 20, biogrn against wilcoxon" in table and "| 20 | random |" in table
+    import json
+
+    point = json.loads((tmp_path / "points" / "wilcoxon-k20-seed1.json").read_text())
+    assert len(point["genes"]) == len(set(point["genes"])) == 20 and 0.5 < point["accuracy"] <= 1.0
+    assert study.main([*arguments, "--out", str(tmp_path)]) == 0
+    assert "0 selections in" in capsys.readouterr().out  # read back from its files
