@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             command_parser.error("run: give a CONFIG file, or --resume DIR")
         if args.out is not None and args.resume is not None:
             command_parser.error("run: --out and --resume exclude each other (a resumed run stays in its DIR)")
-    from biogrn import _commands  # the library, loaded now that there is a command to run
+    import biogrn._commands as _commands  # the library, loaded now that there is a command to run
 
     try:
         if args.command == "demo":

@@ -36,16 +36,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from biogrn.core import atomic_write
-from biogrn.runs import adjust, mean_interval, paired_comparison
+from biogrn.runs import adjust, in_processes, mean_interval, paired_comparison
 
 LABEL = "bulk_labels"
 GENE_SELECTORS = ("biogrn", "biogrn-fisher", "biogrn-movement", "magnitude")
@@ -270,13 +268,7 @@ def main(argv=None) -> int:
     ]
     paths = {key: out / "points" / f"{key[0]}-k{key[1]}-seed{key[2]}.json" for key in wanted}
     todo = [(*key, path) for key, path in paths.items() if not path.exists()]
-    if args.workers <= 1:
-        for job in todo:
-            one_point(*job)
-    else:
-        with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for future in [pool.submit(one_point, *job) for job in todo]:
-                future.result()
+    in_processes(one_point, todo, args.workers)
     results = {key: json.loads(path.read_text()) for key, path in paths.items()}
     table = markdown(results, args.ks, args.seeds, args.selectors)
     (out / "marker_genes.md").write_text(table + "\n")

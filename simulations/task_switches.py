@@ -35,10 +35,8 @@ from those files.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +48,7 @@ from biogrn.core import atomic_write, stream_seed
 from biogrn.data import Mnist1dSettings, mnist1d
 from biogrn.models import mlp
 from biogrn.regulation import regulate
-from biogrn.runs import adjust, evaluate, mean_interval, paired_comparison, train_epoch
+from biogrn.runs import adjust, evaluate, in_processes, mean_interval, paired_comparison, train_epoch
 
 TASKS = {
     "A": Mnist1dSettings(),
@@ -246,13 +244,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     paths = {(m, s): out / "points" / f"{m}-seed{s}.nc" for m in args.methods for s in args.seeds}
     todo = [(m, s, args.phase_epochs, p) for (m, s), p in paths.items() if not p.exists()]
-    if args.workers <= 1:
-        for job in todo:
-            one_run(*job)
-    else:
-        with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for future in [pool.submit(one_run, *job) for job in todo]:
-                future.result()
+    in_processes(one_run, todo, args.workers)
     points = {key: xr.load_dataset(path) for key, path in paths.items()}
     for (method, seed), run in points.items():
         if run.attrs["phase_epochs"] != args.phase_epochs:

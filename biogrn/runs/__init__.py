@@ -58,7 +58,7 @@ from biogrn.runs._run_config import (
     parse_run_config,
 )
 from biogrn.runs._statistics import PairedComparison, adjust, detectable_difference, mean_interval, paired_comparison
-from biogrn.runs._sweep import grid, point_name, summarize, sweep, sweep_point, with_overrides
+from biogrn.runs._sweep import grid, in_processes, point_name, summarize, sweep, sweep_point, with_overrides
 from biogrn.runs._trainer import Trainer, resume, run
 
 __all__ = [
@@ -94,6 +94,7 @@ __all__ = [
     "free_name",
     "grid",
     "group_metrics",
+    "in_processes",
     "launch_torchrun",
     "launched_by_torchrun",
     "load_checkpoint",

@@ -31,7 +31,7 @@ from biogrn.runs._records import config_of, read_records
 from biogrn.runs._run_config import parse_run_config
 from biogrn.runs._trainer import resume, run
 
-__all__ = ["grid", "point_name", "summarize", "sweep", "sweep_point", "with_overrides"]
+__all__ = ["grid", "in_processes", "point_name", "summarize", "sweep", "sweep_point", "with_overrides"]
 
 
 def grid(axes: Mapping[str, Sequence]) -> list[dict]:
@@ -136,7 +136,17 @@ def sweep(
         return ray.get([remote.remote(dict(base), dict(p), str(out), n, 1) for p, n in zip(points, names)])
     if workers <= 1:
         return [sweep_point(base, p, out, n) for p, n in zip(points, names)]
-    # spawn, not fork: a forked child inherits torch's thread pools in an undefined state
+    return in_processes(sweep_point, [(dict(base), dict(p), str(out), n, 1) for p, n in zip(points, names)], workers)
+
+
+def in_processes(function, jobs: Sequence[tuple], workers: int) -> list:
+    """`[function(*job) for job in jobs]`, in `workers` local processes (in this one for 1), in order.
+
+    `function` must be importable by name (a module-level function): the processes are spawned,
+    not forked, since a forked child inherits torch's thread pools in an undefined state.
+    """
+    if workers <= 1:
+        return [function(*job) for job in jobs]
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(sweep_point, dict(base), dict(p), str(out), n, 1) for p, n in zip(points, names)]
+        futures = [pool.submit(function, *job) for job in jobs]
         return [f.result() for f in futures]
