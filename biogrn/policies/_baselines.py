@@ -83,7 +83,7 @@ class MovementPolicy(Policy):
         taus = []
         for sl in view.slices:  # one top-k per layer: each has its own size
             allowed = view.allow[sl]
-            k = min(round((1.0 - s) * (sl.stop - sl.start)), int(allowed.sum()))
+            k = min(max(1, round((1.0 - s) * (sl.stop - sl.start))), int(allowed.sum()))  # never a whole layer
             ranked = torch.where(allowed, view.movement[sl], -math.inf)
             top = torch.topk(ranked, k)
             keep[sl][top.indices] = True
@@ -124,7 +124,7 @@ class _DropGrow(Policy):
         prune = torch.zeros(view.n_genes, dtype=torch.bool, device=view.device)
         allowed = segment_counts(view.allow, slices=list(view.slices))
         for sl, n_allowed in zip(view.slices, allowed):
-            n_prune = max(0, n_allowed - round((1 - self.target_sparsity) * (sl.stop - sl.start)))
+            n_prune = max(0, n_allowed - max(1, round((1 - self.target_sparsity) * (sl.stop - sl.start))))
             uniform = torch.where(view.allow[sl], 0.0, -math.inf)
             prune[sl][draw_without_replacement(uniform, n_prune, view.generator)] = True
         return prune

@@ -141,7 +141,8 @@ def _active_median(scores: Tensor, active: Tensor) -> Tensor:
 
 
 class ScheduledThreshold:
-    r"""$\tau$ follows a sparsity schedule: each scope holds exactly $\mathrm{round}(s\,N)$ pruned.
+    r"""$\tau$ follows a sparsity schedule: each scope holds exactly $\mathrm{round}(s\,N)$ pruned
+    (at most $N - 1$: a layer pruned whole would cut the network).
 
     At an update with schedule value $s$ and $k$ connections about to be regrown, the lowest-score
     active connections are pruned until $\mathrm{round}(sN) + k$ are pruned, so that after
@@ -177,7 +178,7 @@ class ScheduledThreshold:
             n_active = segment_counts(active, slices=scopes)  # one host sync
         for sl, k, kept in zip(scopes, regrow, n_active):
             n = sl.stop - sl.start
-            target = round(s * n)
+            target = min(round(s * n), n - 1)  # a layer keeps one connection: pruned whole, it cuts the network
             n_drop = min(max(0, target - (n - kept) + k), kept)
             prune[sl] = lowest_active(scores[sl], active[sl], n_drop)
             taus.append(scores[sl].kthvalue(max(1, target)).values)

@@ -178,6 +178,8 @@ class Regulator:
         self.scratch = Scratch()
         """The update's temporaries, kept between updates on a CPU (`biogrn.core.Scratch`)."""
         self._non_finite_warned = False
+        self._past_end_warned = False
+        self._attached_dtype, self._attached_device = weights[0].dtype, weights[0].device
         for tensor in self.tensors:
             _HOLDERS.setdefault(tensor.module, {})[tensor.param] = weakref.ref(self)
         self._attached = True
@@ -290,6 +292,14 @@ class Regulator:
     def _check_attached(self) -> None:
         if not self._attached:
             raise RuntimeError("this Regulator was removed; attach a new one with biogrn.regulate")
+        weight = self.tensors[0].original
+        if weight.dtype != self._attached_dtype or weight.device != self._attached_device:
+            # model.double() or model.to(...) after attaching replaces the weights under the gene state
+            raise RuntimeError(
+                f"the regulated weights are now {weight.dtype} on {weight.device}, but this Regulator attached to "
+                f"{self._attached_dtype} on {self._attached_device}: convert the model (model.double(), "
+                "model.to(device)) before biogrn.regulate"
+            )
 
     # -- time -----------------------------------------------------------------------------------------
     @property
@@ -342,6 +352,15 @@ class Regulator:
         self._check_attached()
         if val_metric is not None:
             val_metric = self.sync.mean(float(val_metric), self.device)
+        if self.clock.epoch >= self.config.epochs and not self._past_end_warned:
+            self._past_end_warned = True
+            warnings.warn(
+                f"regulator: epoch_end for epoch {self.clock.epoch + 1} of a Regulator set for epochs = "
+                f"{self.config.epochs}: Time of Eq. 2 passes 1 and the schedules stay at their end; "
+                "set epochs to the training's length",
+                UnreachableSettingWarning,
+                stacklevel=2,
+            )
         self.integrate()
         self._warn_non_finite()
         self.clock.end_epoch()

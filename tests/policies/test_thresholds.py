@@ -91,7 +91,7 @@ def test_target_threshold_holds_exactly_the_scheduled_count(n, sparsity, regrow,
     k = min(regrow, int(already.sum()))
     policy = ScheduledThreshold(final=sparsity, start=0.0, end=1.0)
     prune, tau = policy.select(scores, active, [slice(0, n)], [k], 1.0)
-    target = round(sparsity * n)
+    target = min(round(sparsity * n), n - 1)  # a layer always keeps a connection
     assert not (prune & ~active).any()
     n_pruned_after = int(already.sum() + prune.sum()) - k
     assert n_pruned_after == max(target, int(already.sum()) - k) or int(prune.sum()) == int(active.sum())
@@ -114,3 +114,11 @@ def test_cap_rule_equals_min_of_tau_and_the_remaining_median(n, seed, tau0, ties
         remaining = scores[s][active[s]]
         expected = min(tau0, float(remaining.median())) if remaining.numel() else tau0
         assert float(tau[i]) == expected
+
+
+@given(st.integers(1, 100), st.floats(0.9, 0.99999))
+def test_a_target_near_one_keeps_a_connection_in_every_layer(n, sparsity):
+    """target_sparsity 0.999 pruned a 48-weight layer to 100% (issue 37): round(s N) is capped at N - 1."""
+    policy = ScheduledThreshold(final=sparsity, start=0.0, end=1.0)
+    prune, _ = policy.select(torch.rand(n, dtype=F64), torch.ones(n, dtype=torch.bool), [slice(0, n)], [0], 1.0)
+    assert int(prune.sum()) == min(round(sparsity * n), n - 1)

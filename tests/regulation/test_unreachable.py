@@ -62,3 +62,20 @@ def test_a_run_config_whose_pruning_never_starts_is_refused_naming_the_field():
         parse_run_config({"training": {"epochs": 3}})
     parse_run_config({"training": {"epochs": 3}, "pruning": "none"})  # a dense run has nothing to start
     parse_run_config({"training": {"epochs": 3}, "regulator": {"start_epoch": 1}})
+
+
+def test_epoch_end_past_the_configured_epochs_is_said_once():
+    model, optimizer, regulator, _ = attach(epochs=2, start_epoch=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        updates_in_a_whole_run(model, optimizer, regulator, 4)
+    said = [w for w in caught if issubclass(w.category, UnreachableSettingWarning)]
+    assert len(said) == 1 and "epoch_end for epoch 3 of a Regulator set for epochs = 2" in str(said[0].message)
+
+
+def test_converting_the_model_after_attaching_is_named_at_the_next_step():
+    """model.double() after regulate failed deep inside epoch_end (issue 37)."""
+    model, optimizer, regulator, _ = attach(epochs=4, start_epoch=1)
+    model.double()
+    with pytest.raises(RuntimeError, match=r"now torch.float64 on cpu, but this Regulator attached to torch.float32"):
+        regulator.step()
