@@ -4,7 +4,7 @@ streams, tables, segment reductions, scratch buffers, sparse indices.
 Nothing here imports another part of biogrn.
 """
 
-from biogrn.core._atomic import atomic_write
+from biogrn.core._atomic import atomic_write, remove_stale_temporaries
 from biogrn.core._errors import CheckpointError, ConfigError, DataError, DivergedError, format_validation_error
 from biogrn.core._memory import available_bytes, format_bytes, require_memory
 from biogrn.core._nonzero import sparse_nonzero
@@ -29,6 +29,7 @@ __all__ = [
     "format_validation_error",
     "mask_bits",
     "read_table",
+    "remove_stale_temporaries",
     "require_memory",
     "segment_counts",
     "segment_nonzero",

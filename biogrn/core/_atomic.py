@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "remove_stale_temporaries"]
 
 
 def _default_mode() -> int:
@@ -80,3 +81,19 @@ def _device_full(directory: Path) -> bool:
         return shutil.disk_usage(directory).free < FULL_BELOW
     except OSError:
         return False
+
+
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp$")
+"""The name `atomic_write` gives its temporary file: `.NAME.XXXXXXXX.tmp` (tempfile.mkstemp's eight characters)."""
+
+
+def remove_stale_temporaries(directory: str | Path) -> list[Path]:
+    """Delete the temporary files a killed `atomic_write` left in `directory` (SIGKILL gives it no
+    time to remove its own); call it only while holding the directory's lock. Returns what went.
+    """
+    removed = []
+    for path in Path(directory).glob(".*.tmp"):
+        if _TEMPORARY.match(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

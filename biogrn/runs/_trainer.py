@@ -21,6 +21,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -32,7 +33,15 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
-from biogrn.core import CheckpointError, ConfigError, DivergedError, atomic_write, require_memory, stream_seed
+from biogrn.core import (
+    CheckpointError,
+    ConfigError,
+    DivergedError,
+    atomic_write,
+    remove_stale_temporaries,
+    require_memory,
+    stream_seed,
+)
 from biogrn.data import Augment
 from biogrn.regulation import RankSync, Regulator, select_tensors
 from biogrn.runs._build import (
@@ -182,6 +191,7 @@ class Trainer:
                 if create:
                     claim_directory(self.out)  # refused before anything is created in it
                 hold.enter_context(locked(self.out))
+                remove_stale_temporaries(self.out)  # a SIGKILL mid-write left its .tmp; the lock says no one writes now
                 if create:
                     self.create_directory()  # claimed again under the lock: a concurrent run may have come first
             except FileExistsError as error:
@@ -236,6 +246,7 @@ class Trainer:
         return {
             "data_fingerprint": self.data_fingerprint,
             "weights_sha256": self.weights_sha256,
+            "threads": torch.get_num_threads(),
             "config": self.config.to_json(),
             "epoch": self.epoch,
             "step": self.step,
@@ -274,6 +285,15 @@ class Trainer:
             raise CheckpointError(
                 f"{where}: the run started from other initial weights than {self.config.model.weights} holds "
                 "now (the file changed since); start a new run"
+            )
+        started_with = state.get("threads")  # absent from checkpoints before it was kept
+        if started_with is not None and started_with != torch.get_num_threads() and self.device.type == "cpu":
+            warnings.warn(
+                f"{where}: resumed with {torch.get_num_threads()} torch threads, the run started with {started_with}: "
+                "sums reduce in another order, so its records may differ from a run never stopped in the last digits "
+                f"(about 1e-7); set OMP_NUM_THREADS={started_with} to resume it exactly",
+                RuntimeWarning,
+                stacklevel=2,
             )
         epoch, step, epochs = state["epoch"], state["step"], self.config.training.epochs
         steps_per_epoch = len(self.train_loader)

@@ -500,3 +500,26 @@ def test_a_lock_that_is_not_a_file_is_refused_in_one_line(tmp_path, capsys, kind
     error = capsys.readouterr().err
     assert "is not a lock file biogrn wrote" in error and "Traceback" not in error
     assert target.read_text() == "not yours\n"
+
+
+def test_a_resume_clears_what_a_killed_write_left_and_says_when_threads_differ(tmp_path, crash_in_epoch, capsys):
+    """`.tmp` files stayed after SIGKILL; records resumed at another thread count differed by 1e-7
+    without a word (issue 37)."""
+    config = tiny_config(tmp_path, epochs=3)
+    out = tmp_path / "run"
+    undo = crash_in_epoch(2)
+    with pytest.raises(RuntimeError, match="power cut"):
+        main(["run", str(config), "--out", str(out), "--quiet"])
+    undo()
+    left = out / ".records.nc.k3j9x2ab.tmp"  # what atomic_write leaves when killed mid-write
+    left.write_bytes(b"half a file")
+    unrelated = out / ".notes.tmp"
+    unrelated.write_text("not ours")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads + 1)
+    try:
+        with pytest.warns(RuntimeWarning, match=f"the run started with {threads}: .* OMP_NUM_THREADS={threads}"):
+            assert main(["run", "--resume", str(out), "--quiet"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    assert not left.exists() and unrelated.read_text() == "not ours"
