@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from biogrn.core._errors import DataError
 
-__all__ = ["read_table"]
+__all__ = ["quoted", "read_table"]
+
+QUOTED_CHARACTERS = 24
+"""The most of a file's own text an error message repeats: enough to find the cell, too little to
+hand out the first line of a file that a config named by mistake (or malice)."""
+
+
+def quoted(text) -> str:
+    """`repr` of a value from a file, shortened to `QUOTED_CHARACTERS`."""
+    shown = repr(str(text))
+    return shown if len(shown) <= QUOTED_CHARACTERS else shown[: QUOTED_CHARACTERS - 4] + "...'"
 
 
 def read_table(path, required: tuple[str, ...] = (), strip_names: bool = False):
@@ -23,5 +33,7 @@ def read_table(path, required: tuple[str, ...] = (), strip_names: bool = False):
         table.columns = [c.strip() for c in table.columns]
     missing = [c for c in required if c not in table.columns]
     if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; columns are {list(table.columns)}")
+        names = ", ".join(quoted(c) for c in table.columns[:5])
+        more = f" and {len(table.columns) - 5} more" if len(table.columns) > 5 else ""
+        raise DataError(f"{path}: missing column(s) {missing}; its header holds {names}{more}")
     return table

@@ -137,3 +137,29 @@ def test_an_npz_whose_members_lack_the_npy_suffix_reads(tmp_path):
             archive.writestr(name, buffer.getvalue())
     splits = read_npz(tmp_path / "bare.npz", 0.2, 0.2, 0)
     assert sum(len(part) for part in (splits.train, splits.val, splits.test)) == 30
+
+
+def test_a_csv_names_the_real_line_past_blank_lines_and_ragged_rows(tmp_path):
+    from biogrn.core import DataError
+    from biogrn.data import read_csv
+
+    path = tmp_path / "d.csv"
+    path.write_text("a,label\n1,0\n\n2,x\n")
+    with pytest.raises(DataError, match="line 4, column 'a'|line 4, column 'label': 'x' is not a number"):
+        read_csv(path, "label", 0.2, 0.2, 0)
+    path.write_text("a,label\n1,0\n2,1,7\n")
+    with pytest.raises(DataError, match="line 3: 3 fields, the header has 2"):
+        read_csv(path, "label", 0.2, 0.2, 0)
+
+
+def test_an_error_repeats_little_of_the_file(tmp_path):
+    """data.path = '../../secret.txt' printed the file's first line, a password hash, in the message
+    (issue 37): what a message quotes from the file is cut to 24 characters."""
+    from biogrn.core import DataError
+    from biogrn.data import read_csv
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:$6$" + "x" * 80 + ":19000:0:99999:7:::\n")
+    with pytest.raises(DataError) as raised:
+        read_csv(secret, "label", 0.2, 0.2, 0)
+    assert "x" * 20 not in str(raised.value) and "missing column(s) ['label']" in str(raised.value)
