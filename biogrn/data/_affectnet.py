@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from biogrn.core import DataError, read_table
+from biogrn.core import DataError, quoted, read_table
 from biogrn.data._groups import assign_groups
+from biogrn.data._images import open_image
 from biogrn.data._problems import Problems
 from biogrn.data._splits import GrayscaleImages, stratified_cut
 
@@ -124,6 +125,7 @@ class AffectNet(GrayscaleImages):
         table = read_table(path, COLUMNS)
         numbers = table[list(COLUMNS[1:])].apply(pd.to_numeric, errors="coerce")
         entries = []
+        images = self.root / "Manually_Annotated_Images"
         for row in range(len(table)):
             where = f"{path}: line {row + 2}"
             values = numbers.iloc[row]
@@ -140,7 +142,12 @@ class AffectNet(GrayscaleImages):
                 self.problems.report(f"{where}: face box x={x} y={y} w={w} h={h} is empty or negative")
                 continue
             if self._keep(label):
-                file = self.root / "Manually_Annotated_Images" / table["subDirectory_filePath"].iloc[row]
+                relative = table["subDirectory_filePath"].iloc[row]
+                file = images / relative
+                # an absolute path or ../ would read a file outside the release
+                if Path(relative).is_absolute() or not file.resolve().is_relative_to(images.resolve()):
+                    self.problems.report(f"{where}: image path {quoted(relative)} leaves {images}")
+                    continue
                 entries.append((file, (x, y, w, h), label, where))
         return entries
 
@@ -166,7 +173,7 @@ class AffectNet(GrayscaleImages):
             self.problems.report(f"{where}: image {file} not found")
             return None
         try:
-            with Image.open(file) as image:
+            with open_image(file) as image:
                 image = image.convert("L")
                 if box is not None:
                     x, y, w, h = box

@@ -28,6 +28,7 @@ import torch
 
 from biogrn.core import DataError, read_table
 from biogrn.data._groups import assign_groups
+from biogrn.data._images import open_image
 from biogrn.data._problems import Problems
 from biogrn.data._splits import GrayscaleImages, Splits, flat_splits, split_indices, stratified_cut
 
@@ -113,7 +114,7 @@ def read_fer_folders(
         DataError: a missing folder, a folder that names no emotion, an unreadable image or one
             that is not 48x48.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     folder = Path(root) / part
     if not folder.is_dir():
@@ -129,7 +130,7 @@ def read_fer_folders(
             )
         for file in sorted(p for p in emotion_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
             try:
-                with Image.open(file) as image:
+                with open_image(file) as image:
                     array = np.asarray(image.convert("L"), dtype=np.uint8)
             except (OSError, UnidentifiedImageError) as error:
                 bad.report(f"{file}: not a readable image ({error})")

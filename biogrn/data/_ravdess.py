@@ -112,7 +112,11 @@ def _read(file: Path, sample_rate: int, seconds: float) -> np.ndarray:
     """Mono float audio at `sample_rate`, cut or zero-padded to `seconds`."""
     from scipy.io import wavfile
 
-    rate, data = wavfile.read(file)
+    _check_chunks(file)
+    try:
+        rate, data = wavfile.read(file)
+    except Exception as error:  # scipy raises many kinds (an UnboundLocalError among them) for a damaged file
+        raise ValueError(f"not a readable WAV file ({type(error).__name__}: {error})") from None
     if data.dtype.kind == "u":  # 8-bit WAV is unsigned, centred at 128 (RIFF's rule): 0..255 -> -1..1
         data = (data.astype(np.float32) - 128.0) / 128.0
     elif data.dtype.kind == "i":
@@ -127,6 +131,32 @@ def _read(file: Path, sample_rate: int, seconds: float) -> np.ndarray:
         data = _librosa().resample(data, orig_sr=rate, target_sr=sample_rate)
     length = round(seconds * sample_rate)
     return np.pad(data[:length], (0, max(0, length - len(data))))
+
+
+def _check_chunks(file: Path) -> None:
+    """Every RIFF chunk a WAV file declares fits inside the file: sizes checked from the headers
+    before anything is read into memory (a fmt chunk claiming 4 GB made the reader fail deep inside).
+
+    Raises:
+        ValueError: not RIFF/WAVE, or a chunk whose declared size runs past the end of the file.
+    """
+    import struct
+
+    size = file.stat().st_size
+    with open(file, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise ValueError("not a RIFF/WAVE file")
+        position = 12
+        while position + 8 <= size:
+            handle.seek(position)
+            name, length = struct.unpack("<4sI", handle.read(8))
+            if position + 8 + length > size:
+                raise ValueError(
+                    f"chunk {name.decode('latin-1')!r} at byte {position} declares {length:,} bytes, past the "
+                    f"file's end ({size:,} bytes)"
+                )
+            position += 8 + length + (length & 1)  # chunks are padded to even sizes
 
 
 def actor_splits(actors: list[int], val_fraction: float, test_fraction: float, seed: int) -> dict[str, list[int]]:

@@ -106,6 +106,8 @@ def _resolved(path: Path | None, info: ValidationInfo) -> Path | None:
     path = path.resolve()
     if not path.exists():
         raise ValueError(f"file not found: {path}")
+    if not (path.is_file() or path.is_dir()):  # /dev/zero would be read without end
+        raise ValueError(f"{path} is not a regular file or folder (a device, pipe or socket)")
     return path
 
 

@@ -104,3 +104,41 @@ def test_affectnet_examples_carry_groups(tmp_path):
     assert data.keys == ["17/0.png", "17/1.png"] and data.groups.tolist() == ["north", "south"]
     with pytest.raises(DataError, match="have no group; the first key is '17/1.png'"):
         AffectNet(root, "train", val_fraction=0.0, groups={"17/0.png": "north"})
+
+
+def huge_png(path, width=100_000, height=100_000):
+    """A valid 1x1 PNG whose header then declares `width` x `height` pixels (its CRC fixed)."""
+    import struct
+    import zlib
+
+    Image.fromarray(np.zeros((1, 1), dtype=np.uint8)).save(path)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"IHDR")
+    data[start + 4 : start + 12] = struct.pack(">II", width, height)
+    data[start + 17 : start + 21] = struct.pack(">I", zlib.crc32(bytes(data[start : start + 17])) & 0xFFFFFFFF)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_an_image_declaring_too_many_pixels_is_reported_before_any_is_decoded(tmp_path):
+    """A PNG declaring 10^5 x 10^5 pixels gave a traceback even with on_error='skip' (issue 37)."""
+    for label in (0, 1):
+        folder = tmp_path / "train" / str(label)
+        folder.mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((64, 64), 100, dtype=np.uint8)).save(folder / f"{i}.jpg")
+    huge_png(tmp_path / "train" / "0" / "huge.png")
+    with pytest.raises(DataError, match=r"huge.png: declares 100000 x 100000 pixels|huge.png.*more pixels"):
+        AffectNet(tmp_path, "train", val_fraction=0.0)
+    with pytest.warns(UserWarning, match="skipped 1"):
+        skipped = AffectNet(tmp_path, "train", val_fraction=0.0, on_error="skip")
+    assert len(skipped.labels) == 6 and skipped.skipped == 1
+
+
+@pytest.mark.parametrize("path", ["/etc/hostname", "../outside.png", "17/../../../outside.png"])
+def test_an_index_row_may_not_read_outside_the_release(tmp_path, path):
+    """An AffectNet row with an absolute path, or ../, read a file from outside the root (issue 37)."""
+    rows = [row(i % 6, i % 2) for i in range(12)] + [f"{path},30,20,40,40,1;2;3,1,0.1,-0.2"]
+    release(tmp_path, rows)
+    with pytest.raises(DataError, match="line 14: image path .* leaves"):
+        AffectNet(tmp_path, "train", val_fraction=0.0)

@@ -123,3 +123,21 @@ def test_every_pcm_width_reads_as_the_same_signal_in_minus_1_to_1(tmp_path, dtyp
     wavfile.write(tmp_path / "tone.wav", 48_000, samples)
     read = _read(tmp_path / "tone.wav", 48_000, 0.1)
     assert np.abs(read - tone).max() < 1.5 / scale + 1e-6 and abs(float(read.mean())) < 0.01
+
+
+def test_a_wav_whose_chunk_claims_more_than_the_file_is_named_not_a_traceback(tmp_path):
+    """A fmt chunk claiming 4 GB ended in scipy's UnboundLocalError (issue 37): chunk sizes are
+    checked against the file from the headers, before anything is read."""
+    import struct
+
+    root = write_corpus(tmp_path / "corpus", actors=(1, 2, 3), emotions=(1, 3))
+    damaged = root / "Actor_01" / "03-01-01-01-01-01-01.wav"
+    data = bytearray(damaged.read_bytes())
+    at = data.index(b"fmt ")
+    data[at + 4 : at + 8] = struct.pack("<I", 0xFFFFFFF0)
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"03-01-01-01-01-01-01.wav: .*chunk 'fmt ' at byte 12 declares 4,294,967,280"):
+        RAVDESS(root, actors=[1, 2, 3])
+    with pytest.warns(UserWarning):
+        kept = RAVDESS(root, actors=[1, 2, 3], on_error="skip")
+    assert len(kept) == 5

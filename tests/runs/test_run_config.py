@@ -252,3 +252,9 @@ def test_the_parameter_estimate_counts_what_the_model_allocates(name, hidden, la
     shape = (channels, 6, 6)
     model = build_model(config, channels * 36, classes, shape)
     assert parameter_count(config, channels * 36, classes, shape) == sum(p.numel() for p in model.parameters())
+
+
+def test_a_device_or_pipe_is_not_data():
+    """/dev/zero as data.path grew memory without end (issue 37)."""
+    with pytest.raises(ConfigError, match="data.path: .*/dev/zero is not a regular file or folder"):
+        parse_run_config({"data": {"name": "csv", "path": "/dev/zero"}, "pruning": "none"})
