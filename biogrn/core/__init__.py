@@ -5,7 +5,7 @@ Nothing here imports another part of biogrn.
 """
 
 from biogrn.core._atomic import atomic_write, remove_stale_temporaries
-from biogrn.core._errors import CheckpointError, ConfigError, DataError, DivergedError, format_validation_error
+from biogrn.core._errors import CheckpointError, ConfigError, DataError, DivergedError, cause, format_validation_error
 from biogrn.core._memory import available_bytes, format_bytes, require_memory
 from biogrn.core._nonzero import sparse_nonzero
 from biogrn.core._parameters import stored_parameter
@@ -25,6 +25,7 @@ __all__ = [
     "Seed",
     "atomic_write",
     "available_bytes",
+    "cause",
     "format_bytes",
     "format_validation_error",
     "mask_bits",

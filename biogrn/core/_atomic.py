@@ -17,6 +17,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from biogrn.core._errors import cause
+
 __all__ = ["atomic_write", "remove_stale_temporaries"]
 
 
@@ -54,9 +56,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
         except Exception as error:
             if isinstance(error, OSError) or not _device_full(path.parent):
                 raise
-            raise OSError(
-                errno.ENOSPC, f"No space left on device ({type(error).__name__}: {error})", str(path)
-            ) from error
+            raise OSError(errno.ENOSPC, f"No space left on device ({cause(error)})", str(path)) from error
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, _default_mode())

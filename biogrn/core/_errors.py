@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import reprlib
 
-__all__ = ["CheckpointError", "ConfigError", "DataError", "DivergedError", "format_validation_error"]
+__all__ = ["CheckpointError", "ConfigError", "DataError", "DivergedError", "cause", "format_validation_error"]
 
 _short = reprlib.Repr()  # a value is quoted, never expanded: a YAML alias bomb would print billions
 _short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring, _short.maxother = 2, 4, 4, 60, 60
@@ -49,3 +49,13 @@ def format_validation_error(error) -> str:
         else:
             lines.append(message)
     return "\n".join(lines)
+
+
+def cause(error: BaseException, most: int = 200) -> str:
+    """`Type: the first line of its message`, cut to `most` characters: what a one-line refusal
+    says of a library's exception (some span lines, or quote a whole file's text)."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    if len(first) > most:
+        first = first[: most - 3] + "..."
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biogrn.core import DataError
+from biogrn.core import DataError, cause
 from biogrn.data._splits import Splits, split_arrays
 
 __all__ = ["anndata", "labelled_matrix"]
@@ -107,4 +107,4 @@ def _opened(data) -> tuple[object, str]:
     try:
         return ad.read_h5ad(path), str(path)
     except Exception as error:  # h5py and anndata raise many kinds for a file that is not theirs
-        raise DataError(f"{path}: not an AnnData .h5ad file ({type(error).__name__}: {error})") from None
+        raise DataError(f"{path}: not an AnnData .h5ad file ({cause(error)})") from None

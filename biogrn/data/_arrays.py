@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biogrn.core import DataError, format_bytes, quoted, require_memory
+from biogrn.core import DataError, cause, format_bytes, quoted, require_memory
 from biogrn.data._splits import Splits, split_arrays
 
 __all__ = ["read_csv", "read_npz"]
@@ -75,7 +75,7 @@ def read_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) -
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:  # truncated or damaged
         if isinstance(error, DataError):
             raise
-        raise DataError(f"{path}: not a readable .npz archive ({type(error).__name__}: {error})") from None
+        raise DataError(f"{path}: not a readable .npz archive ({cause(error)})") from None
     if x.ndim == 0:
         raise DataError(f"{path}: x is a single number; it holds one example per row")
     if y.ndim != 1 or len(x) != len(y):

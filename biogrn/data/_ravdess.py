@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from biogrn.core import DataError
+from biogrn.core import DataError, cause
 from biogrn.data._groups import assign_groups
 from biogrn.data._problems import Problems
 from biogrn.data._splits import Splits, flat_splits
@@ -116,7 +116,7 @@ def _read(file: Path, sample_rate: int, seconds: float) -> np.ndarray:
     try:
         rate, data = wavfile.read(file)
     except Exception as error:  # scipy raises many kinds (an UnboundLocalError among them) for a damaged file
-        raise ValueError(f"not a readable WAV file ({type(error).__name__}: {error})") from None
+        raise ValueError(f"not a readable WAV file ({cause(error)})") from None
     if data.dtype.kind == "u":  # 8-bit WAV is unsigned, centred at 128 (RIFF's rule): 0..255 -> -1..1
         data = (data.astype(np.float32) - 128.0) / 128.0
     elif data.dtype.kind == "i":

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from biogrn.core import DataError, atomic_write
+from biogrn.core import DataError, atomic_write, cause
 from biogrn.grn._boolode import BooleanRules
 from biogrn.grn._edge_tables import read_edge_table, text_of
 from biogrn.grn._network import Network
@@ -334,7 +334,7 @@ def read_anndata(path: str | Path, layer: str | None = None) -> CellData:
     try:
         data = anndata.read_h5ad(path)
     except Exception as error:  # h5py and anndata raise many kinds for a file that is not theirs
-        raise DataError(f"{path}: not an AnnData .h5ad file ({type(error).__name__}: {error})") from None
+        raise DataError(f"{path}: not an AnnData .h5ad file ({cause(error)})") from None
     if layer is not None and layer not in data.layers:
         raise DataError(f"{path}: no layer {layer!r}; its layers are {sorted(data.layers) or 'none'}")
     matrix = data.X if layer is None else data.layers[layer]

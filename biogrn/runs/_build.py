@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from biogrn.core import ConfigError, DataError
+from biogrn.core import ConfigError, DataError, cause
 from biogrn.data import (
     AffectNet,
     Mnist1dSettings,
@@ -178,7 +178,7 @@ def load_initial_weights(model: nn.Module, path: str | Path) -> str:
         payload = path.read_bytes()
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as error:
-        raise ConfigError(f"{where}: not a readable weights file ({type(error).__name__}: {error})") from None
+        raise ConfigError(f"{where}: not a readable weights file ({cause(error)})") from None
     if isinstance(state, dict) and "version" in state and isinstance(state.get("model"), dict):
         state = state["model"]  # a run's checkpoint
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

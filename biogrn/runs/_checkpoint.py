@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from biogrn.core import CheckpointError, atomic_write
+from biogrn.core import CheckpointError, atomic_write, cause
 
 __all__ = ["CHECKPOINT_VERSION", "CheckpointError", "load_checkpoint", "restore_rng", "rng_states", "save_checkpoint"]
 
@@ -37,7 +37,7 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as error:  # truncated or damaged
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({cause(error)})") from None
     if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
         found = state.get("version") if isinstance(state, dict) else type(state).__name__
         raise CheckpointError(f"{path}: checkpoint version {found!r}, this biogrn reads {CHECKPOINT_VERSION}")

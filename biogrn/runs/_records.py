@@ -31,7 +31,7 @@ import xarray as xr
 from torch import Tensor
 
 from biogrn._version import __version__
-from biogrn.core import DataError, atomic_write
+from biogrn.core import DataError, atomic_write, cause
 from biogrn.regulation import Regulator
 from biogrn.runs._files import RECORDS_FILE
 from biogrn.runs._loop import EpochResult
@@ -495,7 +495,7 @@ def read_records(path: str | Path) -> xr.Dataset:
     except DataError:
         raise
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as error:
-        raise DataError(f"{path}: not a readable records file ({type(error).__name__}: {error})") from None
+        raise DataError(f"{path}: not a readable records file ({cause(error)})") from None
     return records
 
 
