@@ -162,9 +162,7 @@ def score(adata, train_index, test_index, genes: list[str]) -> tuple[float, floa
 
 
 def one_point(selector: str, k: int, seed: int, path: Path) -> None:
-    import torch
 
-    torch.set_num_threads(1)
     adata = cells()
     train_index, test_index = outer_split(adata, seed)
     if selector == "all":

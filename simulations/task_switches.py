@@ -92,7 +92,6 @@ def regulator_settings(method: str, phase_epochs: int) -> dict:
 
 def one_run(method: str, seed: int, phase_epochs: int, path: Path) -> None:
     """Train one method on one seed through the sequence; write its curves and results to `path`."""
-    torch.set_num_threads(1)
     splits = {name: mnist1d(settings, val_fraction=0.1, seed=seed) for name, settings in TASKS.items()}
     torch.manual_seed(seed)
     model = mlp([40, 100, 100, 10], residual=True)

@@ -143,10 +143,14 @@ def in_processes(function, jobs: Sequence[tuple], workers: int) -> list:
     """`[function(*job) for job in jobs]`, in `workers` local processes (in this one for 1), in order.
 
     `function` must be importable by name (a module-level function): the processes are spawned,
-    not forked, since a forked child inherits torch's thread pools in an undefined state.
+    not forked, since a forked child inherits torch's thread pools in an undefined state. Each
+    worker uses one torch thread; run in this process, the calls leave its thread count alone.
     """
     if workers <= 1:
         return [function(*job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=torch.set_num_threads, initargs=(1,)
+    ) as pool:
         futures = [pool.submit(function, *job) for job in jobs]
         return [f.result() for f in futures]

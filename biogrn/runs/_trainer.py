@@ -286,15 +286,6 @@ class Trainer:
                 f"{where}: the run started from other initial weights than {self.config.model.weights} holds "
                 "now (the file changed since); start a new run"
             )
-        started_with = state.get("threads")  # absent from checkpoints before it was kept
-        if started_with is not None and started_with != torch.get_num_threads() and self.device.type == "cpu":
-            warnings.warn(
-                f"{where}: resumed with {torch.get_num_threads()} torch threads, the run started with {started_with}: "
-                "sums reduce in another order, so its records may differ from a run never stopped in the last digits "
-                f"(about 1e-7); set OMP_NUM_THREADS={started_with} to resume it exactly",
-                RuntimeWarning,
-                stacklevel=2,
-            )
         epoch, step, epochs = state["epoch"], state["step"], self.config.training.epochs
         steps_per_epoch = len(self.train_loader)
         if not (isinstance(epoch, int) and 0 <= epoch <= epochs and step == epoch * steps_per_epoch):
@@ -319,6 +310,16 @@ class Trainer:
         if len(self.recorder.rows) != epoch:
             raise CheckpointError(f"{where}: holds records of {len(self.recorder.rows)} epochs at epoch {epoch}")
         self.epoch, self.step, self.written_epoch = epoch, step, epoch
+        # said once the checkpoint is accepted: a refused one gets its refusal alone
+        started_with = state.get("threads")  # absent from checkpoints before it was kept
+        if started_with is not None and started_with != torch.get_num_threads() and self.device.type == "cpu":
+            warnings.warn(
+                f"{where}: resumed with {torch.get_num_threads()} torch threads, the run started with {started_with}: "
+                "sums reduce in another order, so its records may differ from a run never stopped in the last digits "
+                f"(about 1e-7); set OMP_NUM_THREADS={started_with} to resume it exactly",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def generators(self) -> list[torch.Generator]:
         return [self.generator] + ([self.augment_generator] if self.augment_generator is not None else [])
