@@ -196,3 +196,30 @@ def test_damaged_records_are_refused_in_one_line_before_anything_is_allocated(tm
         handle.createVariable("train_loss", "f8", ("epoch",))
     with pytest.raises(DataError, match=r"huge.nc: declares 7.5 GiB of records in a file of \d+ bytes"):
         read_records(path)
+
+
+@pytest.mark.parametrize("kind", ["external", "soft"])
+def test_records_holding_a_link_are_refused_before_it_is_followed(tmp_path, kind):
+    """netCDF follows HDF5 external links: a crafted records.nc read another file's data (issue 37)."""
+    import h5py
+
+    from biogrn.core import DataError
+    from biogrn.runs import run
+
+    records = run(
+        {"model": {"hidden": [8]}, "training": {"epochs": 2}, "regulator": {"start_epoch": 1}},
+        tmp_path / "run",
+        quiet=True,
+        figures=False,
+    )
+    assert records.sizes["epoch"] == 2
+    path = tmp_path / "run" / "records.nc"
+    with h5py.File(tmp_path / "secret.h5", "w") as secret:
+        secret["data"] = np.arange(5.0)
+    with h5py.File(path, "a") as crafted:
+        if kind == "external":
+            crafted["leaked"] = h5py.ExternalLink(str(tmp_path / "secret.h5"), "/data")
+        else:
+            crafted["again"] = h5py.SoftLink("/train_loss")
+    with pytest.raises(DataError, match=r"is a link to .*; the records of a run hold no links"):
+        read_records(path)
