@@ -41,7 +41,33 @@ def load_checkpoint(path: str | Path) -> dict:
     if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
         found = state.get("version") if isinstance(state, dict) else type(state).__name__
         raise CheckpointError(f"{path}: checkpoint version {found!r}, this biogrn reads {CHECKPOINT_VERSION}")
+    _refuse_expanded(state, path, max(MOST_TENSOR_BYTES, 64 * path.stat().st_size))
     return state
+
+
+MOST_TENSOR_BYTES = 1 << 30
+"""A tensor of a checkpoint may span at most this (or 64 times the file): an expanded view of one
+stored element can declare 4e12 elements, which the first copy of it would allocate."""
+
+
+def _refuse_expanded(value, path: Path, bound: int, where: str = "") -> None:
+    """Every tensor in a loaded checkpoint spans what the file could hold.
+
+    Raises:
+        CheckpointError: naming the entry (`records.trace.0`) and its shape.
+    """
+    if isinstance(value, torch.Tensor):
+        if value.numel() * value.element_size() > bound:
+            raise CheckpointError(
+                f"{path}: {where or 'a tensor'} declares shape {tuple(value.shape)} "
+                f"({value.numel() * value.element_size() / 2**30:.3g} GiB) in a file of {path.stat().st_size} bytes"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_expanded(item, path, bound, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _refuse_expanded(item, path, bound, f"{where}.{index}" if where else str(index))
 
 
 def rng_states(*generators: torch.Generator) -> dict:

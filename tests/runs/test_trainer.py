@@ -523,3 +523,14 @@ def test_a_resume_clears_what_a_killed_write_left_and_says_when_threads_differ(t
     finally:
         torch.set_num_threads(threads)
     assert not left.exists() and unrelated.read_text() == "not ours"
+
+
+def test_a_checkpoint_declaring_a_vast_expanded_tensor_is_refused_at_load(tmp_path):
+    """A checkpoint holding a tensor expanded to 4e12 elements was accepted and failed later, when
+    the records were written (issue 37): every tensor must fit what the file could hold."""
+    from biogrn.core import CheckpointError
+
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"version": 1, "records": {"trace": [torch.zeros(1).expand(4 * 10**12)]}}, path)
+    with pytest.raises(CheckpointError, match=r"records.trace.0 declares shape \(4000000000000,\)"):
+        load_checkpoint(path)
