@@ -270,8 +270,9 @@ class Trainer:
         if missing:
             raise CheckpointError(f"{where}: lacks {', '.join(missing)}; it is not a whole checkpoint of a run")
         try:
-            same_config = json.loads(state["config"]) == json.loads(self.config.to_json())
-        except (TypeError, json.JSONDecodeError):
+            # through the parser: a field added since the checkpoint was written takes its default
+            same_config = parse_run_config(json.loads(state["config"])).to_json() == self.config.to_json()
+        except (TypeError, json.JSONDecodeError, ConfigError):
             same_config = False
         if not same_config:
             raise CheckpointError(f"{where}: written by another configuration")

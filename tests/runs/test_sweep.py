@@ -274,3 +274,17 @@ def test_task_switches_measure_each_phase_and_resume_from_their_files(tmp_path, 
     capsys.readouterr()
     assert study.main([*arguments, "--out", str(tmp_path)]) == 0
     assert "0 runs in" in capsys.readouterr().out
+
+
+def test_a_run_finished_before_a_field_existed_still_reads_back(tmp_path):
+    """Adding a field with a default (model.weights, data.label_key) made every earlier finished
+    point 'another configuration': configs are compared through the parser, defaults filled."""
+    base = {"model": {"hidden": [8]}, "training": {"epochs": 2}, "regulator": {"start_epoch": 1}}
+    first = sweep_point(base, {}, tmp_path, "p")
+    records = xr.load_dataset(tmp_path / "p" / "records.nc")
+    older = json.loads(records.attrs["config"])
+    del older["model"]["weights"], older["data"]["label_key"], older["data"]["layer"]
+    records.attrs["config"] = json.dumps(older)
+    records.to_netcdf(tmp_path / "records.nc")
+    (tmp_path / "records.nc").replace(tmp_path / "p" / "records.nc")
+    assert sweep_point(base, {}, tmp_path, "p")["test_accuracy"] == first["test_accuracy"]
