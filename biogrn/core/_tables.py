@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from biogrn.core._errors import DataError
+from biogrn.core._errors import DataError, cause
 
 __all__ = ["quoted", "read_table"]
 
@@ -28,7 +28,7 @@ def read_table(path, required: tuple[str, ...] = (), strip_names: bool = False):
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError, pd.errors.ParserError) as error:
-        raise DataError(f"{path}: not a readable CSV file ({error})") from None
+        raise DataError(f"{path}: not a readable CSV file ({cause(error)})") from None
     if strip_names:
         table.columns = [c.strip() for c in table.columns]
     missing = [c for c in required if c not in table.columns]

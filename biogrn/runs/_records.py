@@ -495,7 +495,7 @@ def read_records(path: str | Path) -> xr.Dataset:
             records = lazy.load()
     except DataError:
         raise
-    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as error:
+    except Exception as error:  # netCDF-C reports damaged HDF5 metadata under many kinds (AttributeError among them)
         raise DataError(f"{path}: not a readable records file ({cause(error)})") from None
     return records
 
@@ -515,18 +515,21 @@ def _refuse_links(path: Path) -> None:
         return  # not HDF5 at all: the netCDF reader says what it is
     with handle:
         pending = [handle]
-        while pending:  # the groups' own links, without following any
-            group = pending.pop()
-            for name in group:
-                link = group.get(name, getlink=True)
-                if isinstance(link, (h5py.ExternalLink, h5py.SoftLink)):
-                    target = f"{link.filename}:{link.path}" if isinstance(link, h5py.ExternalLink) else link.path
-                    raise DataError(
-                        f"{path}: {group.name.rstrip('/')}/{name} is a link to {quoted(target)}; "
-                        "the records of a run hold no links"
-                    )
-                if group.get(name, getclass=True) is h5py.Group:
-                    pending.append(group[name])
+        try:
+            while pending:  # the groups' own links, without following any
+                group = pending.pop()
+                for name in group:
+                    link = group.get(name, getlink=True)
+                    if isinstance(link, (h5py.ExternalLink, h5py.SoftLink)):
+                        target = f"{link.filename}:{link.path}" if isinstance(link, h5py.ExternalLink) else link.path
+                        raise DataError(
+                            f"{path}: {group.name.rstrip('/')}/{name} is a link to {quoted(target)}; "
+                            "the records of a run hold no links"
+                        )
+                    if group.get(name, getclass=True) is h5py.Group:
+                        pending.append(group[name])
+        except (RuntimeError, OSError, KeyError, ValueError) as error:  # damaged HDF5 metadata (a checksum)
+            raise DataError(f"{path}: not a readable records file ({cause(error)})") from None
 
 
 def _check_schema(records: xr.Dataset, path: Path) -> None:
