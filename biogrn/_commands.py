@@ -292,16 +292,13 @@ def select_genes_command(
     file: str, label_key: str, n_genes: int, out: Path, layer: str | None, seed: int, drive: str, epochs: int
 ) -> int:
     """`biogrn select-genes`: the selection written into a new `.h5ad`, a dot plot beside it."""
-    from biogrn.data._anndata import _opened
+    from biogrn.data._anndata import opened
     from biogrn.genomics import select_genes
 
     if out.exists():
         raise FileExistsError(f"{out}: already exists; nothing is replaced: choose another --out")
-    adata, _ = _opened(file)
-    start, end = min(5, epochs - 1), max(min(40, epochs - 1), min(5, epochs - 1) + 1)
-    chosen = select_genes(
-        adata, label_key, n_genes, seed=seed, layer=layer, drive=drive, epochs=epochs, start_epoch=start, end_epoch=end
-    )
+    adata, _ = opened(file)
+    chosen = select_genes(adata, label_key, n_genes, seed=seed, layer=layer, drive=drive, epochs=epochs)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, lambda tmp: adata.write_h5ad(tmp))
     figure = out.with_suffix(".png")
@@ -315,16 +312,13 @@ def _dot_plot(adata, genes: list[str], label_key: str, layer: str | None, path: 
     """scanpy's dot plot, drawn here: per cell type and gene, the mean level scaled 0..1 across types
     (colour) and the fraction of the type's cells with a level above 0 (size)."""
     from matplotlib.figure import Figure
-    from scipy import sparse
 
-    matrix = adata[:, genes].X if layer is None else adata[:, genes].layers[layer]
-    levels = matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
-    labels = adata.obs[label_key]
-    types = [
-        t for t in (labels.cat.categories if hasattr(labels, "cat") else sorted(set(labels))) if (labels == t).any()
-    ]
-    means = np.array([levels[(labels == t).to_numpy()].mean(axis=0) for t in types])
-    shares = np.array([(levels[(labels == t).to_numpy()] > 0).mean(axis=0) for t in types])
+    from biogrn.genomics import cell_matrix
+
+    x, y, types = cell_matrix(adata, label_key, layer)
+    levels = x[:, adata.var_names.get_indexer(genes)]
+    means = np.array([levels[y == t].mean(axis=0) for t in range(len(types))])
+    shares = np.array([(levels[y == t] > 0).mean(axis=0) for t in range(len(types))])
     spread = means.max(axis=0) - means.min(axis=0)
     scaled = (means - means.min(axis=0)) / np.where(spread > 0, spread, 1.0)
     figure = Figure(figsize=(1.2 + 0.42 * len(genes), 1.4 + 0.38 * len(types)), layout="constrained")

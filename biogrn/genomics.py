@@ -45,7 +45,8 @@ SELECTION_DEFAULTS = {
     "drive": "taylor",
 }
 """The training `select_genes` runs unless told otherwise: Adam, a cubic schedule from epoch 5 to
-40, then 20 epochs at `n_genes` inputs."""
+40, then 20 epochs at `n_genes` inputs. With fewer `epochs` and no window given, the window
+shrinks to fit (start at most `epochs - 1`, end after the start and before the last epoch)."""
 
 
 def cell_matrix(adata, label_key: str, layer: str | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -92,6 +93,11 @@ def select_genes(
     if not 1 <= n_genes < n_features:
         raise ValueError(f"n_genes: {n_genes}; choose 1 to {n_features - 1} (the data hold {n_features} genes)")
     options = {**SELECTION_DEFAULTS, **settings}
+    epochs = options["epochs"]
+    if "start_epoch" not in settings and "end_epoch" not in settings:
+        # the default window, kept inside a shorter training: a prune needs an epoch after the start
+        options["start_epoch"] = min(SELECTION_DEFAULTS["start_epoch"], epochs - 1)
+        options["end_epoch"] = max(min(SELECTION_DEFAULTS["end_epoch"], epochs - 1), options["start_epoch"] + 1)
     training = {key: options.pop(key) for key in ("hidden", "epochs", "batch_size", "lr")}
     if standardize:
         spread = x.std(axis=0)

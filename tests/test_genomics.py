@@ -113,3 +113,14 @@ def test_the_marker_study_scores_every_selector_on_the_same_held_out_cells(tmp_p
     assert len(point["genes"]) == len(set(point["genes"])) == 20 and 0.5 < point["accuracy"] <= 1.0
     assert study.main([*arguments, "--out", str(tmp_path)]) == 0
     assert "0 selections in" in capsys.readouterr().out  # read back from its files
+
+
+def test_a_shorter_training_fits_the_default_window_inside_it():
+    """epochs=10 with the default window (5 to 40) would end the schedule after the run: the window
+    shrinks to epochs 5 to 9, so exactly n_genes are kept, with no warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chosen = select_genes(known_markers(0), "cell_type", 3, seed=0, epochs=10, lr=3e-3)
+    assert len(chosen) == 3

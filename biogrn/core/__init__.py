@@ -12,7 +12,7 @@ from biogrn.core._parameters import stored_parameter
 from biogrn.core._scratch import Scratch
 from biogrn.core._segments import mask_bits, segment_counts, segment_nonzero, segment_sums
 from biogrn.core._streams import stream_seed
-from biogrn.core._tables import quoted, read_table
+from biogrn.core._tables import missing_columns, quoted, read_table
 from biogrn.core._validation import STRICT, Seed
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "format_bytes",
     "format_validation_error",
     "mask_bits",
+    "missing_columns",
     "quoted",
     "read_table",
     "remove_stale_temporaries",

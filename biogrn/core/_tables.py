@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from biogrn.core._errors import DataError, cause
 
-__all__ = ["quoted", "read_table"]
+__all__ = ["missing_columns", "quoted", "read_table"]
 
 QUOTED_CHARACTERS = 24
 """The most of a file's own text an error message repeats: enough to find the cell, too little to
@@ -33,7 +33,12 @@ def read_table(path, required: tuple[str, ...] = (), strip_names: bool = False):
         table.columns = [c.strip() for c in table.columns]
     missing = [c for c in required if c not in table.columns]
     if missing:
-        names = ", ".join(quoted(c) for c in table.columns[:5])
-        more = f" and {len(table.columns) - 5} more" if len(table.columns) > 5 else ""
-        raise DataError(f"{path}: missing column(s) {missing}; its header holds {names}{more}")
+        raise missing_columns(path, missing, list(table.columns))
     return table
+
+
+def missing_columns(path, missing: list[str], header: list[str]) -> DataError:
+    """The refusal of a table that lacks `missing`: at most five of the header's names, each quoted short."""
+    names = ", ".join(quoted(c) for c in header[:5])
+    more = f" and {len(header) - 5} more" if len(header) > 5 else ""
+    return DataError(f"{path}: missing column(s) {missing}; its header holds {names}{more}")

@@ -16,7 +16,7 @@ import numpy as np
 from biogrn.core import DataError, cause
 from biogrn.data._splits import Splits, split_arrays
 
-__all__ = ["anndata", "labelled_matrix"]
+__all__ = ["anndata", "expression_levels", "import_anndata", "labelled_matrix", "opened"]
 
 
 def anndata(
@@ -39,7 +39,7 @@ def anndata(
             held by fewer than two cells (it cannot be in both training and evaluation).
         ImportError: anndata is not installed (`pip install 'biogrn[genomics]'`).
     """
-    adata, where = _opened(data)
+    adata, where = opened(data)
     x, y, names = labelled_matrix(adata, label_key, layer, where)
     source = f"{where} ({adata.n_obs} cells x {adata.n_vars} genes, {label_key})"
     splits = split_arrays(x, y, val_fraction, test_fraction, seed, source)
@@ -52,24 +52,11 @@ def labelled_matrix(adata, label_key: str, layer: str | None, where: str) -> tup
     Raises:
         DataError: naming `where` and the field (see `anndata`).
     """
-    from scipy import sparse
-
     if label_key not in adata.obs.columns:
         columns = ", ".join(map(str, adata.obs.columns[:20])) or "none"
         raise DataError(f"{where}: obs has no column {label_key!r} (label_key); its columns: {columns}")
-    if layer is not None and layer not in adata.layers:
-        raise DataError(f"{where}: no layer {layer!r}; its layers are {sorted(adata.layers) or 'none'}")
-    matrix = adata.X if layer is None else adata.layers[layer]
-    if matrix is None:
-        raise DataError(f"{where}: no X matrix; name one of its layers ({sorted(adata.layers) or 'none'}) with layer")
-    x = (matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)).astype(np.float32, copy=False)
-    cells, genes = adata.obs_names, adata.var_names
-    bad = np.argwhere(~np.isfinite(x))
-    if len(bad):
-        cell, gene = bad[0]
-        raise DataError(
-            f"{where}: {layer or 'X'}: cell {cells[cell]!r}, gene {genes[gene]!r} is {x[cell, gene]} (not finite)"
-        )
+    x = expression_levels(adata, layer, where).astype(np.float32, copy=False)
+    cells = adata.obs_names
     labels = adata.obs[label_key]
     missing = np.flatnonzero(labels.isna().to_numpy())
     if len(missing):
@@ -93,12 +80,48 @@ def labelled_matrix(adata, label_key: str, layer: str | None, where: str) -> tup
     return x, y, names
 
 
-def _opened(data) -> tuple[object, str]:
-    """The AnnData, and how messages name it."""
+def expression_levels(adata, layer: str | None, where: str) -> np.ndarray:
+    """`X` (or the named layer) of an AnnData as a dense array, every level finite.
+
+    Raises:
+        DataError: no such layer, no X (a valid file may hold none), or a non-finite level (cell
+            and gene named).
+    """
+    from scipy import sparse
+
+    if layer is not None and layer not in adata.layers:
+        raise DataError(f"{where}: no layer {layer!r}; its layers are {sorted(adata.layers) or 'none'}")
+    matrix = adata.X if layer is None else adata.layers[layer]
+    if matrix is None:
+        layers = ", ".join(sorted(adata.layers)) or "none"
+        raise DataError(f"{where}: no X matrix (the file holds none); name one of its layers ({layers}) with layer=")
+    values = matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        cell, gene = bad[0]
+        raise DataError(
+            f"{where}: {layer or 'X'}: cell {str(adata.obs_names[cell])!r}, gene {str(adata.var_names[gene])!r} "
+            f"is {values[cell, gene]} (not finite)"
+        )
+    return values
+
+
+def import_anndata():
+    """The `anndata` module, or an ImportError naming the extra that installs it."""
     try:
-        import anndata as ad
+        import anndata
     except ImportError as error:
-        raise ImportError(f"AnnData input needs anndata: pip install 'biogrn[genomics]' ({error})") from None
+        raise ImportError(f".h5ad files need anndata: pip install 'biogrn[genomics]' ({error})") from None
+    return anndata
+
+
+def opened(data) -> tuple[object, str]:
+    """The AnnData (given, or read from a `.h5ad` path), and how messages name it.
+
+    Raises:
+        DataError: no such file, or a file anndata cannot read.
+    """
+    ad = import_anndata()
     if isinstance(data, ad.AnnData):
         return data, "AnnData"
     path = Path(data)

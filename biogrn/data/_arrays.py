@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biogrn.core import DataError, cause, format_bytes, quoted, require_memory
+from biogrn.core import DataError, cause, format_bytes, missing_columns, quoted, require_memory
 from biogrn.data._splits import Splits, split_arrays
 
 __all__ = ["read_csv", "read_npz"]
@@ -111,9 +111,7 @@ def read_csv(path: Path, label_column: str, val_fraction: float, test_fraction: 
 
     header, cells, lines = _csv_cells(path)
     if label_column not in header:
-        names = ", ".join(quoted(c) for c in header[:5])
-        more = f" and {len(header) - 5} more" if len(header) > 5 else ""
-        raise DataError(f"{path}: missing column(s) {[label_column]}; its header holds {names}{more}")
+        raise missing_columns(path, [label_column], header)
     if len(cells) == 0:
         raise DataError(f"{path}: no rows")
     if len(header) < 2:
@@ -138,9 +136,8 @@ def read_csv(path: Path, label_column: str, val_fraction: float, test_fraction: 
             "float32, the precision features are trained in"
         )
     label = header.index(label_column)
-    labels = pd.to_numeric(
-        pd.Series(cells[:, label])
-    ).to_numpy()  # every cell is a finite number by now; ints stay ints
+    # every cell is a finite number by now; parsed alone, a column of integers stays integers
+    labels = pd.to_numeric(pd.Series(cells[:, label])).to_numpy()
     y = _check_labels(labels, lambda i: f"{path}: line {lines[i]}" if i is not None else str(path))
     features = np.delete(values, label, axis=1).astype(np.float32)
     return split_arrays(features, y, val_fraction, test_fraction, seed, str(path))

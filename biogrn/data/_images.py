@@ -23,16 +23,14 @@ def open_image(file: str | Path):
     Raises:
         OSError: the file is not an image Pillow reads, or it declares more pixels than allowed.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
+        try:  # a file Pillow cannot identify raises UnidentifiedImageError, an OSError
             image = Image.open(file)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise OSError(f"{file}: declares more pixels than an image may hold ({error})") from None
-        except UnidentifiedImageError as error:
-            raise OSError(str(error)) from None
     width, height = image.size
     if width * height > MOST_PIXELS:
         image.close()

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from biogrn.core import DataError, atomic_write, cause
+from biogrn.core import DataError, atomic_write
+from biogrn.data._anndata import expression_levels, import_anndata, opened
 from biogrn.grn._boolode import BooleanRules
 from biogrn.grn._edge_tables import read_edge_table, text_of
 from biogrn.grn._network import Network
@@ -140,6 +141,10 @@ def _boolode_as_bnet(path: Path) -> tuple[str, list[int], dict[str, list[tuple[s
         if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
             raise DataError(f"{path}: line {number}: expected `gene<TAB>rule`, got {line.strip()[:80]!r}")
         gene, rule = fields[0].strip(), fields[1].strip()
+        if not re.fullmatch(r"[^\s()]+", gene) or gene in _BOOLEAN_WORDS:
+            raise DataError(
+                f"{path}: line {number}: gene {gene[:40]!r} is not one name (no spaces, brackets, and, or, not)"
+            )
         depth = max(itertools.accumulate((c == "(") - (c == ")") for c in rule), default=0)
         if depth > MOST_NESTING:
             raise DataError(
@@ -286,7 +291,7 @@ def write_anndata(result, network: Network, path: str | Path, cells: int | None 
     Raises:
         ValueError: more cells than the simulation holds, or a gene the result lacks.
     """
-    anndata = _anndata()
+    anndata = import_anndata()
     import pandas as pd
 
     values, member, time_index, ids = _sample_cells(result, network, cells, seed)
@@ -325,28 +330,9 @@ def read_anndata(path: str | Path, layer: str | None = None) -> CellData:
             or no such layer, a non-finite level (cell and gene named), or a network in `.uns`
             without `source`, `target` and `sign` of one length.
     """
-    anndata = _anndata()
-    from scipy import sparse
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        data = anndata.read_h5ad(path)
-    except Exception as error:  # h5py and anndata raise many kinds for a file that is not theirs
-        raise DataError(f"{path}: not an AnnData .h5ad file ({cause(error)})") from None
-    if layer is not None and layer not in data.layers:
-        raise DataError(f"{path}: no layer {layer!r}; its layers are {sorted(data.layers) or 'none'}")
-    matrix = data.X if layer is None else data.layers[layer]
-    if matrix is None:
-        layers = ", ".join(sorted(data.layers)) or "none"
-        raise DataError(f"{path}: no X matrix (the file holds none); name one of its layers ({layers}) with layer=")
-    values = matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
+    data, _ = opened(Path(path))
+    values = expression_levels(data, layer, str(path))
     cells, genes = list(map(str, data.obs_names)), list(map(str, data.var_names))
-    bad = np.argwhere(~np.isfinite(values))
-    if len(bad):
-        cell, gene = bad[0]
-        raise DataError(f"{path}: X: cell {cells[cell]!r}, gene {genes[gene]!r} is {values[cell, gene]} (not finite)")
     coords = {"cell": cells, "gene": genes}
     coords.update({str(name): ("cell", data.obs[name].to_numpy()) for name in data.obs.columns})
     expression = xr.DataArray(values, dims=("cell", "gene"), coords=coords, name="expression")
@@ -364,11 +350,3 @@ def read_anndata(path: str | Path, layer: str | None = None) -> CellData:
             raise DataError(f"{path}: uns['network']: {error}") from None
     parameters = {str(k): np.asarray(v) for k, v in data.uns.get("parameters", {}).items()}
     return CellData(expression, network, parameters)
-
-
-def _anndata():
-    try:
-        import anndata
-    except ImportError as error:
-        raise ImportError(f".h5ad files need anndata: pip install 'biogrn[genomics]' ({error})") from None
-    return anndata

@@ -50,10 +50,11 @@ def _fill_genes(tensor: RegulatedTensor, x: Tensor, genes: Tensor, value: float)
 def _put_genes(tensor: RegulatedTensor, x: Tensor, genes: Tensor, values: Tensor) -> None:
     """Write `values` (one per gene, or one fan-in row per unit gene, one fan-out column per input
     gene) into weight-shaped `x` at `genes`."""
-    if tensor.genes == "unit":
-        x.index_copy_(0, genes, values.view((-1, *x.shape[1:])))
-    elif tensor.genes == "input":
-        x.index_copy_(1, genes, values.view((x.shape[0], -1, *x.shape[2:])))
+    axis = tensor.gene_axis
+    if axis is not None:
+        shape = list(x.shape)
+        shape[axis] = -1  # the genes' own extent; the others as the weight's
+        x.index_copy_(axis, genes, values.view(shape))
     else:
         x[torch.unravel_index(genes, x.shape)] = values
 

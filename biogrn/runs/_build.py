@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import pickle
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from biogrn.core import ConfigError, DataError, cause
+from biogrn.core import CheckpointError, ConfigError, DataError
 from biogrn.data import (
     AffectNet,
     Mnist1dSettings,
@@ -24,6 +23,7 @@ from biogrn.data import (
     read_npz,
 )
 from biogrn.models import bionic, cnn1d, cnn1d_kernels, cnn1d_length, mlp
+from biogrn.runs._checkpoint import read_tensors
 
 __all__ = [
     "build_model",
@@ -174,11 +174,10 @@ def load_initial_weights(model: nn.Module, path: str | Path) -> str:
     """
     path = Path(path)
     where = f"model.weights: {path}"
-    try:
-        payload = path.read_bytes()
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as error:
-        raise ConfigError(f"{where}: not a readable weights file ({cause(error)})") from None
+    try:  # the checkpoints' reader: any damage one line, no tensor larger than the file could hold
+        state = read_tensors(path, "weights file")
+    except CheckpointError as error:
+        raise ConfigError(f"model.weights: {error}") from None
     if isinstance(state, dict) and "version" in state and isinstance(state.get("model"), dict):
         state = state["model"]  # a run's checkpoint
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -203,4 +202,5 @@ def load_initial_weights(model: nn.Module, path: str | Path) -> str:
         if state[name].is_floating_point() and not bool(state[name].isfinite().all()):
             raise ConfigError(f"{where}: {name} holds a non-finite value")
     model.load_state_dict(state)
-    return hashlib.sha256(payload).hexdigest()
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

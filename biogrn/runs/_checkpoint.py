@@ -13,7 +13,15 @@ import torch
 
 from biogrn.core import CheckpointError, atomic_write, cause
 
-__all__ = ["CHECKPOINT_VERSION", "CheckpointError", "load_checkpoint", "restore_rng", "rng_states", "save_checkpoint"]
+__all__ = [
+    "CHECKPOINT_VERSION",
+    "CheckpointError",
+    "load_checkpoint",
+    "read_tensors",
+    "restore_rng",
+    "rng_states",
+    "save_checkpoint",
+]
 
 CHECKPOINT_VERSION = 1
 
@@ -33,13 +41,24 @@ def load_checkpoint(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no checkpoint here")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated or damaged: torch's unpickler raises many kinds (IndexError for one byte)
-        raise CheckpointError(f"{path}: not a readable checkpoint ({cause(error)})") from None
+    state = read_tensors(path, "checkpoint")
     if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
         found = state.get("version") if isinstance(state, dict) else type(state).__name__
         raise CheckpointError(f"{path}: checkpoint version {found!r}, this biogrn reads {CHECKPOINT_VERSION}")
+    return state
+
+
+def read_tensors(path: Path, what: str):
+    """What `torch.save` wrote at `path`, read onto the CPU with `weights_only=True`, every tensor
+    within what the file could hold.
+
+    Raises:
+        CheckpointError: `PATH: not a readable WHAT (...)`, or a tensor too large (its entry named).
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated or damaged: torch's unpickler raises many kinds (IndexError for one byte)
+        raise CheckpointError(f"{path}: not a readable {what} ({cause(error)})") from None
     _refuse_expanded(state, path, max(MOST_TENSOR_BYTES, 64 * path.stat().st_size))
     return state
 

@@ -73,3 +73,14 @@ def test_a_rule_nested_beyond_python_is_refused_at_once_and_a_long_line_is_short
     with pytest.raises(DataError) as raised:
         read_network(long)
     assert len(str(raised.value)) < 300 and "line 2" in str(raised.value)
+
+
+def test_a_gene_column_that_is_not_one_name_is_refused_naming_the_line(tmp_path):
+    """'not C' in the gene column (found by the fuzzer above) reached Network.from_edges as an
+    unknown gene and raised ValueError."""
+    pytest.importorskip("pyboolnet")
+    path = tmp_path / "rules.txt"
+    for gene in ("not C", "(C", "and"):
+        path.write_text(f"Gene\tRule\nA\tnot B\nB\tnot A and C\n{gene}\tC or A\n")
+        with pytest.raises(DataError, match=r"rules.txt: line 4: gene .* is not one name"):
+            read_network(path)
