@@ -108,7 +108,7 @@ def cases(root: Path) -> dict[str, tuple[list[str], str]]:
     shapes = write_run_directory(root, "wrong-shapes", lambda s: s["model"].update({"0.weight": torch.zeros(3, 3)}))
     epoch = write_run_directory(root, "impossible-epoch", lambda s: s.update(epoch=99, step=99 * 20))
     return {
-        "run: binary config": (["run", str(root / "binary.toml")], "not a text file"),
+        "run: binary config": (["run", str(root / "binary.toml")], "line 1: not UTF-8 text"),
         "run: config is a folder": (["run", str(root / "folder.toml")], "is a directory"),
         "run: negative seed": (["run", config("neg.toml", "seed = -1\n")], "seed: Input should be greater"),
         "run: huge seed": (["run", config("huge.toml", "seed = 9223372036854775808\n")], "seed:"),
@@ -152,7 +152,7 @@ def cases(root: Path) -> dict[str, tuple[list[str], str]]:
             ],
             "already exists and is not empty (notes.md)",
         ),
-        "resume: corrupt config.json": (["run", "--resume", str(corrupt_config)], "not the JSON a run writes"),
+        "resume: corrupt config.json": (["run", "--resume", str(corrupt_config)], "not a readable config.json"),
         "resume: checkpoint lacks keys": (["run", "--resume", str(missing)], "lacks optimizer, rng"),
         "resume: checkpoint of other shapes": (["run", "--resume", str(shapes)], "does not fit this run"),
         "resume: impossible epoch": (["run", "--resume", str(epoch)], "epoch 99 at step 1980 is not a state"),

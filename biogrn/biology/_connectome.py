@@ -18,6 +18,7 @@ Sources, all returning `(post, pre)` masks:
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from biogrn.core import DataError, read_table
+from biogrn.core import DataError, format_bytes, npy_bytes, read_table, reading, require_memory
 
 __all__ = ["distance_mask", "laminar_mask", "mask_from_edge_list", "mask_from_graph", "mask_from_sparse", "random_mask"]
 
@@ -88,10 +89,14 @@ def mask_from_sparse(path: str | Path, n_pre: int, n_post: int) -> Tensor:
     import scipy.sparse
 
     path = Path(path)
-    try:
+    with reading(path, "scipy.sparse .npz file") as place, zipfile.ZipFile(path) as archive:
+        stored = 0
+        for member in archive.namelist():
+            place.at = f"member {member}"
+            stored += npy_bytes(archive, member)
+        place.at = None
+        require_memory(2 * stored, "cpu", f"{path}: a sparse adjacency of {format_bytes(stored)}", DataError)
         adjacency = scipy.sparse.load_npz(path)
-    except (OSError, ValueError, KeyError) as error:
-        raise DataError(f"{path}: not a scipy.sparse .npz file ({error})") from None
     if adjacency.shape != (n_pre, n_post):
         raise DataError(f"{path}: adjacency of shape {adjacency.shape}, expected (pre, post) = ({n_pre}, {n_post})")
     coo = adjacency.tocoo()

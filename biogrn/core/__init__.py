@@ -1,5 +1,5 @@
 """Shared ground of every layer: errors, validation rules, memory estimates, atomic files, random
-streams, tables, segment reductions, scratch buffers, sparse indices.
+streams, tables, the reading boundary, segment reductions, scratch buffers, sparse indices.
 
 Nothing here imports another part of biogrn.
 """
@@ -9,6 +9,7 @@ from biogrn.core._errors import CheckpointError, ConfigError, DataError, Diverge
 from biogrn.core._memory import available_bytes, format_bytes, require_memory
 from biogrn.core._nonzero import sparse_nonzero
 from biogrn.core._parameters import stored_parameter
+from biogrn.core._reading import Reading, inside_root, npy_bytes, read_text, reading, refuse_hdf5_links
 from biogrn.core._scratch import Scratch
 from biogrn.core._segments import mask_bits, segment_counts, segment_nonzero, segment_sums
 from biogrn.core._streams import stream_seed
@@ -21,6 +22,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DivergedError",
+    "Reading",
     "Scratch",
     "Seed",
     "atomic_write",
@@ -28,10 +30,15 @@ __all__ = [
     "cause",
     "format_bytes",
     "format_validation_error",
+    "inside_root",
     "mask_bits",
     "missing_columns",
+    "npy_bytes",
     "quoted",
     "read_table",
+    "read_text",
+    "reading",
+    "refuse_hdf5_links",
     "remove_stale_temporaries",
     "require_memory",
     "segment_counts",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from biogrn.core._errors import DataError, cause
+from biogrn.core._errors import DataError
+from biogrn.core._reading import reading
 
 __all__ = ["missing_columns", "quoted", "read_table"]
 
@@ -25,10 +26,8 @@ def read_table(path, required: tuple[str, ...] = (), strip_names: bool = False):
     """
     import pandas as pd
 
-    try:
+    with reading(path, "CSV file"):
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        raise DataError(f"{path}: not a readable CSV file ({cause(error)})") from None
     if strip_names:
         table.columns = [c.strip() for c in table.columns]
     missing = [c for c in required if c not in table.columns]

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from biogrn.core import DataError, quoted, read_table
+from biogrn.core import DataError, inside_root, quoted, read_table
 from biogrn.data._groups import assign_groups
 from biogrn.data._images import open_image
 from biogrn.data._problems import Problems
@@ -60,6 +60,8 @@ class AffectNet(GrayscaleImages):
         val_fraction, seed: the validation carve-out of the training annotations.
         groups: `{key: group}` (e.g. from `read_groups`) keyed by `subDirectory_filePath` (the
             release) or by path relative to `root` (folders); sets `self.groups`.
+        outside_root: let an index row name, or a folder hold a link to, an image outside the
+            release (by default refused: an absolute path or `../` reads another file).
     """
 
     def __init__(
@@ -72,12 +74,13 @@ class AffectNet(GrayscaleImages):
         val_fraction: float = 0.1,
         seed: int = 0,
         groups: dict[str, str] | None = None,
+        outside_root: bool = False,
     ):
         if split not in ("train", "val", "test"):
             raise ValueError(f"split: {split!r} is unknown; choose 'train', 'val' or 'test'")
         if classes not in (7, 8):
             raise ValueError(f"classes: {classes} is not 7 or 8")
-        self.root, self.classes, self.size = Path(root), classes, size
+        self.root, self.classes, self.size, self.outside_root = Path(root), classes, size, outside_root
         self.problems = Problems(on_error, self.root)
         self.excluded: Counter = Counter()
         if (self.root / "training.csv").exists() or (self.root / "validation.csv").exists():
@@ -89,7 +92,7 @@ class AffectNet(GrayscaleImages):
         if split != "test":
             rest, val = stratified_cut(
                 np.arange(len(entries)),
-                np.array([label for _, _, label, _ in entries]),
+                np.array([entry[2] for entry in entries]),
                 int(round(val_fraction * len(entries))),
                 seed,
                 str(self.root),
@@ -97,13 +100,12 @@ class AffectNet(GrayscaleImages):
             )
             entries = [entries[i] for i in sorted(val if split == "val" else rest)]
         images, labels, self.keys = [], [], []
-        for file, box, label, where in entries:
+        for file, box, label, where, key in entries:
             image = self._load(file, box, where)
             if image is not None:
                 images.append(image)
                 labels.append(label)
-                base = self.root / "Manually_Annotated_Images" if box is not None else self.root
-                self.keys.append(file.relative_to(base).as_posix())
+                self.keys.append(key)
         self.skipped = len(self.problems)
         self.problems.warn("example(s)")
         self.images = torch.from_numpy(np.stack(images)) if images else torch.zeros(0, size, size, dtype=torch.uint8)
@@ -143,12 +145,12 @@ class AffectNet(GrayscaleImages):
                 continue
             if self._keep(label):
                 relative = table["subDirectory_filePath"].iloc[row]
-                file = images / relative
-                # an absolute path or ../ would read a file outside the release
-                if Path(relative).is_absolute() or not file.resolve().is_relative_to(images.resolve()):
+                try:  # an absolute path or ../ would read a file outside the release
+                    file = inside_root(images, relative, "the image path", self.outside_root)
+                except DataError:
                     self.problems.report(f"{where}: image path {quoted(relative)} leaves {images}")
                     continue
-                entries.append((file, (x, y, w, h), label, where))
+                entries.append((file, (x, y, w, h), label, where, relative))
         return entries
 
     def _folders(self, part: str) -> list:
@@ -163,28 +165,33 @@ class AffectNet(GrayscaleImages):
             files = sorted(p for p in class_dir.iterdir() if p.is_file())
             for file in files:
                 if self._keep(label):
-                    entries.append((file, None, label, str(file)))
+                    entries.append((file, None, label, str(file), file.relative_to(self.root).as_posix()))
         return entries
 
     def _load(self, file: Path, box, where: str) -> np.ndarray | None:
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image
 
         if not file.is_file():
             self.problems.report(f"{where}: image {file} not found")
             return None
         try:
+            inside_root(self.root, file, "the image", self.outside_root)  # a link in a folder may lead out
             with open_image(file) as image:
                 image = image.convert("L")
-                if box is not None:
+                width, height = image.size
+                fits = box is None or (box[0] + box[2] <= width and box[1] + box[3] <= height)
+                if fits and box is not None:
                     x, y, w, h = box
-                    if x + w > image.width or y + h > image.height:
-                        self.problems.report(
-                            f"{where}: face box x={x} y={y} w={w} h={h} leaves the "
-                            f"{image.width}x{image.height} image {file.name}"
-                        )
-                        return None
                     image = image.crop((x, y, x + w, y + h))
-                return np.asarray(image.resize((self.size, self.size), Image.BILINEAR), dtype=np.uint8)
-        except (OSError, UnidentifiedImageError) as error:
-            self.problems.report(f"{where}: {file} is not a readable image ({error})")
+                if fits:
+                    pixels = np.asarray(image.resize((self.size, self.size), Image.BILINEAR), dtype=np.uint8)
+        except DataError as error:
+            self.problems.report(f"{where}: {error}" if where != str(file) else str(error))
             return None
+        if not fits:
+            x, y, w, h = box
+            self.problems.report(
+                f"{where}: face box x={x} y={y} w={w} h={h} leaves the {width}x{height} image {file.name}"
+            )
+            return None
+        return pixels

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biogrn.core import DataError, cause
+from biogrn.core import DataError, reading, refuse_hdf5_links
 from biogrn.data._splits import Splits, split_arrays
 
 __all__ = ["anndata", "expression_levels", "import_anndata", "labelled_matrix", "opened"]
@@ -125,9 +125,6 @@ def opened(data) -> tuple[object, str]:
     if isinstance(data, ad.AnnData):
         return data, "AnnData"
     path = Path(data)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
+    refuse_hdf5_links(path, "AnnData .h5ad file")  # h5py would follow a link to any HDF5 file
+    with reading(path, "AnnData .h5ad file"):  # h5py and anndata raise many kinds for a file not theirs
         return ad.read_h5ad(path), str(path)
-    except Exception as error:  # h5py and anndata raise many kinds for a file that is not theirs
-        raise DataError(f"{path}: not an AnnData .h5ad file ({cause(error)})") from None

@@ -8,12 +8,21 @@
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from biogrn.core import DataError, cause, format_bytes, missing_columns, quoted, require_memory
+from biogrn.core import (
+    DataError,
+    cause,
+    format_bytes,
+    missing_columns,
+    npy_bytes,
+    quoted,
+    read_text,
+    reading,
+    require_memory,
+)
 from biogrn.data._splits import Splits, split_arrays
 
 __all__ = ["read_csv", "read_npz"]
@@ -46,15 +55,6 @@ def _member(archive, name: str) -> str:
     return f"{name}.npy" if f"{name}.npy" in archive.namelist() else name
 
 
-def _stored_bytes(archive, member: str) -> int:
-    """Size of the array in `member` of a zip archive, from its .npy header alone."""
-    with archive.open(member) as handle:
-        version = np.lib.format.read_magic(handle)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read_header(handle)
-    return int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
-
-
 def read_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) -> Splits:
     """Examples from arrays `x` and `y` of a `.npz` file.
 
@@ -63,19 +63,21 @@ def read_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) -
             holds (read from the array headers before anything is decompressed), their lengths
             differ, a feature is not finite, or a label is not a non-negative integer.
     """
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = {"x", "y"} - set(archive.files)
-            if missing:
-                raise DataError(f"{path}: missing array(s) {sorted(missing)}; found {sorted(archive.files)}")
-            stored = sum(_stored_bytes(archive.zip, _member(archive.zip, name)) for name in ("x", "y"))
-            # x is copied to float32 and again into torch tensors: three times what the archive holds
-            require_memory(3 * stored, "cpu", f"{path}: arrays x and y of {format_bytes(stored)}", DataError)
-            x, y = archive["x"], archive["y"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:  # truncated or damaged
-        if isinstance(error, DataError):
-            raise
-        raise DataError(f"{path}: not a readable .npz archive ({cause(error)})") from None
+    with reading(path, ".npz archive") as place, np.load(path, allow_pickle=False) as archive:
+        missing = {"x", "y"} - set(archive.files)
+        if missing:
+            raise DataError(f"{path}: missing array(s) {sorted(missing)}; found {sorted(archive.files)}")
+        members = [_member(archive.zip, name) for name in ("x", "y")]
+        stored = 0
+        for member in members:
+            place.at = f"member {member}"
+            stored += npy_bytes(archive.zip, member)
+        # x is copied to float32 and again into torch tensors: three times what the archive holds
+        require_memory(3 * stored, "cpu", f"{path}: arrays x and y of {format_bytes(stored)}", DataError)
+        place.at = f"member {members[0]}"
+        x = archive["x"]
+        place.at = f"member {members[1]}"
+        y = archive["y"]
     if x.ndim == 0:
         raise DataError(f"{path}: x is a single number; it holds one example per row")
     if y.ndim != 1 or len(x) != len(y):
@@ -152,25 +154,24 @@ def _csv_cells(path: Path) -> tuple[list[str], np.ndarray, list[int]]:
             the header's (its line named).
     """
     import csv
+    import io
 
     rows, lines = [], []
+    text = read_text(path, "CSV file")
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None:
-                raise DataError(f"{path}: empty file; a CSV starts with a header line")
-            header = [name.strip() for name in header]
-            for row in reader:
-                if not row or row == [""]:
-                    continue  # a blank line
-                if len(row) != len(header):
-                    raise DataError(f"{path}: line {reader.line_num}: {len(row)} fields, the header has {len(header)}")
-                rows.append(row)
-                lines.append(reader.line_num)
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not UTF-8 text (byte {error.start}: {error.reason})") from None
-    except (OSError, csv.Error) as error:
-        raise DataError(f"{path}: not a readable CSV file ({error})") from None
+        header = next(reader, None)
+        if header is None:
+            raise DataError(f"{path}: empty file; a CSV starts with a header line")
+        header = [name.strip() for name in header]
+        for row in reader:
+            if not row or row == [""]:
+                continue  # a blank line
+            if len(row) != len(header):
+                raise DataError(f"{path}: line {reader.line_num}: {len(row)} fields, the header has {len(header)}")
+            rows.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as error:
+        raise DataError(f"{path}: line {reader.line_num}: not a readable CSV file ({cause(error)})") from None
     cells = np.array(rows, dtype=object).reshape(len(rows), len(header))
     return header, cells, lines

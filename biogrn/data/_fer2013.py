@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from biogrn.core import DataError, read_table
+from biogrn.core import DataError, inside_root, read_table
 from biogrn.data._groups import assign_groups
 from biogrn.data._images import open_image
 from biogrn.data._problems import Problems
@@ -105,17 +105,16 @@ def read_fer_csv(
 
 
 def read_fer_folders(
-    root: str | Path, part: str, on_error: str = "raise"
+    root: str | Path, part: str, on_error: str = "raise", outside_root: bool = False
 ) -> tuple[np.ndarray, np.ndarray, list[str], int]:
     """Images, labels and paths (relative to `root`) of `root/part/<emotion>/*` (part: `train` or
-    `test`), and the number skipped.
+    `test`), and the number skipped. An image that is a link out of `root` is refused unless
+    `outside_root`.
 
     Raises:
-        DataError: a missing folder, a folder that names no emotion, an unreadable image or one
-            that is not 48x48.
+        DataError: a missing folder, a folder that names no emotion, an unreadable image, one that
+            is not 48x48, or one whose link leaves `root`.
     """
-    from PIL import UnidentifiedImageError
-
     folder = Path(root) / part
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder (expected {part}/ with one folder per emotion)")
@@ -130,10 +129,11 @@ def read_fer_folders(
             )
         for file in sorted(p for p in emotion_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
             try:
+                inside_root(root, file, "the image", outside_root)  # a link in the folder may lead out
                 with open_image(file) as image:
                     array = np.asarray(image.convert("L"), dtype=np.uint8)
-            except (OSError, UnidentifiedImageError) as error:
-                bad.report(f"{file}: not a readable image ({error})")
+            except DataError as error:
+                bad.report(str(error))
                 continue
             if array.shape != (SIDE, SIDE):
                 bad.report(f"{file}: {array.shape[1]}x{array.shape[0]} pixels, expected 48x48")
@@ -159,6 +159,7 @@ class FER2013(GrayscaleImages):
         groups: `{key: group}` (e.g. from `read_groups`), keyed by data-row number (CSV forms;
             1 is the first row after the header) or by path relative to `path` (folders,
             `train/angry/0.png`); every example must have one. Sets `self.groups`.
+        outside_root: let an image of the folder form be a link to a file outside `path`.
     """
 
     def __init__(
@@ -170,6 +171,7 @@ class FER2013(GrayscaleImages):
         seed: int = 0,
         groups: dict[str, str] | None = None,
         test_fraction: float = 0.1,
+        outside_root: bool = False,
     ):
         if split not in (*USAGE, "all"):
             raise ValueError(f"split: {split!r} is unknown; choose 'train', 'val', 'test' or 'all'")
@@ -178,7 +180,7 @@ class FER2013(GrayscaleImages):
             raise ValueError("split: 'all' reads a CSV file; the folder form has train/ and test/")
         if path.is_dir():
             images, labels, names, self.skipped = read_fer_folders(
-                path, "test" if split == "test" else "train", on_error
+                path, "test" if split == "test" else "train", on_error, outside_root
             )
             keys = np.asarray(names, dtype=object)
             if split != "test":
@@ -207,7 +209,12 @@ class FER2013(GrayscaleImages):
 
 
 def fer2013_splits(
-    path: str | Path, val_fraction: float = 0.1, seed: int = 0, on_error: str = "raise", test_fraction: float = 0.1
+    path: str | Path,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    on_error: str = "raise",
+    test_fraction: float = 0.1,
+    outside_root: bool = False,
 ) -> Splits:
     """Train / val / test of FER-2013 as flat features (2304 per image) for `biogrn run`.
 
@@ -215,7 +222,7 @@ def fer2013_splits(
         DataError: the file is malformed, or a split has no labelled examples (Kaggle's test.csv).
     """
     parts = {
-        split: FER2013(path, split, on_error, val_fraction, seed, test_fraction=test_fraction)
+        split: FER2013(path, split, on_error, val_fraction, seed, None, test_fraction, outside_root)
         for split in ("train", "val", "test")
     }
     return flat_splits(parts, len(EMOTIONS), f"FER-2013 {path}")

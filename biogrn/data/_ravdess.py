@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from biogrn.core import DataError, cause
+from biogrn.core import DataError, inside_root, reading
 from biogrn.data._groups import assign_groups
 from biogrn.data._problems import Problems
 from biogrn.data._splits import Splits, flat_splits
@@ -112,11 +112,9 @@ def _read(file: Path, sample_rate: int, seconds: float) -> np.ndarray:
     """Mono float audio at `sample_rate`, cut or zero-padded to `seconds`."""
     from scipy.io import wavfile
 
-    _check_chunks(file)
-    try:
+    with reading(file, "WAV file"):  # scipy raises many kinds (an UnboundLocalError among them) for a damaged file
+        _check_chunks(file)
         rate, data = wavfile.read(file)
-    except Exception as error:  # scipy raises many kinds (an UnboundLocalError among them) for a damaged file
-        raise ValueError(f"not a readable WAV file ({cause(error)})") from None
     if data.dtype.kind == "u":  # 8-bit WAV is unsigned, centred at 128 (RIFF's rule): 0..255 -> -1..1
         data = (data.astype(np.float32) - 128.0) / 128.0
     elif data.dtype.kind == "i":
@@ -124,7 +122,7 @@ def _read(file: Path, sample_rate: int, seconds: float) -> np.ndarray:
     data = data.astype(np.float32)
     bad = np.flatnonzero(~np.isfinite(data.reshape(len(data), -1)).all(axis=1))
     if bad.size:  # float wav files can hold them; log-mel features would be NaN
-        raise ValueError(f"sample {bad[0]} of {len(data)} is not finite")
+        raise DataError(f"{file}: sample {bad[0]} of {len(data)} is not finite")
     if data.ndim == 2:
         data = data.mean(axis=1)
     if rate != sample_rate:
@@ -138,7 +136,7 @@ def _check_chunks(file: Path) -> None:
     before anything is read into memory (a fmt chunk claiming 4 GB made the reader fail deep inside).
 
     Raises:
-        ValueError: not RIFF/WAVE, or a chunk whose declared size runs past the end of the file.
+        DataError: not RIFF/WAVE, or a chunk whose declared size runs past the end of the file.
     """
     import struct
 
@@ -146,14 +144,14 @@ def _check_chunks(file: Path) -> None:
     with open(file, "rb") as handle:
         head = handle.read(12)
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            raise ValueError("not a RIFF/WAVE file")
+            raise DataError(f"{file}: not a RIFF/WAVE file")
         position = 12
         while position + 8 <= size:
             handle.seek(position)
             name, length = struct.unpack("<4sI", handle.read(8))
             if position + 8 + length > size:
-                raise ValueError(
-                    f"chunk {name.decode('latin-1')!r} at byte {position} declares {length:,} bytes, past the "
+                raise DataError(
+                    f"{file}: chunk {name.decode('latin-1')!r} at byte {position} declares {length:,} bytes, past the "
                     f"file's end ({size:,} bytes)"
                 )
             position += 8 + length + (length & 1)  # chunks are padded to even sizes
@@ -185,6 +183,7 @@ class RAVDESS(Dataset):
         on_error: `raise` at a badly named or unreadable file, or `skip` it (counted in `skipped`).
         groups: `{file name: group}` (e.g. from `read_groups`), or `"sex"` for the actors' sex
             (odd male, even female); sets `self.groups`.
+        outside_root: let a file in the folders be a link to one outside `root`.
     """
 
     def __init__(
@@ -197,6 +196,7 @@ class RAVDESS(Dataset):
         n_mels: int = 64,
         on_error: str = "raise",
         groups: dict[str, str] | str | None = None,
+        outside_root: bool = False,
     ):
         root = Path(root)
         files = sorted(root.glob("Actor_*/*.wav"))
@@ -218,9 +218,10 @@ class RAVDESS(Dataset):
         features, kept = [], []
         for f in self.files:
             try:
+                inside_root(root, f.path, "the WAV file", outside_root)  # a link in the folder may lead out
                 signal = _read(f.path, sample_rate, seconds)
-            except (OSError, ValueError) as error:
-                problems.report(f"{f.path}: not a readable wav file ({error})")
+            except DataError as error:
+                problems.report(str(error))
                 continue
             features.append(log_mel(signal, sample_rate, n_mels))
             kept.append(f)
@@ -246,7 +247,12 @@ class RAVDESS(Dataset):
 
 
 def ravdess_splits(
-    root: str | Path, val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0, on_error: str = "raise"
+    root: str | Path,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    seed: int = 0,
+    on_error: str = "raise",
+    outside_root: bool = False,
 ) -> Splits:
     """Speaker-disjoint train / val / test of RAVDESS speech as flat log-mel features."""
     actors = set()
@@ -258,5 +264,8 @@ def ravdess_splits(
                 raise
     actors = sorted(actors)
     groups = actor_splits(actors, val_fraction, test_fraction, seed)
-    parts = {split: RAVDESS(root, groups[split], on_error=on_error) for split in ("train", "val", "test")}
+    parts = {
+        split: RAVDESS(root, groups[split], on_error=on_error, outside_root=outside_root)
+        for split in ("train", "val", "test")
+    }
     return flat_splits(parts, len(RAVDESS_EMOTIONS), f"RAVDESS {root}")

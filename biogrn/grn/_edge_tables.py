@@ -13,22 +13,15 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from biogrn.core import DataError
+from biogrn.core import DataError, read_text
 
 __all__ = ["read_edge_table", "text_of"]
 
 
 def text_of(path: Path) -> str:
-    """The file as text: UTF-8, a byte-order mark dropped; a read or decode error names the file and line."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise DataError(f"{path}: line {line}: not UTF-8 text (byte {error.start}: {data[error.start]:#04x})") from None
+    """The network file as UTF-8 text, read inside biogrn's reading boundary (`core.read_text`):
+    a byte-order mark dropped, a read or decode error naming the file and line."""
+    return read_text(path, "network file")
 
 
 def _splitter(header: str):

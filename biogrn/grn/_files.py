@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from biogrn.core import DataError, atomic_write
+from biogrn.core import DataError, atomic_write, reading
 from biogrn.data._anndata import expression_levels, import_anndata, opened
 from biogrn.grn._boolode import BooleanRules
 from biogrn.grn._edge_tables import read_edge_table, text_of
@@ -83,7 +83,7 @@ def is_boolode_rules(path: Path) -> bool:
 
 def _header(path: Path) -> list[str]:
     """The first line's names, split at commas, tabs or spaces (nothing else is read)."""
-    with open(path, "rb") as stream:
+    with reading(path, "network file", empty=True), open(path, "rb") as stream:
         first = stream.readline(1 << 16).decode("utf-8-sig", errors="replace")
     return [name for name in first.replace(",", " ").split() if name]
 
@@ -104,7 +104,7 @@ def read_boolean_rules(path: str | Path) -> BooleanRules:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     if path.suffix.lower() == ".bnet":
-        return BooleanRules.from_bnet_text(path.read_text(encoding="utf-8"), str(path))
+        return BooleanRules.from_bnet_text(text_of(path), str(path))
     if _header(path)[:2] != ["Gene", "Rule"]:
         raise DataError(f"{path}: line 1: a BoolODE rule file starts with the header 'Gene<TAB>Rule'")
     text, numbers, named = _boolode_as_bnet(path)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biogrn.core import DataError
+from biogrn.core import DataError, read_text
 from biogrn.grn._boolean import bnet_primes, pyboolnet
 from biogrn.grn._edge_tables import read_edge_table
 
@@ -185,7 +185,7 @@ class Network:
         path = Path(path)
         if not path.is_file():
             raise DataError(f"{path}: no such file")
-        return cls.from_bnet_text(path.read_text(), str(path))
+        return cls.from_bnet_text(read_text(path, "network file"), str(path))
 
     @classmethod
     def from_bnet_text(cls, text: str, origin: str, line_numbers: list[int] | None = None) -> Network:

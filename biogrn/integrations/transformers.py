@@ -31,6 +31,7 @@ except ImportError as error:
 from biogrn.core import CheckpointError, atomic_write
 from biogrn.integrations._summary import regulator_summary
 from biogrn.regulation import Regulator, make_config
+from biogrn.runs._checkpoint import read_tensors
 
 __all__ = ["REGULATOR_FILE", "GeneRegulationCallback"]
 
@@ -74,7 +75,7 @@ class GeneRegulationCallback(TrainerCallback):
                     "output_dir is found when TrainingArguments.resume_from_checkpoint names it: the "
                     "Trainer does not pass train()'s path to its callbacks)"
                 )
-            self.regulator.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            self.regulator.load_state_dict(read_tensors(path, "regulator state"))
         self._epochs_ended = self.regulator.epoch
 
     def _check_before_training(self, args) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from biogrn.core import CheckpointError, ConfigError, DataError
+from biogrn.core import CheckpointError, ConfigError, DataError, reading
 from biogrn.data import (
     AffectNet,
     Mnist1dSettings,
@@ -76,17 +76,28 @@ def load_data(config, seed: int) -> Splits:
     if config.name == "csv":
         return read_csv(config.path, config.label_column, config.val_fraction, config.test_fraction, seed)
     if config.name == "fer2013":
-        return fer2013_splits(config.path, config.val_fraction, seed, config.on_error, config.test_fraction)
+        return fer2013_splits(
+            config.path, config.val_fraction, seed, config.on_error, config.test_fraction, config.outside_root
+        )
     if config.name == "affectnet":
         parts = {
             split: AffectNet(
-                config.path, split, config.classes, config.image_size, config.on_error, config.val_fraction, seed
+                config.path,
+                split,
+                config.classes,
+                config.image_size,
+                config.on_error,
+                config.val_fraction,
+                seed,
+                outside_root=config.outside_root,
             )
             for split in ("train", "val", "test")
         }
         return flat_splits(parts, config.classes, f"AffectNet {config.path}")
     if config.name == "ravdess":
-        return ravdess_splits(config.path, config.val_fraction, config.test_fraction, seed, config.on_error)
+        return ravdess_splits(
+            config.path, config.val_fraction, config.test_fraction, seed, config.on_error, config.outside_root
+        )
     raise DataError(f"data.name: {config.name!r} is unknown")
 
 
@@ -202,5 +213,5 @@ def load_initial_weights(model: nn.Module, path: str | Path) -> str:
         if state[name].is_floating_point() and not bool(state[name].isfinite().all()):
             raise ConfigError(f"{where}: {name} holds a non-finite value")
     model.load_state_dict(state)
-    with open(path, "rb") as handle:
+    with reading(path, "weights file", ConfigError), open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from biogrn.core import CheckpointError, atomic_write, cause
+from biogrn.core import CheckpointError, atomic_write, reading
 
 __all__ = [
     "CHECKPOINT_VERSION",
@@ -55,10 +55,8 @@ def read_tensors(path: Path, what: str):
     Raises:
         CheckpointError: `PATH: not a readable WHAT (...)`, or a tensor too large (its entry named).
     """
-    try:
+    with reading(path, what, CheckpointError):  # torch's unpickler raises many kinds (IndexError for one byte)
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated or damaged: torch's unpickler raises many kinds (IndexError for one byte)
-        raise CheckpointError(f"{path}: not a readable {what} ({cause(error)})") from None
     _refuse_expanded(state, path, max(MOST_TENSOR_BYTES, 64 * path.stat().st_size))
     return state
 

@@ -31,7 +31,7 @@ import xarray as xr
 from torch import Tensor
 
 from biogrn._version import __version__
-from biogrn.core import DataError, atomic_write, cause, quoted
+from biogrn.core import DataError, atomic_write, reading, refuse_hdf5_links
 from biogrn.regulation import Regulator
 from biogrn.runs._files import RECORDS_FILE
 from biogrn.runs._loop import EpochResult
@@ -481,55 +481,18 @@ def read_records(path: str | Path) -> xr.Dataset:
         path = path / RECORDS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no records file")
-    _refuse_links(path)
-    try:
-        with xr.open_dataset(path) as lazy:  # declared sizes first: nothing is allocated yet
-            declared = sum(variable.nbytes for variable in lazy.variables.values())
-            bound = max(MOST_RECORDS_BYTES, 64 * path.stat().st_size)
-            if declared > bound:
-                raise DataError(
-                    f"{path}: declares {declared / 2**30:.1f} GiB of records in a file of "
-                    f"{path.stat().st_size} bytes; not the records of a run"
-                )
-            _check_schema(lazy, path)
-            records = lazy.load()
-    except DataError:
-        raise
-    except Exception as error:  # netCDF-C reports damaged HDF5 metadata under many kinds (AttributeError among them)
-        raise DataError(f"{path}: not a readable records file ({cause(error)})") from None
-    return records
-
-
-def _refuse_links(path: Path) -> None:
-    """Refuse an HDF5 external or soft link anywhere in the file: netCDF follows them, so a crafted
-    records.nc could read any HDF5 file its reader may open (records never hold links).
-
-    Raises:
-        DataError: naming the link and where it points.
-    """
-    import h5py
-
-    try:
-        handle = h5py.File(path, "r")
-    except (OSError, ValueError):
-        return  # not HDF5 at all: the netCDF reader says what it is
-    with handle:
-        pending = [handle]
-        try:
-            while pending:  # the groups' own links, without following any
-                group = pending.pop()
-                for name in group:
-                    link = group.get(name, getlink=True)
-                    if isinstance(link, (h5py.ExternalLink, h5py.SoftLink)):
-                        target = f"{link.filename}:{link.path}" if isinstance(link, h5py.ExternalLink) else link.path
-                        raise DataError(
-                            f"{path}: {group.name.rstrip('/')}/{name} is a link to {quoted(target)}; "
-                            "the records of a run hold no links"
-                        )
-                    if group.get(name, getclass=True) is h5py.Group:
-                        pending.append(group[name])
-        except (RuntimeError, OSError, KeyError, ValueError) as error:  # damaged HDF5 metadata (a checksum)
-            raise DataError(f"{path}: not a readable records file ({cause(error)})") from None
+    refuse_hdf5_links(path, "records file")
+    # netCDF-C reports damaged HDF5 metadata under many kinds (AttributeError among them)
+    with reading(path, "records file"), xr.open_dataset(path) as lazy:  # declared sizes first: nothing allocated
+        declared = sum(variable.nbytes for variable in lazy.variables.values())
+        bound = max(MOST_RECORDS_BYTES, 64 * path.stat().st_size)
+        if declared > bound:
+            raise DataError(
+                f"{path}: declares {declared / 2**30:.1f} GiB of records in a file of "
+                f"{path.stat().st_size} bytes; not the records of a run"
+            )
+        _check_schema(lazy, path)
+        return lazy.load()
 
 
 def _check_schema(records: xr.Dataset, path: Path) -> None:

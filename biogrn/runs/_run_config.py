@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from biogrn.core import STRICT, ConfigError, Seed, format_validation_error
+from biogrn.core import STRICT, ConfigError, Seed, format_validation_error, read_text, reading
 from biogrn.data import Mnist1dSettings
 from biogrn.regulation import RegulatorConfig
 
@@ -143,6 +143,9 @@ class DataConfig(BaseModel):
     on_error: Literal["raise", "skip"] = "raise"
     """`fer2013`, `affectnet`, `ravdess`: stop at a malformed row, image or file name, or skip it
     (counted and reported)."""
+    outside_root: bool = False
+    """`fer2013` folders, `affectnet`, `ravdess`: let an index row, or a link in the data's folders,
+    reach a file outside `path` (refused by default, naming the row or link)."""
     augment: bool = False
     """Image data (digits, fer2013, affectnet): the seed paper's augmentation of every training
     batch (rotation within 15 degrees, flips, brightness within 20%; biogrn.data.augment)."""
@@ -359,27 +362,25 @@ def load_run_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: is a directory, not a config file")
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: not a text file (byte {error.start} is not UTF-8)") from None
+    text = read_text(path, "config file", ConfigError)
     suffix = path.suffix.lower()
-    if suffix == ".toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"{path}: not valid TOML: {error}") from None
-    elif suffix in (".yaml", ".yml"):
-        data = _load_yaml(text, path)
-    else:
-        raise ConfigError(f"{path}: unknown config format {suffix!r}; use .toml, .yaml or .yml")
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a table of sections, got {type(data).__name__}")
-    if _expanded_size(data, {}) > MAX_CONFIG_VALUES:
-        raise ConfigError(
-            f"{path}: expands to more than {MAX_CONFIG_VALUES} values (YAML aliases repeat what "
-            "they point to); a run configuration is a few dozen settings"
-        )
+    with reading(path, "config file", ConfigError, empty=True):  # a structure nested past Python's stack, too
+        if suffix == ".toml":
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as error:
+                raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        elif suffix in (".yaml", ".yml"):
+            data = _load_yaml(text, path)
+        else:
+            raise ConfigError(f"{path}: unknown config format {suffix!r}; use .toml, .yaml or .yml")
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: the top level must be a table of sections, got {type(data).__name__}")
+        if _expanded_size(data, {}) > MAX_CONFIG_VALUES:
+            raise ConfigError(
+                f"{path}: expands to more than {MAX_CONFIG_VALUES} values (YAML aliases repeat what "
+                "they point to); a run configuration is a few dozen settings"
+            )
     return parse_run_config(data, base=path.parent, source=str(path))
 
 
@@ -421,6 +422,9 @@ def _load_yaml(text: str, path: Path) -> Any:
         return yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(f"{path}:{where}: not valid YAML: {problem}") from None
+        if mark is not None:
+            line = mark.line + 1
+        else:  # a character YAML refuses (a reader error) has a position, not a mark
+            line = text[: getattr(error, "position", 0)].count("\n") + 1
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{path}: line {line}: not valid YAML: {problem}") from None

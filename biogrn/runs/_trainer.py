@@ -38,6 +38,8 @@ from biogrn.core import (
     ConfigError,
     DivergedError,
     atomic_write,
+    read_text,
+    reading,
     remove_stale_temporaries,
     require_memory,
     stream_seed,
@@ -481,16 +483,7 @@ def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False
         CheckpointError: no checkpoint in `out`, or `config` differs from the run's.
     """
     out = Path(out)
-    stored_file = out / CONFIG_FILE
-    if not stored_file.is_file():
-        raise CheckpointError(f"{out}: no run to resume here ({CONFIG_FILE} is missing)")
-    try:
-        stored_data = json.loads(stored_file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{stored_file}: not the JSON a run writes ({error})") from None
-    if not isinstance(stored_data, dict):
-        raise CheckpointError(f"{stored_file}: not the JSON a run writes (a {type(stored_data).__name__})")
-    stored = parse_run_config(stored_data, source=str(stored_file))
+    stored = stored_config(out)
     if config is not None and config.to_json() != stored.to_json():
         ours, theirs = config.model_dump(mode="json"), stored.model_dump(mode="json")
         differing = sorted(_differences(ours, theirs))
@@ -501,6 +494,23 @@ def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False
         if checkpoint.exists():  # killed before its first epoch ended: start again
             session.load_state_dict(load_checkpoint(checkpoint))
         return session.train(quiet, figures)
+
+
+def stored_config(out: str | Path) -> RunConfig:
+    """The configuration a run wrote into `out/config.json`.
+
+    Raises:
+        CheckpointError: no config.json there, or one that is not JSON of a mapping.
+        ConfigError: a field that this biogrn refuses (named with the file).
+    """
+    stored_file = Path(out) / CONFIG_FILE
+    if not stored_file.is_file():
+        raise CheckpointError(f"{out}: no run to resume here ({CONFIG_FILE} is missing)")
+    with reading(stored_file, "config.json", CheckpointError):
+        stored_data = json.loads(read_text(stored_file, "config.json", CheckpointError))
+    if not isinstance(stored_data, dict):
+        raise CheckpointError(f"{stored_file}: not the JSON a run writes (a {type(stored_data).__name__})")
+    return parse_run_config(stored_data, source=str(stored_file))
 
 
 def _check_ranks_agree(ranks: RankSync, config: RunConfig, out: Path) -> None:

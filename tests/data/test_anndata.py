@@ -83,7 +83,7 @@ def test_bad_cells_are_refused_in_one_line_naming_the_field(edit, message):
 def test_a_file_that_is_not_anndata_and_a_missing_layer_are_named(tmp_path):
     path = tmp_path / "cells.h5ad"
     path.write_text("not hdf5")
-    with pytest.raises(DataError, match="cells.h5ad: not an AnnData .h5ad file"):
+    with pytest.raises(DataError, match="cells.h5ad: not a readable AnnData .h5ad file"):
         from_anndata(path, "cell_type")
     with pytest.raises(DataError, match="no layer 'counts'; its layers are none"):
         from_anndata(cells(), "cell_type", layer="counts")
@@ -115,3 +115,18 @@ def test_the_run_config_asks_for_label_key_with_anndata_only():
         parse_run_config({"data": {"name": "anndata", "path": __file__}, "pruning": "none"})
     with pytest.raises(ConfigError, match="only data set 'anndata' reads them"):
         parse_run_config({"data": {"label_key": "x"}, "pruning": "none"})
+
+
+def test_an_h5ad_holding_a_link_to_another_file_is_refused_before_it_is_followed(tmp_path):
+    """h5py follows an HDF5 external link, so a crafted .h5ad could read any HDF5 file (issue 37)."""
+    import h5py
+
+    path = tmp_path / "cells.h5ad"
+    cells().write_h5ad(path)
+    with h5py.File(tmp_path / "other.h5", "w") as other:
+        other["X"] = np.ones((120, 8), dtype=np.float32)
+    with h5py.File(path, "a") as crafted:
+        del crafted["X"]
+        crafted["X"] = h5py.ExternalLink(str(tmp_path / "other.h5"), "/X")
+    with pytest.raises(DataError, match=r"cells.h5ad: /X is a link to .*other.h5:/X'?; an AnnData .h5ad file holds"):
+        from_anndata(path, "cell_type")

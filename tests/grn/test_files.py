@@ -84,6 +84,13 @@ def test_beeline_reference_with_self_loops_and_a_topo_file(tmp_path):
             "line 3: A -> B is repressing here and activating on line 2",
         ),
         ("latin.topo", b"Source Target Type\nA B 1\n" + "Ä B 2\n".encode("latin-1"), "line 3: not UTF-8 text"),
+        (
+            "latin.txt",
+            b"Gene\tRule\nA\tnot B\n" + "B\tÄ\n".encode("latin-1"),
+            r"line 3: not UTF-8 text \(byte 20: 0xc4\)",
+        ),
+        ("empty.topo", b"", "line 1: expected a header naming the columns Source, Target, Type$"),
+        ("empty.csv", b"", "line 1: expected a header naming the columns source, target, sign$"),
         ("rules.txt", "Gene\tRule\nA\tnot B\nA\tB\n", "line 3: A has a rule on an earlier line already"),
     ],
 )
@@ -293,7 +300,7 @@ def test_anndata_files_of_scanpy_users_and_bad_ones(tmp_path):
     with pytest.raises(DataError, match=r"uns\['network'\] needs source, target and sign"):
         read_anndata(tmp_path / "broken.h5ad")
     (tmp_path / "text.h5ad").write_text("Gene1,Gene2,Type\n")
-    with pytest.raises(DataError, match="not an AnnData .h5ad file"):
+    with pytest.raises(DataError, match="not a readable AnnData .h5ad file"):
         read_anndata(tmp_path / "text.h5ad")
     with pytest.raises(DataError, match="no such file"):
         read_anndata(tmp_path / "missing.h5ad")

@@ -221,5 +221,5 @@ def test_records_holding_a_link_are_refused_before_it_is_followed(tmp_path, kind
             crafted["leaked"] = h5py.ExternalLink(str(tmp_path / "secret.h5"), "/data")
         else:
             crafted["again"] = h5py.SoftLink("/train_loss")
-    with pytest.raises(DataError, match=r"is a link to .*; the records of a run hold no links"):
+    with pytest.raises(DataError, match=r"is a link to .*; a records file holds no links"):
         read_records(path)

@@ -201,7 +201,7 @@ def test_yaml_merge_keys_are_read_and_keys_given_beside_them_win(tmp_path):
 
 def test_a_binary_file_or_a_directory_is_not_a_config(tmp_path):
     (tmp_path / "run.toml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
-    with pytest.raises(ConfigError, match="not a text file"):
+    with pytest.raises(ConfigError, match="run.toml: line 1: not UTF-8 text"):
         load_run_config(tmp_path / "run.toml")
     (tmp_path / "dir.toml").mkdir()
     with pytest.raises(ConfigError, match="is a directory"):
