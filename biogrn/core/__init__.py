@@ -9,7 +9,7 @@ from biogrn.core._errors import CheckpointError, ConfigError, DataError, Diverge
 from biogrn.core._memory import available_bytes, format_bytes, require_memory
 from biogrn.core._nonzero import sparse_nonzero
 from biogrn.core._parameters import stored_parameter
-from biogrn.core._reading import Reading, inside_root, npy_bytes, read_text, reading, refuse_hdf5_links
+from biogrn.core._reading import Reading, check_hdf5, inside_root, npy_bytes, read_text, reading
 from biogrn.core._scratch import Scratch
 from biogrn.core._segments import mask_bits, segment_counts, segment_nonzero, segment_sums
 from biogrn.core._streams import stream_seed
@@ -28,6 +28,7 @@ __all__ = [
     "atomic_write",
     "available_bytes",
     "cause",
+    "check_hdf5",
     "format_bytes",
     "format_validation_error",
     "inside_root",
@@ -38,7 +39,6 @@ __all__ = [
     "read_table",
     "read_text",
     "reading",
-    "refuse_hdf5_links",
     "remove_stale_temporaries",
     "require_memory",
     "segment_counts",

@@ -18,7 +18,7 @@ each reader's to check before it allocates (`require_memory`, or a bound from th
 only the reader knows its header.
 
 Paths that a file names (an index row, an HDF5 link) or that a folder holds (a symlink) stay under
-their root (`inside_root`, `refuse_hdf5_links`) unless the user says otherwise.
+their root (`inside_root`, `check_hdf5`) unless the user says otherwise.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from biogrn.core._errors import CheckpointError, ConfigError, DataError, cause
 
-__all__ = ["Reading", "inside_root", "npy_bytes", "read_text", "reading", "refuse_hdf5_links"]
+__all__ = ["Reading", "check_hdf5", "inside_root", "npy_bytes", "read_text", "reading"]
 
 _OWN_REFUSALS = (ConfigError, DataError, CheckpointError)
 _SYSTEM_REFUSALS = {
@@ -165,21 +165,24 @@ def inside_root(root: str | Path, path: str | Path, what: str, outside_root: boo
     )
 
 
-def refuse_hdf5_links(path: str | Path, what: str) -> None:
-    """Refuse an HDF5 external or soft link anywhere in the file: netCDF and h5py follow them, so a
-    crafted file would read any HDF5 file its reader may open (biogrn's files and AnnData's hold none).
-    A file that is not HDF5 passes: its own reader says what it is.
+def check_hdf5(path: str | Path, what: str) -> int:
+    """The bytes the datasets of an HDF5 file declare, read from their headers alone, once no external
+    or soft link is found anywhere in it: netCDF and h5py follow links, so a crafted file would read
+    any HDF5 file its reader may open (biogrn's files and AnnData's hold none); and a chunked,
+    compressed dataset of a few bytes can declare terabytes, all of which a reader would allocate.
+    A file that is not HDF5 gives 0: its own reader says what it is.
 
     Raises:
         DataError: naming the link and where it points, or damaged HDF5 metadata.
     """
     import h5py
 
+    declared = 0
     with reading(path, what) as place:
         try:
             handle = h5py.File(path, "r")
         except (OSError, ValueError):
-            return  # not HDF5 at all
+            return 0  # not HDF5 at all
         with handle:
             pending = [handle]
             while pending:  # the groups' own links, without following any
@@ -193,5 +196,10 @@ def refuse_hdf5_links(path: str | Path, what: str) -> None:
                         raise DataError(
                             f"{path}: {group.name.rstrip('/')}/{name} is a link to {shown!r}; {_a(what)} holds no links"
                         )
-                    if group.get(name, getclass=True) is h5py.Group:
+                    kind = group.get(name, getclass=True)
+                    if kind is h5py.Group:
                         pending.append(group[name])
+                    elif kind is h5py.Dataset:
+                        dataset = group[name]
+                        declared += int(dataset.size or 0) * dataset.dtype.itemsize
+    return declared

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biogrn.core import DataError, reading, refuse_hdf5_links
+from biogrn.core import DataError, check_hdf5, format_bytes, reading, require_memory
 from biogrn.data._splits import Splits, split_arrays
 
 __all__ = ["anndata", "expression_levels", "import_anndata", "labelled_matrix", "opened"]
@@ -125,6 +125,8 @@ def opened(data) -> tuple[object, str]:
     if isinstance(data, ad.AnnData):
         return data, "AnnData"
     path = Path(data)
-    refuse_hdf5_links(path, "AnnData .h5ad file")  # h5py would follow a link to any HDF5 file
+    declared = check_hdf5(path, "AnnData .h5ad file")  # no links, and what its datasets declare
+    # the levels are copied to float32 and again into torch tensors: three times what the file declares
+    require_memory(3 * declared, "cpu", f"{path}: datasets of {format_bytes(declared)}", DataError)
     with reading(path, "AnnData .h5ad file"):  # h5py and anndata raise many kinds for a file not theirs
         return ad.read_h5ad(path), str(path)

@@ -31,7 +31,7 @@ import xarray as xr
 from torch import Tensor
 
 from biogrn._version import __version__
-from biogrn.core import DataError, atomic_write, reading, refuse_hdf5_links
+from biogrn.core import DataError, atomic_write, check_hdf5, reading
 from biogrn.regulation import Regulator
 from biogrn.runs._files import RECORDS_FILE
 from biogrn.runs._loop import EpochResult
@@ -481,7 +481,7 @@ def read_records(path: str | Path) -> xr.Dataset:
         path = path / RECORDS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no records file")
-    refuse_hdf5_links(path, "records file")
+    check_hdf5(path, "records file")  # no links; what the variables declare is checked below
     # netCDF-C reports damaged HDF5 metadata under many kinds (AttributeError among them)
     with reading(path, "records file"), xr.open_dataset(path) as lazy:  # declared sizes first: nothing allocated
         declared = sum(variable.nbytes for variable in lazy.variables.values())

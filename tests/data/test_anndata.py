@@ -130,3 +130,19 @@ def test_an_h5ad_holding_a_link_to_another_file_is_refused_before_it_is_followed
         crafted["X"] = h5py.ExternalLink(str(tmp_path / "other.h5"), "/X")
     with pytest.raises(DataError, match=r"cells.h5ad: /X is a link to .*other.h5:/X'?; an AnnData .h5ad file holds"):
         from_anndata(path, "cell_type")
+
+
+def test_an_h5ad_whose_compressed_x_declares_terabytes_is_refused_before_it_is_read(tmp_path):
+    """A chunked, compressed dataset never written is a few KB on disk and 4 TB once read."""
+    import h5py
+
+    path = tmp_path / "cells.h5ad"
+    cells().write_h5ad(path)
+    with h5py.File(path, "a") as crafted:
+        attributes = dict(crafted["X"].attrs)
+        del crafted["X"]
+        huge = crafted.create_dataset("X", shape=(10**6, 10**6), dtype="f4", chunks=(1, 1024), compression="gzip")
+        huge.attrs.update(attributes)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(DataError, match=r"cells.h5ad: datasets of 3\.6 TiB: needs about .*; .* are available on cpu"):
+        from_anndata(path, "cell_type")
