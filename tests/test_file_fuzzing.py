@@ -137,9 +137,10 @@ def read(name: str, path: Path):
 
         return read_fer_csv(path)
     if name == "records.nc":
+        from biogrn._commands import format_report
         from biogrn.runs import read_records
 
-        return read_records(path)
+        return format_report(read_records(path))  # what `biogrn report` prints
     if name == "cells.h5ad":
         from biogrn.data import anndata
 

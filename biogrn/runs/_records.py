@@ -31,7 +31,7 @@ import xarray as xr
 from torch import Tensor
 
 from biogrn._version import __version__
-from biogrn.core import DataError, atomic_write, check_hdf5, reading
+from biogrn.core import DataError, atomic_write, check_hdf5, quoted, reading
 from biogrn.regulation import Regulator
 from biogrn.runs._files import RECORDS_FILE
 from biogrn.runs._loop import EpochResult
@@ -508,10 +508,25 @@ def _check_schema(records: xr.Dataset, path: Path) -> None:
             raise DataError(f"{path}: {name} has dimensions {records[name].dims}, a run's records {dims}")
     if "epoch" in records.coords and not np.issubdtype(records["epoch"].dtype, np.integer):
         raise DataError(f"{path}: epoch holds {records['epoch'].dtype} values; a run counts epochs in integers")
-    for attribute in ("complete", "epochs_done"):
+    for name in VARIABLES:
+        if name in records and records[name].dtype.kind not in COUNTED.get(name, "biuf"):
+            kind = "integers" if name in COUNTED else "numbers"
+            raise DataError(f"{path}: {name} holds {records[name].dtype} values; a run writes {kind}")
+    for attribute in ("complete", "epochs_done", "epochs_planned"):
         value = records.attrs.get(attribute, 0)
         if isinstance(value, (bool, str, float)) or not isinstance(value, (int, np.integer)):
-            raise DataError(f"{path}: attribute {attribute} is {value!r}; a run writes an integer")
+            raise DataError(f"{path}: attribute {attribute} is {quoted(value)}; a run writes an integer")
+    if "config" in records.attrs:  # the run's configuration, as JSON of its sections
+        try:
+            config = json.loads(str(records.attrs["config"]))
+        except ValueError as error:
+            raise DataError(f"{path}: attribute config is not JSON ({error})") from None
+        if not isinstance(config, dict):
+            raise DataError(f"{path}: attribute config is a {type(config).__name__}; a run writes its sections")
+
+
+COUNTED = {name: "iu" for name in ("n_pruned", "n_regrown", "update_n_pruned", "update_n_regrown", "probe_gene")}
+"""Variables a run writes as integers (the report prints them as counts): their dtype kinds."""
 
 
 def config_of(dataset: xr.Dataset) -> dict:

@@ -223,3 +223,39 @@ def test_records_holding_a_link_are_refused_before_it_is_followed(tmp_path, kind
             crafted["again"] = h5py.SoftLink("/train_loss")
     with pytest.raises(DataError, match=r"is a link to .*; a records file holds no links"):
         read_records(path)
+
+
+def test_records_whose_attributes_or_counts_a_report_cannot_use_are_refused(tmp_path):
+    """`biogrn report` printed a traceback for a records file whose config attribute was not JSON
+    (issue 37's fuzzing, round two); the attributes and counts it uses are checked with the schema."""
+    import netCDF4
+
+    from biogrn._commands import format_report
+    from biogrn.core import DataError
+    from biogrn.runs import run
+
+    run(
+        {"model": {"hidden": [8]}, "training": {"epochs": 2}, "regulator": {"start_epoch": 0}},
+        tmp_path / "run",
+        quiet=True,
+        figures=False,
+    )
+    path = tmp_path / "run" / "records.nc"
+    format_report(read_records(path))
+    original = path.read_bytes()
+    for attribute, value, message in [
+        ("config", "{not json", "attribute config is not JSON"),
+        ("config", "[1, 2]", "attribute config is a list; a run writes its sections"),
+        ("epochs_planned", "many", "attribute epochs_planned is 'many'; a run writes an integer"),
+    ]:
+        path.write_bytes(original)
+        with netCDF4.Dataset(path, "a") as crafted:
+            crafted.setncattr(attribute, value)
+        with pytest.raises(DataError, match=rf"records.nc: {message}"):
+            read_records(path)
+    path.write_bytes(original)
+    with netCDF4.Dataset(path, "a") as crafted:
+        crafted.renameVariable("n_pruned", "n_pruned_counts")
+        crafted.createVariable("n_pruned", "f8", ("epoch", "layer"))[:] = 0.5
+    with pytest.raises(DataError, match=r"records.nc: n_pruned holds float64 values; a run writes integers"):
+        read_records(path)
