@@ -14,6 +14,7 @@ stopped (except the wall-clock `epoch_seconds`).
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -38,6 +39,8 @@ from biogrn.core import (
     ConfigError,
     DivergedError,
     atomic_write,
+    cause,
+    quoted,
     read_text,
     reading,
     remove_stale_temporaries,
@@ -296,25 +299,25 @@ class Trainer:
                 f"{where}: epoch {epoch!r} at step {step!r} is not a state this run reaches "
                 f"(epochs 0 to {epochs}, {steps_per_epoch} steps each)"
             )
+        started_with = state.get("threads")  # absent from checkpoints before it was kept
+        if started_with is not None and (type(started_with) is not int or started_with < 1):
+            raise CheckpointError(f"{where}: threads is {quoted(started_with)}, not a thread count")
+        weights = state["model"] if isinstance(state["model"], dict) else {}
+        for name, value in weights.items():
+            if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(value.isfinite().all()):
+                raise CheckpointError(f"{where}: model weight {name} holds a non-finite value; a run never saves one")
+        before = copy.deepcopy(self._parts())  # a refused checkpoint leaves this Trainer as it was
         try:
-            self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            if self.regulator is not None:
-                self.regulator.load_state_dict(state["regulator"])
-            if self.trace is not None:
-                self.trace.load_state_dict(state["trace"])
-            self.recorder.load_state_dict(state["records"])
-            restore_rng(state["rng"], *self.generators())
-        except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
-            raise CheckpointError(
-                f"{where}: does not fit this run ({type(error).__name__}: "
-                f"{str(error).splitlines()[0] if str(error) else error!r})"
-            ) from None
-        if len(self.recorder.rows) != epoch:
-            raise CheckpointError(f"{where}: holds records of {len(self.recorder.rows)} epochs at epoch {epoch}")
+            self._load_parts(state)
+            if len(self.recorder.rows) != epoch:
+                raise CheckpointError(f"{where}: holds records of {len(self.recorder.rows)} epochs at epoch {epoch}")
+        except Exception as error:  # any part's loader may fail in its own way on a damaged state
+            self._load_parts(before)
+            if isinstance(error, CheckpointError):
+                raise
+            raise CheckpointError(f"{where}: does not fit this run ({cause(error)})") from None
         self.epoch, self.step, self.written_epoch = epoch, step, epoch
         # said once the checkpoint is accepted: a refused one gets its refusal alone
-        started_with = state.get("threads")  # absent from checkpoints before it was kept
         if started_with is not None and started_with != torch.get_num_threads() and self.device.type == "cpu":
             warnings.warn(
                 f"{where}: resumed with {torch.get_num_threads()} torch threads, the run started with {started_with}: "
@@ -323,6 +326,21 @@ class Trainer:
                 RuntimeWarning,
                 stacklevel=2,
             )
+
+    def _parts(self) -> dict:
+        """The state `_load_parts` restores: everything a checkpoint replaces."""
+        state = self.state_dict()
+        return {key: state[key] for key in ("model", "optimizer", "regulator", "trace", "records", "rng")}
+
+    def _load_parts(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.regulator is not None:
+            self.regulator.load_state_dict(state["regulator"])
+        if self.trace is not None:
+            self.trace.load_state_dict(state["trace"])
+        self.recorder.load_state_dict(state["records"])
+        restore_rng(state["rng"], *self.generators())
 
     def generators(self) -> list[torch.Generator]:
         return [self.generator] + ([self.augment_generator] if self.augment_generator is not None else [])
