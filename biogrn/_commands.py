@@ -6,6 +6,8 @@ pandas: this module (and, through it, the library) is imported only when a comma
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -295,17 +297,31 @@ def select_genes_command(
     from biogrn.data._anndata import opened
     from biogrn.genomics import select_genes
 
-    if out.exists():
-        raise FileExistsError(f"{out}: already exists; nothing is replaced: choose another --out")
-    adata, _ = opened(file)
-    chosen = select_genes(adata, label_key, n_genes, seed=seed, layer=layer, drive=drive, epochs=epochs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, lambda tmp: adata.write_h5ad(tmp))
     figure = out.with_suffix(".png")
+    for path in (out, figure):  # both are new files: nothing of the user's is replaced
+        if path.exists() or path.is_symlink():
+            raise FileExistsError(f"{path}: already exists; nothing is replaced: choose another --out")
+    _writable_folder(out.parent)  # before the training, not after it
+    adata, where = opened(file)
+    chosen = select_genes(adata, label_key, n_genes, seed=seed, layer=layer, drive=drive, epochs=epochs, source=where)
+    atomic_write(out, lambda tmp: adata.write_h5ad(tmp))
     _dot_plot(adata, chosen, label_key, layer, figure, f"{Path(file).name}: {n_genes} genes chosen by biogrn")
     print(f"{n_genes} genes, most expressed first: {', '.join(chosen)}")
     print(f"wrote {out} (var: biogrn_selected, biogrn_expression; uns: biogrn) and {figure}")
     return 0
+
+
+def _writable_folder(folder: Path) -> None:
+    """Create `folder` (and its parents) for the outputs, or say in one line why it cannot be.
+
+    Raises:
+        NotADirectoryError: a part of the path is a file (ENOTDIR, naming it).
+        OSError: the operating system's refusal to create it.
+    """
+    for part in (folder, *folder.parents):
+        if part.exists() and not part.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(part))
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def _dot_plot(adata, genes: list[str], label_key: str, layer: str | None, path: Path, title: str) -> None:

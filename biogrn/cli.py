@@ -16,6 +16,7 @@ import argparse
 import errno
 import math
 import sys
+import warnings
 from pathlib import Path
 
 __all__ = ["main"]
@@ -178,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
             command_parser.error("run: --out and --resume exclude each other (a resumed run stays in its DIR)")
     import biogrn._commands as _commands  # the library, loaded now that there is a command to run
 
+    formatted_as = warnings.formatwarning  # the format, not the display: catch_warnings(record=True) still records
+    warnings.formatwarning = _warning_line
     try:
         if args.command == "demo":
             return _commands.demo_command(args.epochs, args.seed, args.out, args.quiet)
@@ -217,6 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:  # the operating system's refusal: one line naming the path and the cause
         print(f"biogrn: error: {os_error_line(error)}", file=sys.stderr)
         return 1
+    finally:
+        warnings.formatwarning = formatted_as
+
+
+def _warning_line(message, category, filename, lineno, line=None) -> str:
+    """A warning as the command's one line, `biogrn: warning: ...`, not Python's two (the second is
+    the source line that warned, which means nothing to the command's user)."""
+    return "biogrn: warning: " + " ".join(str(message).split()) + "\n"
 
 
 OS_ERROR_HINTS = {

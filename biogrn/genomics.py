@@ -27,7 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from biogrn._version import __version__
-from biogrn.core import stream_seed
+from biogrn.core import ConfigError, stream_seed
 from biogrn.data._anndata import labelled_matrix
 from biogrn.models import mlp
 from biogrn.regulation import regulate
@@ -49,14 +49,17 @@ SELECTION_DEFAULTS = {
 shrinks to fit (start at most `epochs - 1`, end after the start and before the last epoch)."""
 
 
-def cell_matrix(adata, label_key: str, layer: str | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """`(x, y, class_names)`: the expression (cells x genes, float32) and each cell's class id.
+def cell_matrix(
+    adata, label_key: str, layer: str | None = None, source: str = "AnnData"
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """`(x, y, class_names)`: the expression (cells x genes, float32) and each cell's class id;
+    `source` names the data in messages (its file).
 
     Raises:
-        DataError: as `biogrn.data.anndata` (missing key or layer, non-finite level, a missing label,
-            a label held by a single cell).
+        DataError: as `biogrn.data.anndata` (missing key or layer, no cells, a gene named twice, a
+            non-finite level, a missing label, a label held by a single cell).
     """
-    return labelled_matrix(adata, label_key, layer, "AnnData")
+    return labelled_matrix(adata, label_key, layer, source)
 
 
 def select_genes(
@@ -67,6 +70,7 @@ def select_genes(
     layer: str | None = None,
     standardize: bool = True,
     device: str | torch.device = "cpu",
+    source: str = "AnnData",
     **settings,
 ) -> list[str]:
     """Choose `n_genes` genes that tell the cells' classes apart; write the result into `adata`.
@@ -78,6 +82,7 @@ def select_genes(
         seed: initial weights, batch order and the regulator's draws.
         layer: the layer whose levels are the features; None: `X`.
         standardize: scale each gene to mean 0, standard deviation 1 on these cells first.
+        source: how messages name the data (its file).
         **settings: any of `SELECTION_DEFAULTS` (`hidden`, `epochs`, `start_epoch`, `end_epoch`,
             `batch_size`, `lr`, `policy`, `drive`) and any other `RegulatorConfig` field.
 
@@ -86,12 +91,16 @@ def select_genes(
 
     Raises:
         DataError: bad cells or labels (see `cell_matrix`).
-        ValueError: `n_genes` out of range, or an unknown setting.
+        ConfigError: `n_genes` out of range (a `ValueError`).
+        ValueError: an unknown setting.
     """
-    x, y, classes = cell_matrix(adata, label_key, layer)
+    x, y, classes = cell_matrix(adata, label_key, layer, source)
     n_features = x.shape[1]
     if not 1 <= n_genes < n_features:
-        raise ValueError(f"n_genes: {n_genes}; choose 1 to {n_features - 1} (the data hold {n_features} genes)")
+        raise ConfigError(
+            f"n_genes: {n_genes}; choose 1 to {n_features - 1} ({source} holds {n_features} genes, "
+            "and one at least is left out)"
+        )
     options = {**SELECTION_DEFAULTS, **settings}
     epochs = options["epochs"]
     if "start_epoch" not in settings and "end_epoch" not in settings:

@@ -13,7 +13,7 @@ from biogrn.core._reading import Reading, check_hdf5, inside_root, npy_bytes, re
 from biogrn.core._scratch import Scratch
 from biogrn.core._segments import mask_bits, segment_counts, segment_nonzero, segment_sums
 from biogrn.core._streams import stream_seed
-from biogrn.core._tables import missing_columns, quoted, read_table
+from biogrn.core._tables import missing_columns, quoted, read_table, refuse_repeated_names
 from biogrn.core._validation import STRICT, Seed
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "read_table",
     "read_text",
     "reading",
+    "refuse_repeated_names",
     "remove_stale_temporaries",
     "require_memory",
     "segment_counts",

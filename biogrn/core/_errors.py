@@ -32,7 +32,8 @@ class DivergedError(ArithmeticError):
 
 
 def format_validation_error(error) -> str:
-    """One line per problem of a pydantic `ValidationError`: `field: what is allowed (got value)`.
+    """Every problem of a pydantic `ValidationError`, `field: what is allowed (got value)`, joined
+    with "; " into one line (a refusal is one line, however many fields are wrong).
 
     Checks of a whole section (model validators) are written as their message says, prefixed by
     the section's path.
@@ -48,7 +49,7 @@ def format_validation_error(error) -> str:
             lines.append(f"{field}: {message} (got {_short.repr(problem['input'])})")
         else:
             lines.append(message)
-    return "\n".join(lines)
+    return "; ".join(lines)
 
 
 def cause(error: BaseException, most: int = 200) -> str:

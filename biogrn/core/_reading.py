@@ -94,8 +94,12 @@ class Reading:
         if isinstance(error, OSError) and error.errno in _SYSTEM_REFUSALS:
             return self.error(_os_refusal(self.path, error))
         where = f"{self.path}: {self.at}" if self.at else str(self.path)
-        if isinstance(error, UnicodeDecodeError):
-            return self.error(f"{where}: not UTF-8 text (byte {error.start} of what was decoded)")
+        if isinstance(error, UnicodeDecodeError):  # a reader decoding in chunks knows neither line nor byte
+            found = _first_byte_not_utf8(self.path)
+            if found is not None:
+                offset, line, byte = found
+                return self.error(f"{self.path}: line {line}: not UTF-8 text (byte {offset}: {byte:#04x})")
+            return self.error(f"{where}: not UTF-8 text")
         if isinstance(error, MemoryError):
             return self.error(f"{where}: reading this {self.what} needs more memory than is free")
         if isinstance(error, RecursionError):
@@ -120,6 +124,29 @@ def _os_refusal(path: Path, error: OSError) -> str:
     name = errno.errorcode.get(error.errno, "") if error.errno is not None else ""
     reason = error.strerror or str(error)
     return f"{path}: cannot be read ({reason}{', ' + name if name else ''})"
+
+
+def _first_byte_not_utf8(path: Path, chunk: int = 1 << 20) -> tuple[int, int, int] | None:
+    """`(offset, line, byte)` of the first byte of `path` that is not UTF-8, read in chunks."""
+    import codecs
+
+    decoder, offset, lines = codecs.getincrementaldecoder("utf-8")(), 0, 1
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(chunk):
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as problem:
+                    pending = len(decoder.getstate()[0])  # bytes held back from the previous block
+                    start = problem.start - pending
+                    bad = offset + start
+                    lines += block[: max(start, 0)].count(b"\n")
+                    return bad, lines, problem.object[problem.start]
+                offset += len(block)
+                lines += block.count(b"\n")
+    except OSError:
+        return None
+    return None
 
 
 def read_text(path: str | Path, what: str, error: type[ValueError] = DataError) -> str:
@@ -156,8 +183,11 @@ def inside_root(root: str | Path, path: str | Path, what: str, outside_root: boo
         DataError: `path` resolves outside `root` (both named).
     """
     root = Path(root)
-    target = (root / path).resolve()
-    if outside_root or target.is_relative_to(root.resolve()):
+    try:  # Python 3.11 raises RuntimeError for a link loop
+        target, home = (root / path).resolve(), root.resolve()
+    except (OSError, RuntimeError) as error:
+        raise DataError(f"{root / path}: {what} cannot be resolved ({cause(error)})") from None
+    if outside_root or target.is_relative_to(home):
         return target
     raise DataError(
         f"{root / path}: {what} resolves to {target}, outside {root}; set data.outside_root = true "

@@ -16,6 +16,7 @@ Contempt is left out (and counted) too. Images become `size` x `size` grayscale 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -159,7 +160,7 @@ class AffectNet(GrayscaleImages):
             raise DataError(f"{folder}: no such folder")
         entries = []
         for class_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-            if not class_dir.name.isdigit() or int(class_dir.name) >= len(AFFECTNET_EXPRESSIONS):
+            if not re.fullmatch("[0-9]{1,2}", class_dir.name) or int(class_dir.name) >= len(AFFECTNET_EXPRESSIONS):
                 raise DataError(f"{class_dir}: folder names must be expression ids 0-10")
             label = int(class_dir.name)
             files = sorted(p for p in class_dir.iterdir() if p.is_file())

@@ -55,6 +55,13 @@ def labelled_matrix(adata, label_key: str, layer: str | None, where: str) -> tup
     if label_key not in adata.obs.columns:
         columns = ", ".join(map(str, adata.obs.columns[:20])) or "none"
         raise DataError(f"{where}: obs has no column {label_key!r} (label_key); its columns: {columns}")
+    if adata.n_obs == 0:
+        raise DataError(f"{where}: holds no cells")
+    genes = adata.var_names
+    if genes.has_duplicates:
+        name = genes[genes.duplicated()][0]
+        first, second = np.flatnonzero(genes == name)[:2] + 1
+        raise DataError(f"{where}: gene {name!r} is named twice (genes {first} and {second} of var_names)")
     x = expression_levels(adata, layer, where).astype(np.float32, copy=False)
     cells = adata.obs_names
     labels = adata.obs[label_key]

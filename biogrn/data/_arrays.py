@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from biogrn.core import (
     quoted,
     read_text,
     reading,
+    refuse_repeated_names,
     require_memory,
 )
 from biogrn.data._splits import Splits, split_arrays
@@ -28,17 +30,26 @@ from biogrn.data._splits import Splits, split_arrays
 __all__ = ["read_csv", "read_npz"]
 
 
+def _shown(value) -> str:
+    """A label as its file wrote it: `-2`, not the `-2.0` it was parsed into."""
+    value = value.item() if hasattr(value, "item") else value
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else repr(value)
+
+
 def _check_labels(y: np.ndarray, where) -> np.ndarray:
     """Integer class ids >= 0; `where(i)` names the place of example i in the file."""
     if y.dtype.kind == "f":
+        infinite = np.flatnonzero(~np.isfinite(y))
+        if infinite.size:
+            raise DataError(f"{where(infinite[0])}: label {_shown(y[infinite[0]])} is not an integer class id")
         fractional = np.flatnonzero(y != np.round(y))
         if fractional.size:
-            raise DataError(f"{where(fractional[0])}: label {y[fractional[0]].item()!r} is not an integer class id")
+            raise DataError(f"{where(fractional[0])}: label {_shown(y[fractional[0]])} is not an integer class id")
     elif y.dtype.kind not in "iu":
         raise DataError(f"{where(None)}: labels have dtype {y.dtype}, expected integer class ids")
     negative = np.flatnonzero(y < 0)
     if negative.size:
-        raise DataError(f"{where(negative[0])}: label {y[negative[0]].item()!r} is negative")
+        raise DataError(f"{where(negative[0])}: label {_shown(y[negative[0]])} is negative")
     distinct = np.unique(y)
     if len(distinct) and int(distinct[-1]) + 1 > 100 * len(distinct):
         # class ids index the output layer: {0, 1, 10^6} would silently build a layer of 10^6 + 1 outputs
@@ -80,6 +91,8 @@ def read_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) -
         y = archive["y"]
     if x.ndim == 0:
         raise DataError(f"{path}: x is a single number; it holds one example per row")
+    if len(x) == 0:
+        raise DataError(f"{path}: x holds no examples")
     if y.ndim != 1 or len(x) != len(y):
         raise DataError(f"{path}: y must be 1-D with one label per example of x; got x {x.shape}, y {y.shape}")
     if x.dtype.kind not in "biuf":
@@ -125,8 +138,7 @@ def read_csv(path: Path, label_column: str, val_fraction: float, test_fraction: 
         row, col = np.argwhere(bad)[0]
         text = cells[row, col]
         try:  # pandas before 3 reads "1e400" as NaN, pandas 3 as inf: ask Python what the text is
-            float(text)
-            what = "is not finite"
+            what = "is not a number" if math.isfinite(float(text)) else "is not finite"  # "1_000": Python only
         except ValueError:
             what = "is not a number"
         raise DataError(f"{path}: line {lines[row]}, column {quoted(header[col])}: {quoted(text)} {what}")
@@ -138,9 +150,8 @@ def read_csv(path: Path, label_column: str, val_fraction: float, test_fraction: 
             "float32, the precision features are trained in"
         )
     label = header.index(label_column)
-    # every cell is a finite number by now; parsed alone, a column of integers stays integers
-    labels = pd.to_numeric(pd.Series(cells[:, label])).to_numpy()
-    y = _check_labels(labels, lambda i: f"{path}: line {lines[i]}" if i is not None else str(path))
+    # every cell is a finite number by now; an integer past 2**53 is refused as a class id far beyond the count
+    y = _check_labels(values[:, label], lambda i: f"{path}: line {lines[i]}" if i is not None else str(path))
     features = np.delete(values, label, axis=1).astype(np.float32)
     return split_arrays(features, y, val_fraction, test_fraction, seed, str(path))
 
@@ -164,6 +175,7 @@ def _csv_cells(path: Path) -> tuple[list[str], np.ndarray, list[int]]:
         if header is None:
             raise DataError(f"{path}: empty file; a CSV starts with a header line")
         header = [name.strip() for name in header]
+        refuse_repeated_names(path, header)
         for row in reader:
             if not row or row == [""]:
                 continue  # a blank line

@@ -115,6 +115,10 @@ def _read(file: Path, sample_rate: int, seconds: float) -> np.ndarray:
     with reading(file, "WAV file"):  # scipy raises many kinds (an UnboundLocalError among them) for a damaged file
         _check_chunks(file)
         rate, data = wavfile.read(file)
+    if rate <= 0:
+        raise DataError(f"{file}: sample rate {rate} Hz in its header; a recording has a positive rate")
+    if len(data) == 0:
+        raise DataError(f"{file}: holds no samples")
     if data.dtype.kind == "u":  # 8-bit WAV is unsigned, centred at 128 (RIFF's rule): 0..255 -> -1..1
         data = (data.astype(np.float32) - 128.0) / 128.0
     elif data.dtype.kind == "i":

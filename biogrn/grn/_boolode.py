@@ -23,6 +23,7 @@ over members, edges or terms. The truth tables come from the rules' prime implic
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -41,7 +42,10 @@ BOOLODE_DEFAULTS = {"transcription": 20.0, "gamma_m": 10.0, "translation": 10.0,
 r"""BoolODE's kinetic defaults (its `parameters.yaml`); the threshold is half the largest protein
 level, $K = \tfrac12 (\mu/\gamma^m)(\kappa/\gamma^p) = 10$, divided by an interaction's strength."""
 
-_MOST_REGULATORS = 16  # 2**16 truth-table rows for one gene
+_MOST_REGULATORS = 12
+"""Regulators of one gene at most: its truth table has 2**12 rows, each true one a term of the ODE,
+and pyboolnet's prime implicants of a 12-input rule take seconds (a 16-input parity rule of 3.5 KB
+ran past a minute). BEELINE's models have at most 6."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,18 @@ class BooleanRules:
 
         Raises:
             DataError: a rule that does not parse, a regulator that both activates and represses,
-                or a gene with more than 16 regulators.
+                or a gene with more than `_MOST_REGULATORS` regulators (refused before the prime
+                implicants are computed, which take time exponential in them).
         """
+        for index, line in enumerate(text.splitlines()):
+            target, _, rule = line.partition("#")[0].partition(",")
+            names = set(re.findall(r"[^\s,!&|()]+", rule)) - {"0", "1"}
+            if len(names) > _MOST_REGULATORS:
+                where = f"line {line_numbers[index] if line_numbers and index < len(line_numbers) else index + 1}"
+                raise DataError(
+                    f"{origin}: {where}: {target.strip()[:40]} has {len(names)} regulators; at most {_MOST_REGULATORS} "
+                    f"(its truth table has 2**{len(names)} rows, each a term of the ODE)"
+                )
         primes = bnet_primes(text)
         if primes is None:
             Network.from_bnet_text(text, origin, line_numbers)  # raises, naming the line that does not parse

@@ -24,13 +24,14 @@ file and line number. Writing is atomic.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from biogrn.core import DataError, atomic_write, reading
+from biogrn.core import DataError, atomic_write, quoted, reading
 from biogrn.data._anndata import expression_levels, import_anndata, opened
 from biogrn.grn._boolode import BooleanRules
 from biogrn.grn._edge_tables import read_edge_table, text_of
@@ -125,12 +126,38 @@ def _boolode_regulators(rule: str) -> list[tuple[str, int]]:
     return [(name, 1 if tokens.index(name) < first_not else -1) for name in dict.fromkeys(names)]
 
 
+def _rule_problem(rule: str) -> str | None:
+    """What keeps `rule` from being a BoolODE rule (names joined by `and`, `or`, `not` and
+    parentheses), or None. Read token by token, so an operator BoolODE does not have (`xor`, `&`)
+    is named rather than read as a gene."""
+    expect_name, depth = True, 0
+    for token in re.findall(r"\(|\)|[^\s()]+", rule):
+        if expect_name and token == "not":
+            continue
+        if expect_name and token == "(":
+            depth += 1
+        elif expect_name and token not in ("and", "or", ")") and re.fullmatch(r"[^&|!~^=<>+*/,;]+", token):
+            expect_name = False
+        elif not expect_name and token in ("and", "or"):
+            expect_name = True
+        elif not expect_name and token == ")" and depth > 0:
+            depth -= 1
+        elif token == ")" and depth == 0:
+            return "a `)` that closes nothing"
+        else:
+            wanted = "a gene, `not` or `(`" if expect_name else "`and`, `or` or `)`"
+            return f"{quoted(token)} where {wanted} belongs"
+    if expect_name:
+        return "it ends where a gene belongs"
+    if depth:
+        return f"{depth} parenthesis(es) left open"
+    return None
+
+
 def _boolode_as_bnet(path: Path) -> tuple[str, list[int], dict[str, list[tuple[str, int]]]]:
     """A BoolODE rule file as `.bnet` text, the file's line of each rule, and each gene's
     regulators as BoolODE names them. A name that has no rule of its own is given BoolODE's
     (`GenerateModel`): it activates itself, `n = n`, placed after the file's rules."""
-    import re
-
     rules, numbers, named = [], [], {}
     for number, line in enumerate(text_of(path).splitlines()[1:], start=2):
         if not line.strip():
@@ -153,6 +180,9 @@ def _boolode_as_bnet(path: Path) -> tuple[str, list[int], dict[str, list[tuple[s
             )
         if gene in named:
             raise DataError(f"{path}: line {number}: {gene} has a rule on an earlier line already")
+        problem = _rule_problem(rule)
+        if problem:
+            raise DataError(f"{path}: line {number}: {quoted(rule[:60])} is not a Boolean rule ({problem})")
         named[gene] = _boolode_regulators(rule)
         bnet = re.sub(r"\b(and|or|not)\b", lambda word: _BOOLEAN_WORDS[word.group(1)], rule)
         rules.append(f"{gene}, {bnet}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,10 +79,15 @@ def locked(directory: Path) -> Iterator[None]:
         return
     path = directory / LOCK_FILE
     while True:
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        try:  # a pipe or a device is never opened: opening one may block, or act
+            if path.is_symlink() or (path.exists() and not stat.S_ISREG(path.lstat().st_mode)):
+                raise OSError(errno.EINVAL, "not a regular file")
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise OSError(errno.EINVAL, "not a regular file")
         except OSError as error:
-            if error.errno not in (errno.ELOOP, errno.EISDIR):  # a read-only or forbidden directory: as it is
+            if error.errno not in (errno.ELOOP, errno.EISDIR, errno.EINVAL):  # a read-only or forbidden directory
                 raise
             raise FileExistsError(
                 f"{path}: is not a lock file biogrn wrote ({error.strerror}); remove it if no run uses it"

@@ -516,6 +516,14 @@ def _check_schema(records: xr.Dataset, path: Path) -> None:
         value = records.attrs.get(attribute, 0)
         if isinstance(value, (bool, str, float)) or not isinstance(value, (int, np.integer)):
             raise DataError(f"{path}: attribute {attribute} is {quoted(value)}; a run writes an integer")
+    for dimension in ("layer", "quantile"):
+        if records.sizes.get(dimension, 1) == 0:
+            raise DataError(f"{path}: no {dimension} at all; a run records every regulated tensor at some quantiles")
+    if "layer" in records.coords:
+        names = [str(name) for name in records["layer"].values]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise DataError(f"{path}: layer {quoted(repeated[0])} is named twice; a run names each tensor once")
     if "config" in records.attrs:  # the run's configuration, as JSON of its sections
         try:
             config = json.loads(str(records.attrs["config"]))
@@ -523,9 +531,29 @@ def _check_schema(records: xr.Dataset, path: Path) -> None:
             raise DataError(f"{path}: attribute config is not JSON ({error})") from None
         if not isinstance(config, dict):
             raise DataError(f"{path}: attribute config is a {type(config).__name__}; a run writes its sections")
+        # what a report reads of it (the whole config is parsed only where a run is continued: its
+        # paths may not exist on this machine, and a later biogrn may have added fields)
+        model = config.get("model", {})
+        hidden = model.get("hidden") if isinstance(model, dict) else None
+        if not isinstance(model, dict) or not (hidden is None or isinstance(hidden, list)):
+            raise DataError(f"{path}: attribute config holds model = {quoted(model)}; a run writes its section")
 
 
-COUNTED = {name: "iu" for name in ("n_pruned", "n_regrown", "update_n_pruned", "update_n_regrown", "probe_gene")}
+COUNTED = {
+    name: "iu"
+    for name in (
+        "step",
+        "n_pruned",
+        "n_regrown",
+        "update_step",
+        "update_epoch",
+        "update_n_pruned",
+        "update_n_regrown",
+        "probe_epoch",
+        "probe_gene",
+        "probe_layer",
+    )
+}
 """Variables a run writes as integers (the report prints them as counts): their dtype kinds."""
 
 

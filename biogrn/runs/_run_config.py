@@ -10,8 +10,8 @@ A run is written as a TOML or YAML file with one table per section:
     [regulator] ...             # any `RegulatorConfig` field except epochs and seed
     [records]  trace_connections = 64
 
-Every problem is refused before anything is trained or written, as `ConfigError` with one line
-per problem that starts with the dotted path of the field (`regulator.gamma_m: ...`). Relative
+Every problem is refused before anything is trained or written, as a one-line `ConfigError`
+listing each problem, separated by "; ", with the dotted path of its field (`regulator.gamma_m: ...`). Relative
 data paths are resolved against the directory of the config file.
 """
 
@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from biogrn.core import STRICT, ConfigError, Seed, format_validation_error, read_text, reading
+from biogrn.core import STRICT, ConfigError, Seed, cause, format_validation_error, read_text, reading
 from biogrn.data import Mnist1dSettings
 from biogrn.regulation import RegulatorConfig
 
@@ -103,8 +103,12 @@ def _resolved(path: Path | None, info: ValidationInfo) -> Path | None:
     base = (info.context or {}).get("base")
     if not path.is_absolute() and base is not None:
         path = Path(base) / path
-    path = path.resolve()
-    if not path.exists():
+    try:  # a link loop (RuntimeError in Python 3.11) or a name too long for the file system
+        path = path.resolve()
+        exists = path.exists()
+    except (OSError, RuntimeError) as error:
+        raise ValueError(f"{str(path)[:200]} cannot be resolved ({cause(error)})") from None
+    if not exists:
         raise ValueError(f"file not found: {path}")
     if not (path.is_file() or path.is_dir()):  # /dev/zero would be read without end
         raise ValueError(f"{path} is not a regular file or folder (a device, pipe or socket)")
@@ -341,14 +345,14 @@ def parse_run_config(data: dict, base: Path | None = None, source: str = "config
     """Validate a mapping (as read from a file); `base` resolves relative data paths.
 
     Raises:
-        ConfigError: one line per problem, each starting with the field's dotted path.
+        ConfigError: one line; each problem (separated by "; ") starts with the field's dotted path.
     """
     try:
         return RunConfig.model_validate(data, context={"base": base})
     except ValidationError as error:
-        problems = format_validation_error(error)
-        header = f"{source}: " if "\n" not in problems else f"{source}: invalid configuration\n"
-        raise ConfigError(header + problems) from None
+        count = len(error.errors())
+        header = f"{source}: " if count == 1 else f"{source}: {count} invalid settings: "
+        raise ConfigError(header + format_validation_error(error)) from None
 
 
 def load_run_config(path: str | Path) -> RunConfig:

@@ -83,6 +83,10 @@ class Trainer:
     def __init__(self, config: RunConfig, out: str | Path):
         self.config = config
         self.out = Path(out)
+        data_folder = config.data.path
+        if data_folder is not None and data_folder.is_dir() and self.out.resolve().is_relative_to(data_folder):
+            # a run directory inside FER-2013's train/ would become a class, its figures images
+            raise ConfigError(f"{self.out}: lies inside data.path ({data_folder}); a run's files would join the data")
         self.ranks = RankSync()
         self.rank, world = self.ranks.rank, self.ranks.world_size
         if world > 1:
@@ -311,6 +315,7 @@ class Trainer:
             self._load_parts(state)
             if len(self.recorder.rows) != epoch:
                 raise CheckpointError(f"{where}: holds records of {len(self.recorder.rows)} epochs at epoch {epoch}")
+            self.records()  # the records it holds must build: the next epoch writes them
         except Exception as error:  # any part's loader may fail in its own way on a damaged state
             self._load_parts(before)
             if isinstance(error, CheckpointError):

@@ -108,5 +108,9 @@ def test_the_true_checkpoint_loads(tmp_path):
     weights[name] = torch.full_like(weights[name], float("nan"))
     with pytest.raises(CheckpointError, match=rf"model weight {name} holds a non-finite value"):
         trainer.load_state_dict(dict(checkpoint, model=weights))
+    rows = copy.deepcopy(checkpoint["records"]["rows"])
+    del rows[0]["tau"]  # a row that lost a field builds no records
+    with pytest.raises(CheckpointError, match=r"does not fit this run \(KeyError: 'tau'\)"):
+        trainer.load_state_dict(dict(checkpoint, records=dict(checkpoint["records"], rows=rows)))
     with pytest.raises(CheckpointError, match="lacks model"):
         trainer.load_state_dict({k: v for k, v in checkpoint.items() if k != "model"})

@@ -259,3 +259,32 @@ def test_records_whose_attributes_or_counts_a_report_cannot_use_are_refused(tmp_
         crafted.createVariable("n_pruned", "f8", ("epoch", "layer"))[:] = 0.5
     with pytest.raises(DataError, match=r"records.nc: n_pruned holds float64 values; a run writes integers"):
         read_records(path)
+
+
+def test_records_a_report_cannot_draw_are_refused(tmp_path):
+    """Records that passed the schema and broke the figures (the third audit): no layer or quantile,
+    a layer named twice, a config whose model is not a section, a probe epoch stored as a float."""
+    import json
+
+    from biogrn.core import DataError
+    from biogrn.runs import run
+
+    run(
+        {"model": {"hidden": [8]}, "training": {"epochs": 2}, "regulator": {"start_epoch": 0}},
+        tmp_path / "run",
+        quiet=True,
+        figures=False,
+    )
+    records = xr.load_dataset(tmp_path / "run" / "records.nc").drop_encoding()
+    config = dict(records.attrs, config=json.dumps({"model": 1}))
+    for edited, message in [
+        (records.isel(quantile=slice(0, 0)), "no quantile at all"),
+        (records.isel(layer=slice(0, 0)), "no layer at all"),
+        (records.assign_coords(layer=["same", "same"]), "layer 'same' is named twice"),
+        (records.assign_attrs(config), "attribute config holds model = '1'"),
+        (records.assign(step=records["step"].astype(float)), "step holds float64 values; a run writes integers"),
+    ]:
+        path = tmp_path / "edited.nc"
+        edited.to_netcdf(path, engine="netcdf4")
+        with pytest.raises(DataError, match=rf"edited.nc: {message}"):
+            read_records(path)
