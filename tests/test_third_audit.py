@@ -234,3 +234,71 @@ def test_select_genes_refuses_before_training_and_replaces_nothing(tmp_path, cap
     (tmp_path / "afile").write_text("a file")
     said = refused(capsys, [*command, "--n-genes", "2", "--out", tmp_path / "afile" / "x.h5ad"], status=1)
     assert "afile: Not a directory (ENOTDIR)" in said
+
+
+# The fourth audit (62 cases of extreme but typed settings): what it found, refused in one line.
+EXTREME_SETTINGS = {
+    "booleans for numbers": (
+        "[model]\nhidden = [true]\n[training]\nepochs = true\n",
+        "model.hidden: [True] holds a boolean; this setting takes numbers",
+    ),
+    "cnn1d without convolutions": (
+        '[data]\nname = "mnist1d"\n[data.mnist1d]\nnum_samples = 200\n[model]\nname = "cnn1d"\nchannels = []\n',
+        "model.channels: Tuple should have at least 1 item",
+    ),
+    "cnn1d longer than its signal": (
+        '[data]\nname = "mnist1d"\n[data.mnist1d]\nnum_samples = 200\nfinal_seq_length = 2\n'
+        '[model]\nname = "cnn1d"\nchannels = [4, 4, 4]\n',
+        "model.channels: 3 stride-2 convolutions leave nothing of 2 samples",
+    ),
+    "mnist1d past memory": (
+        '[data]\nname = "mnist1d"\n[data.mnist1d]\nnum_samples = 10000000\nfinal_seq_length = 100000\n',
+        "data.mnist1d: 10000000 signals of 100000 samples: needs about",
+    ),
+    "mnist1d shear that overflows": (
+        '[data]\nname = "mnist1d"\n[data.mnist1d]\nnum_samples = 200\nshear_scale = 1e300\n',
+        "data.mnist1d.shear_scale: Input should be less than or equal to 1000",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXTREME_SETTINGS))
+def test_extreme_settings_are_refused_naming_the_field(tmp_path, capsys, case):
+    text, message = EXTREME_SETTINGS[case]
+    (tmp_path / "run.toml").write_text(text.replace("[training]\n", "[training]\nbatch_size = 8\n"))
+    assert message in refused(capsys, ["run", tmp_path / "run.toml", "--out", tmp_path / "out"])
+    assert not (tmp_path / "out").exists()
+
+
+def test_weights_of_another_kind_of_number_or_layout_and_a_batch_larger_than_the_data(tmp_path, capsys):
+    import torch
+
+    run = config(tmp_path, 'name = "digits"', name="dense.toml")
+    assert main([str(a) for a in ("run", run, "--out", tmp_path / "dense", "--quiet")]) == 0
+    state = torch.load(tmp_path / "dense" / "checkpoint.pt", weights_only=True)["model"]
+    for kind, weights, message in [
+        (
+            "int",
+            {k: v.to(torch.int64) for k, v in state.items()},
+            "holds torch.int64 values, the model's are torch.float32",
+        ),
+        ("sparse", {k: v.to_sparse() for k, v in state.items()}, "is a torch.sparse_coo tensor; save dense weights"),
+    ]:
+        torch.save(weights, tmp_path / f"{kind}.pt")
+        (tmp_path / f"{kind}.toml").write_text(
+            f'[model]\nhidden = [8]\nweights = "{kind}.pt"\n' + TINY.split("\n", 2)[2]
+        )
+        assert message in refused(capsys, ["run", tmp_path / f"{kind}.toml"])
+    # a batch larger than the training set is a batch of the whole set: no estimate of 91 GiB for it
+    (tmp_path / "big.toml").write_text(TINY.replace("epochs = 1", "epochs = 1\nbatch_size = 100000000"))
+    assert main([str(a) for a in ("run", tmp_path / "big.toml", "--out", tmp_path / "big", "--quiet")]) == 0
+
+
+def test_a_figure_that_cannot_be_replaced_is_named_not_its_temporary_file(tmp_path, capsys):
+    run = config(tmp_path, 'name = "digits"')
+    assert main([str(a) for a in ("run", run, "--out", tmp_path / "r", "--quiet")]) == 0
+    capsys.readouterr()
+    (tmp_path / "r" / "training.png").unlink()
+    (tmp_path / "r" / "training.png" / "x").mkdir(parents=True)
+    said = refused(capsys, ["report", tmp_path / "r"], status=1)
+    assert f"{tmp_path / 'r' / 'training.png'}: Is a directory (EISDIR)" in said

@@ -14,7 +14,7 @@ from biogrn.core._scratch import Scratch
 from biogrn.core._segments import mask_bits, segment_counts, segment_nonzero, segment_sums
 from biogrn.core._streams import stream_seed
 from biogrn.core._tables import missing_columns, quoted, read_table, refuse_repeated_names
-from biogrn.core._validation import STRICT, Seed
+from biogrn.core._validation import STRICT, Section, Seed
 
 __all__ = [
     "STRICT",
@@ -24,6 +24,7 @@ __all__ = [
     "DivergedError",
     "Reading",
     "Scratch",
+    "Section",
     "Seed",
     "atomic_write",
     "available_bytes",

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from biogrn.core import DataError
+from biogrn.core import ConfigError, DataError, require_memory
 from biogrn.data._splits import Splits
 
 __all__ = ["MNIST1D_PUBLISHED", "Mnist1dSettings", "mnist1d"]
@@ -50,6 +50,15 @@ def _generate(settings: Mnist1dSettings) -> dict[str, np.ndarray]:
     any seed) reads the same signals, and 50,000 of them take half a minute to make."""
     from mnist1d.data import get_dataset_args, make_dataset
 
+    longest = max(settings.final_seq_length, settings.template_len + settings.padding[1])
+    # the generator holds each signal at its longest in float64, several times over (templates,
+    # padding, shear, noise, interpolation): eight copies is what it peaks at
+    require_memory(
+        8 * 8 * settings.num_samples * longest,
+        "cpu",
+        f"data.mnist1d: {settings.num_samples} signals of {longest} samples",
+        ConfigError,
+    )
     args = get_dataset_args()
     for name, value in asdict(settings).items():
         setattr(args, name, list(value) if name == "padding" else value)
@@ -82,6 +91,8 @@ def mnist1d(
     settings = settings or Mnist1dSettings()
     data = _generate(settings)
     source = f"MNIST-1D ({settings.num_samples} signals, generator seed {settings.seed})"
+    if not (np.isfinite(data["x"]).all() and np.isfinite(data["x_test"]).all()):
+        raise DataError(f"{source}: the generator made non-finite signals; lower its noise or shear scales")
     order = np.random.default_rng(seed).permutation(len(data["y"]))
     n_val = int(val_fraction * len(order))
     if n_val == 0 or n_val == len(order) or len(data["y_test"]) == 0:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from biogrn.core import STRICT, ConfigError, Seed, format_validation_error
+from biogrn.core import STRICT, ConfigError, Section, Seed, format_validation_error
 from biogrn.dynamics import check_stability, check_step_count, method_info
 
 __all__ = ["RegulatorConfig", "make_config"]
@@ -21,7 +21,7 @@ SCHEDULED_POLICIES = ("target", "hysteresis", "magnitude", "movement")
 """The policies that prune on a schedule to `target_sparsity` by `end_epoch`."""
 
 
-class RegulatorConfig(BaseModel):
+class RegulatorConfig(Section):
     """Every setting of the gene-regulated pruning loop (defaults: the seed paper's listing)."""
 
     model_config = ConfigDict(**STRICT, validate_default=True)

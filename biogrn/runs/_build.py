@@ -155,12 +155,16 @@ def parameter_count(config, n_features: int, n_classes: int, image_shape: tuple[
     return front + sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
 
 
-def training_bytes(config, n_features: int, n_classes: int, image_shape: tuple[int, ...] | None) -> int:
+def training_bytes(
+    config, n_features: int, n_classes: int, image_shape: tuple[int, ...] | None, n_train: int | None = None
+) -> int:
     """Bytes a run of `config` (a `RunConfig`) holds on its device: weights, gradients, optimizer
-    state and, when regulated, the genes; activations of a batch (forward and backward) on top."""
+    state and, when regulated, the genes; activations of a batch (forward and backward) on top, a
+    batch never larger than the `n_train` training examples."""
     n = parameter_count(config.model, n_features, n_classes, image_shape)
     floats = 2 + OPTIMIZER_STATES[config.training.optimizer] + (GENE_FLOATS if config.pruning == "gene" else 0)
-    activations = 3 * config.training.batch_size * (n_features + sum(config.model.hidden) + n_classes)
+    batch = min(config.training.batch_size, n_train) if n_train is not None else config.training.batch_size
+    activations = 3 * batch * (n_features + sum(config.model.hidden) + n_classes)
     return 4 * (n * floats + activations)
 
 
@@ -181,7 +185,8 @@ def load_initial_weights(model: nn.Module, path: str | Path) -> str:
 
     Raises:
         ConfigError: naming `model.weights` and the file: unreadable, not a state of tensors, a
-            missing or extra entry, a shape that differs from the model's, or a non-finite value.
+            missing or extra entry, a shape or kind of number (or a sparse layout) that differs
+            from the model's, or a non-finite value.
     """
     path = Path(path)
     where = f"model.weights: {path}"
@@ -204,8 +209,13 @@ def load_initial_weights(model: nn.Module, path: str | Path) -> str:
             )
             if part
         )
-        raise ConfigError(f"{where}: does not fit model.name = {type(model).__name__}: {said}")
+        raise ConfigError(f"{where}: does not fit the configured model: {said}")
     for name, tensor in expected.items():
+        if state[name].layout != torch.strided:  # a sparse tensor copies into nothing
+            raise ConfigError(f"{where}: {name} is a {state[name].layout} tensor; save dense weights")
+        if state[name].is_floating_point() != tensor.is_floating_point() or state[name].is_complex():
+            # int64 weights were truncated, bool ones became 0/1, complex ones lost their imaginary part
+            raise ConfigError(f"{where}: {name} holds {state[name].dtype} values, the model's are {tensor.dtype}")
         if tuple(state[name].shape) != tuple(tensor.shape):
             raise ConfigError(
                 f"{where}: {name} has shape {tuple(state[name].shape)}, the model's is {tuple(tensor.shape)}"

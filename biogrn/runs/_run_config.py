@@ -23,9 +23,9 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from biogrn.core import STRICT, ConfigError, Seed, cause, format_validation_error, read_text, reading
+from biogrn.core import STRICT, ConfigError, Section, Seed, cause, format_validation_error, read_text, reading
 from biogrn.data import Mnist1dSettings
 from biogrn.regulation import RegulatorConfig
 
@@ -48,13 +48,13 @@ _GENERATOR = Mnist1dSettings()
 """The generator's own defaults: one place for them (`biogrn.data.Mnist1dSettings`)."""
 
 
-class Mnist1dConfig(BaseModel):
+class Mnist1dConfig(Section):
     """MNIST-1D's generator settings (`[data.mnist1d]`); the defaults give the published data set
     (4,000 training and 1,000 test signals of length 40)."""
 
     model_config = STRICT
 
-    num_samples: int = Field(default=_GENERATOR.num_samples, ge=10)
+    num_samples: int = Field(default=_GENERATOR.num_samples, ge=10, le=10_000_000)
     """Signals in all; a tenth of them per class (the generator's rule)."""
     train_split: float = Field(default=_GENERATOR.train_split, gt=0.0, lt=1.0)
     """Fraction of the signals in the generator's training part; the rest is the test split."""
@@ -63,12 +63,13 @@ class Mnist1dConfig(BaseModel):
     """Zeros appended to a template: a number drawn from this closed range."""
     scale_coeff: float = Field(default=_GENERATOR.scale_coeff, ge=0.0, lt=2.0)
     max_translation: PositiveInt = _GENERATOR.max_translation
-    corr_noise_scale: float = Field(default=_GENERATOR.corr_noise_scale, ge=0.0)
-    iid_noise_scale: float = Field(default=_GENERATOR.iid_noise_scale, ge=0.0)
-    shear_scale: float = Field(default=_GENERATOR.shear_scale, ge=0.0)
+    # bounded: at 1e160 the generator's squares overflow and every signal became zeros, unsaid
+    corr_noise_scale: float = Field(default=_GENERATOR.corr_noise_scale, ge=0.0, le=1e3)
+    iid_noise_scale: float = Field(default=_GENERATOR.iid_noise_scale, ge=0.0, le=1e3)
+    shear_scale: float = Field(default=_GENERATOR.shear_scale, ge=0.0, le=1e3)
     shuffle_seq: bool = _GENERATOR.shuffle_seq
     """Shuffle the positions of every signal the same way (the paper's test of spatial priors)."""
-    final_seq_length: int = Field(default=_GENERATOR.final_seq_length, ge=2)
+    final_seq_length: int = Field(default=_GENERATOR.final_seq_length, ge=2, le=100_000)
     seed: Seed = _GENERATOR.seed
     """Seed of the generator: the signals depend on it alone, not on the run's seed."""
     probe_signals: int = Field(default=0, ge=0, le=1_000_000)
@@ -115,7 +116,7 @@ def _resolved(path: Path | None, info: ValidationInfo) -> Path | None:
     return path
 
 
-class DataConfig(BaseModel):
+class DataConfig(Section):
     """Where the examples come from and how they are split."""
 
     model_config = STRICT
@@ -183,7 +184,7 @@ class DataConfig(BaseModel):
         return self
 
 
-class ModelConfig(BaseModel):
+class ModelConfig(Section):
     """The network: input and output widths come from the data."""
 
     model_config = STRICT
@@ -194,7 +195,7 @@ class ModelConfig(BaseModel):
     hidden: tuple[PositiveInt, ...] = None  # type: ignore[assignment] - filled per model below
     """Widths of the hidden (for `bionic`: cortical; for `cnn1d`: after the convolutions) layers;
     unset: (128, 64) for `mlp` and `bionic` (the seed paper's listing), none for `cnn1d`."""
-    channels: tuple[PositiveInt, ...] = (25, 25, 25)
+    channels: tuple[PositiveInt, ...] = Field(default=(25, 25, 25), min_length=1)
     """`cnn1d`: channels of each convolution (kernel 5, then 3; stride 2, padding 1)."""
     activation: Literal["relu", "tanh", "gelu"] = "relu"
     residual: bool = False
@@ -229,7 +230,7 @@ class ModelConfig(BaseModel):
         return data
 
 
-class TrainingConfig(BaseModel):
+class TrainingConfig(Section):
     """The optimisation loop (the seed paper's: Adam, lr 1e-3, batch 64)."""
 
     model_config = STRICT
@@ -243,7 +244,7 @@ class TrainingConfig(BaseModel):
     """SGD only."""
 
 
-class RecordsConfig(BaseModel):
+class RecordsConfig(Section):
     """What goes into records.nc beyond the per-epoch variables."""
 
     model_config = STRICT
@@ -272,7 +273,7 @@ class RecordsConfig(BaseModel):
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
-class RunConfig(BaseModel):
+class RunConfig(Section):
     """One study: every section validated, the regulator's epochs and seed taken from the run."""
 
     model_config = STRICT

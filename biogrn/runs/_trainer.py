@@ -65,7 +65,7 @@ from biogrn.runs._loop import EpochResult, evaluate, train_epoch
 from biogrn.runs._probe import probe_expression, probe_summary
 from biogrn.runs._ranks import RankShard
 from biogrn.runs._records import ConnectionTrace, Recorder, package_versions, write_records
-from biogrn.runs._run_config import RunConfig, parse_run_config
+from biogrn.runs._run_config import ModelConfig, RunConfig, parse_run_config
 
 __all__ = ["Trainer", "resume", "run"]
 
@@ -100,9 +100,16 @@ class Trainer:
         self.data = load_data(config.data, config.seed)
         if config.records.probe_genes:
             self._probe_sets()  # refused before training: the probe needs a disjoint reference set
-        n_parameters = parameter_count(config.model, self.data.n_features, self.data.n_classes, self.data.image_shape)
+        try:
+            n_parameters = parameter_count(
+                config.model, self.data.n_features, self.data.n_classes, self.data.image_shape
+            )
+        except ValueError as error:
+            raise _model_error(error) from None
         require_memory(
-            training_bytes(config, self.data.n_features, self.data.n_classes, self.data.image_shape),
+            training_bytes(
+                config, self.data.n_features, self.data.n_classes, self.data.image_shape, len(self.data.train)
+            ),
             self.device,
             f"model.hidden = {list(config.model.hidden)}: {n_parameters:.3g} parameters between "
             f"{self.data.n_features} features and {self.data.n_classes} classes of the data",
@@ -118,7 +125,7 @@ class Trainer:
                 stream_seed(config.seed, "structure"),
             ).to(self.device)
         except ValueError as error:
-            raise ConfigError(str(error)) from None
+            raise _model_error(error) from None
         self.weights_sha256 = load_initial_weights(self.model, config.model.weights) if config.model.weights else ""
         self.optimizer = make_optimizer(config.training, self.model.parameters())
         allow = getattr(self.model, "allow", None) or None
@@ -517,6 +524,12 @@ def resume(out: str | Path, config: RunConfig | None = None, quiet: bool = False
         if checkpoint.exists():  # killed before its first epoch ended: start again
             session.load_state_dict(load_checkpoint(checkpoint))
         return session.train(quiet, figures)
+
+
+def _model_error(error: ValueError) -> ConfigError:
+    """A model builder's refusal (`channels: ...`) named by its field's dotted path (`model.channels`)."""
+    text = str(error)
+    return ConfigError(f"model.{text}" if text.split(":")[0] in ModelConfig.model_fields else text)
 
 
 def stored_config(out: str | Path) -> RunConfig:
