@@ -214,8 +214,11 @@ def simulate_command(
     else:
         graph = read_network(network)
         kind, n_variables = "racipe", graph.n_genes
-    # the trajectory, and the adaptive solver's state and stages (dopri5: 7) with a margin
-    needed = 8 * members * n_variables * (points + 16)
+    # measured (toggle, 2026-12-07): the trajectory costs about 9 times its array at its peak (the
+    # solver's output, numpy, xarray and netCDF copies), and a member about 900 bytes beyond it (its
+    # parameters, the solver's state and stages); the output array alone underestimated 10^8 points
+    # eightfold
+    needed = 10 * 8 * members * n_variables * points + members * (512 + 200 * n_variables)
     require_memory(
         needed, "cpu", f"simulate --members {members} --points {points} of {n_variables} variables", ConfigError
     )
