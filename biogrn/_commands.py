@@ -31,6 +31,7 @@ from biogrn.runs import (
     resume,
     run,
 )
+from biogrn.runs._trainer import stored_config
 
 USAGE_ERRORS = (ConfigError, DataError, CheckpointError, DivergedError, FileExistsError, FileNotFoundError)
 DEMO_RUNS = ("dense", "regulated")
@@ -89,9 +90,9 @@ def run_command(config_path: str | None, out: str | None, resume_dir: str | None
         else (Path(out) if out else free_name(Path("runs") / Path(config_path).stem))
     )
     if nproc > 1 and not launched_by_torchrun():
-        # what can be checked before any rank starts: a missing run to resume, an occupied --out
-        if resume_dir is not None and not (out_dir / CONFIG_FILE).is_file():
-            raise CheckpointError(f"{out_dir}: no run to resume here ({CONFIG_FILE} is missing)")
+        # what can be checked before any rank starts: the run to resume and its config, an occupied --out
+        if resume_dir is not None:
+            stored_config(out_dir)
         if resume_dir is None and out_dir.exists():
             claim_directory(out_dir)  # refuses a file or a directory that holds anything
         arguments = ["run", *([config_path] if config_path else []), *(["--quiet"] if quiet else [])]

@@ -90,11 +90,7 @@ def mask_from_sparse(path: str | Path, n_pre: int, n_post: int) -> Tensor:
 
     path = Path(path)
     with reading(path, "scipy.sparse .npz file") as place, zipfile.ZipFile(path) as archive:
-        stored = 0
-        for member in archive.namelist():
-            place.at = f"member {member}"
-            stored += npy_bytes(archive, member)
-        place.at = None
+        stored = npy_bytes(archive, archive.namelist(), place)
         require_memory(2 * stored, "cpu", f"{path}: a sparse adjacency of {format_bytes(stored)}", DataError)
         adjacency = scipy.sparse.load_npz(path)
     if adjacency.shape != (n_pre, n_post):

@@ -162,16 +162,22 @@ def read_text(path: str | Path, what: str, error: type[ValueError] = DataError) 
             raise error(f"{path}: line {line}: not UTF-8 text (byte {problem.start}: {byte:#04x})") from None
 
 
-def npy_bytes(archive, member: str) -> int:
-    """What the array in `member` of a zip archive (an `.npz`) decompresses to, from its `.npy`
-    header alone: a few hundred compressed bytes can declare gigabytes."""
+def npy_bytes(archive, members, place: Reading) -> int:
+    """What the arrays in `members` of a zip archive (an `.npz`) decompress to, from their `.npy`
+    headers alone: a few hundred compressed bytes can declare gigabytes. `place` (the archive's
+    reading) names each member while its header is read."""
     import numpy as np
 
-    with archive.open(member) as handle:
-        version = np.lib.format.read_magic(handle)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read_header(handle)
-    return int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    total = 0
+    for member in members:
+        place.at = f"member {member}"
+        with archive.open(member) as handle:
+            version = np.lib.format.read_magic(handle)
+            header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = header(handle)
+        total += int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    place.at = None
+    return total
 
 
 def inside_root(root: str | Path, path: str | Path, what: str, outside_root: bool = False) -> Path:

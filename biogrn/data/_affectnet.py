@@ -176,7 +176,8 @@ class AffectNet(GrayscaleImages):
             self.problems.report(f"{where}: image {file} not found")
             return None
         try:
-            inside_root(self.root, file, "the image", self.outside_root)  # a link in a folder may lead out
+            if box is None:  # a folder's file may be a link out (an index row was checked as it was read)
+                inside_root(self.root, file, "the image", self.outside_root)
             with open_image(file) as image:
                 image = image.convert("L")
                 width, height = image.size

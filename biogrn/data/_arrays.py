@@ -79,10 +79,7 @@ def read_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) -
         if missing:
             raise DataError(f"{path}: missing array(s) {sorted(missing)}; found {sorted(archive.files)}")
         members = [_member(archive.zip, name) for name in ("x", "y")]
-        stored = 0
-        for member in members:
-            place.at = f"member {member}"
-            stored += npy_bytes(archive.zip, member)
+        stored = npy_bytes(archive.zip, members, place)
         # x is copied to float32 and again into torch tensors: three times what the archive holds
         require_memory(3 * stored, "cpu", f"{path}: arrays x and y of {format_bytes(stored)}", DataError)
         place.at = f"member {members[0]}"

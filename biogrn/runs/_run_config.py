@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from biogrn.core import STRICT, ConfigError, Section, Seed, cause, format_validation_error, read_text, reading
+from biogrn.core import ConfigError, Section, Seed, cause, format_validation_error, read_text, reading
 from biogrn.data import Mnist1dSettings
 from biogrn.regulation import RegulatorConfig
 
@@ -51,8 +51,6 @@ _GENERATOR = Mnist1dSettings()
 class Mnist1dConfig(Section):
     """MNIST-1D's generator settings (`[data.mnist1d]`); the defaults give the published data set
     (4,000 training and 1,000 test signals of length 40)."""
-
-    model_config = STRICT
 
     num_samples: int = Field(default=_GENERATOR.num_samples, ge=10, le=10_000_000)
     """Signals in all; a tenth of them per class (the generator's rule)."""
@@ -118,8 +116,6 @@ def _resolved(path: Path | None, info: ValidationInfo) -> Path | None:
 
 class DataConfig(Section):
     """Where the examples come from and how they are split."""
-
-    model_config = STRICT
 
     name: Literal["digits", "mnist1d", "npz", "csv", "anndata", "fer2013", "affectnet", "ravdess"] = "digits"
     """`digits`: scikit-learn's 8x8 digits (ships offline); `mnist1d`: MNIST-1D, generated on the
@@ -187,8 +183,6 @@ class DataConfig(Section):
 class ModelConfig(Section):
     """The network: input and output widths come from the data."""
 
-    model_config = STRICT
-
     name: Literal["mlp", "bionic", "cnn1d"] = "mlp"
     """`mlp`: the seed listing's model; `bionic`: the BioNIC-style image model (docs/structure.md);
     `cnn1d`: the MNIST-1D paper's 1-D convolutional net, for signals (docs/mnist1d.md)."""
@@ -233,8 +227,6 @@ class ModelConfig(Section):
 class TrainingConfig(Section):
     """The optimisation loop (the seed paper's: Adam, lr 1e-3, batch 64)."""
 
-    model_config = STRICT
-
     epochs: PositiveInt = 20
     batch_size: PositiveInt = 64
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
@@ -246,8 +238,6 @@ class TrainingConfig(Section):
 
 class RecordsConfig(Section):
     """What goes into records.nc beyond the per-epoch variables."""
-
-    model_config = STRICT
 
     quantiles: tuple[Probability, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
     """Quantiles of m and p recorded per layer and epoch."""
@@ -275,8 +265,6 @@ _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 class RunConfig(Section):
     """One study: every section validated, the regulator's epochs and seed taken from the run."""
-
-    model_config = STRICT
 
     seed: Seed = 0
     device: str = "auto"

@@ -542,8 +542,9 @@ def stored_config(out: str | Path) -> RunConfig:
     stored_file = Path(out) / CONFIG_FILE
     if not stored_file.is_file():
         raise CheckpointError(f"{out}: no run to resume here ({CONFIG_FILE} is missing)")
-    with reading(stored_file, "config.json", CheckpointError):
-        stored_data = json.loads(read_text(stored_file, "config.json", CheckpointError))
+    text = read_text(stored_file, "config.json", CheckpointError)
+    with reading(stored_file, "config.json", CheckpointError, empty=True):  # JSON's own refusal, in one line
+        stored_data = json.loads(text)
     if not isinstance(stored_data, dict):
         raise CheckpointError(f"{stored_file}: not the JSON a run writes (a {type(stored_data).__name__})")
     return parse_run_config(stored_data, source=str(stored_file))
